@@ -1,0 +1,106 @@
+//! Criterion group `fft2d`: one forward + inverse complex 2D transform of an L x L field,
+//! synced with the device, for our FFT (`ours/L`), burn's own FFT composed into 2D
+//! (`burn-signal/L`) and rustfft on this machine's CPU (`rustfft/L`).
+//!
+//! Run with `cargo xtask bench` (adds the markdown table) or `cargo bench --bench fft2d`;
+//! pick the backend with a cargo feature, e.g. `--no-default-features --features cuda`.
+
+use std::time::{Duration, Instant};
+
+use burn::tensor::{Device, Tensor, TensorData};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use epm_fft::{ComplexField, Fft2d, PlanOptions, Shape2d};
+use epm_suite::baseline::RustFft2d;
+use rustfft::num_complex::Complex;
+
+const SIZES: [usize; 4] = [128, 256, 512, 1024];
+
+fn field(l: usize) -> ComplexField<f32> {
+    // A deterministic, non-trivial field: no RNG needed for timing.
+    let re = (0..l * l)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+        .collect();
+    let im = (0..l * l)
+        .map(|i| ((i * 104_729) % 1000) as f32 / 1000.0 - 0.5)
+        .collect();
+    ComplexField {
+        ly: l,
+        lx: l,
+        re,
+        im,
+    }
+}
+
+fn ours(c: &mut Criterion) {
+    let client = epm_fft::device::default_device()
+        .expect("no compute device (see README: mesa-vulkan-drivers)")
+        .client();
+    eprintln!("fft2d: {}", epm_fft::device::describe(&client));
+    let mut group = c.benchmark_group("fft2d");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    for l in SIZES {
+        let fft = Fft2d::<f32>::new(
+            &client,
+            Shape2d::new(1, l, l).unwrap(),
+            PlanOptions::default(),
+        )
+        .unwrap();
+        let buffers = fft.upload(&[field(l)]).unwrap();
+        group.bench_function(BenchmarkId::new("ours", l), |b| {
+            b.iter_custom(|iters| {
+                cubecl::future::block_on(client.sync()).unwrap();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    fft.forward(&buffers, &buffers).unwrap();
+                    fft.inverse(&buffers, &buffers).unwrap();
+                }
+                cubecl::future::block_on(client.sync()).unwrap();
+                start.elapsed()
+            })
+        });
+
+        // burn 0.22's FFT is 1D and forward only: 2D is cfft along x then y; the inverse is
+        // conj(F(conj X)) / N.
+        let device = Device::default();
+        let f = field(l);
+        let re = Tensor::<2>::from_data(TensorData::new(f.re.clone(), [l, l]), &device);
+        let im = Tensor::<2>::from_data(TensorData::new(f.im.clone(), [l, l]), &device);
+        let scale = 1.0 / (l * l) as f32;
+        group.bench_function(BenchmarkId::new("burn-signal", l), |b| {
+            b.iter_custom(|iters| {
+                device.sync().unwrap();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let (r, i) = burn::signal::cfft(re.clone(), im.clone(), 1, None);
+                    let (r, i) = burn::signal::cfft(r, i, 0, None);
+                    let (r, i) = burn::signal::cfft(r, i.neg(), 1, None);
+                    let (r, i) = burn::signal::cfft(r, i, 0, None);
+                    let _back = (r * scale, i.neg() * scale);
+                }
+                device.sync().unwrap();
+                start.elapsed()
+            })
+        });
+
+        // rustfft on the CPU, one thread.
+        let mut cpu = RustFft2d::new(l);
+        let mut data: Vec<Complex<f32>> =
+            f.re.iter()
+                .zip(&f.im)
+                .map(|(&r, &i)| Complex::new(r, i))
+                .collect();
+        group.bench_function(BenchmarkId::new("rustfft", l), |b| {
+            b.iter(|| {
+                cpu.forward(&mut data);
+                cpu.inverse(&mut data);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ours);
+criterion_main!(benches);

@@ -1,0 +1,55 @@
+//! Device kernels, one algorithm per module. Each has its CPU twin in `crate::cpu`, and the
+//! tests compare the two on the device.
+
+pub mod radix;
+pub mod real_pair;
+pub mod shared_line;
+
+/// Where the lines of one axis sit in a batch of row-major fields.
+///
+/// A line (a row or a column) is addressed by an `outer` and an `inner` index:
+/// element `i` of line `(outer, inner)` is at `outer * outer_step + inner * inner_step + i * elem_stride`.
+/// Rows: `outer` counts all rows of all fields, no `inner`. Columns: `outer` is the field,
+/// `inner` the column; neighbouring units then read neighbouring addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LineLayout {
+    /// log2 of the number of `inner` indices (0 for rows).
+    pub inner_log2: usize,
+    /// Address step between neighbouring `inner` lines.
+    pub inner_step: usize,
+    /// Number of `outer` indices.
+    pub outer_count: usize,
+    /// Address step between neighbouring `outer` lines.
+    pub outer_step: usize,
+    /// Address step between neighbouring elements of one line.
+    pub elem_stride: usize,
+}
+
+impl LineLayout {
+    /// The rows of `batch` fields of `ly x lx`.
+    pub fn rows(batch: usize, ly: usize, lx: usize) -> Self {
+        Self {
+            inner_log2: 0,
+            inner_step: 0,
+            outer_count: batch * ly,
+            outer_step: lx,
+            elem_stride: 1,
+        }
+    }
+
+    /// The columns of `batch` fields of `ly x lx`.
+    pub fn columns(batch: usize, ly: usize, lx: usize) -> Self {
+        Self {
+            inner_log2: lx.trailing_zeros() as usize,
+            inner_step: 1,
+            outer_count: batch,
+            outer_step: ly * lx,
+            elem_stride: lx,
+        }
+    }
+
+    /// Number of lines.
+    pub fn lines(&self) -> usize {
+        self.outer_count << self.inner_log2
+    }
+}

@@ -1,0 +1,233 @@
+//! Radix-2^k decimation-in-time passes through global memory.
+//!
+//! A transform of length `n = 2^m` along one axis is `m` radix-2 stages after a bit-reversal
+//! permutation. One *pass* fuses `k` consecutive stages (`k <= 5`): each unit loads `2^k`
+//! values of one line into registers, runs the `k` stages there and stores them back, so the
+//! field crosses memory `ceil(m / k)` times instead of `m`. The first pass reads its input
+//! in bit-reversed order from the source buffer and writes the destination (out of place);
+//! the others work in place on the destination.
+//!
+//! Stage `s` (half-size `h = 2^s`) combines `a = x[g + j]` and `b = x[g + j + h]`
+//! (`g` a multiple of `2h`, `j < h`) into `a + w b`, `a - w b` with `w = w_{2h}^j`,
+//! `w_n = exp(-2 pi i / n)` forward and its conjugate inverse; `w_{2h}^j` is entry
+//! `j * n / 2h` of the plan's twiddle table.
+//!
+//! One unit per (line, block of `2^k` values): enough parallelism for GPUs, and on a CPU
+//! adapter neighbouring lanes touch neighbouring addresses.
+
+use cubecl::prelude::*;
+
+use super::LineLayout;
+
+/// The comptime description of one pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Pass {
+    /// log2 of the transform length along this axis.
+    pub log2_n: usize,
+    /// First radix-2 stage fused in this pass.
+    pub stage: usize,
+    /// Number of fused stages, `k`.
+    pub radix_log2: usize,
+    /// Inverse transform: conjugate the twiddles.
+    pub inverse: bool,
+    /// Multiply the outputs by `2^-norm_log2` (exact in floating point); 0 leaves them alone.
+    pub norm_log2: usize,
+    /// First pass only: the source imaginary plane is taken as zero (a real input).
+    pub zero_imag: bool,
+    /// Where the lines are.
+    pub layout: LineLayout,
+}
+
+impl Pass {
+    /// The passes of one axis: stages `0..log2_n` in groups of at most `max_radix_log2`.
+    pub fn split(log2_n: usize, max_radix_log2: usize, layout: LineLayout) -> Vec<Pass> {
+        let mut passes = Vec::new();
+        let mut stage = 0;
+        while stage < log2_n {
+            let radix_log2 = max_radix_log2.min(log2_n - stage);
+            passes.push(Pass {
+                log2_n,
+                stage,
+                radix_log2,
+                inverse: false,
+                norm_log2: 0,
+                zero_imag: false,
+                layout,
+            });
+            stage += radix_log2;
+        }
+        passes
+    }
+
+    /// Units to launch: one per line and block of `2^k` values.
+    pub fn units(&self) -> usize {
+        self.layout.lines() << (self.log2_n - self.radix_log2)
+    }
+}
+
+/// Reverse the lowest `bits` bits of `i`.
+#[cube]
+pub fn bit_reverse(i: usize, #[comptime] bits: usize) -> usize {
+    let mut r = 0usize;
+    let mut x = i;
+    #[unroll]
+    for _ in 0..bits {
+        r = (r << 1usize) | (x & 1usize);
+        x >>= 1usize;
+    }
+    r
+}
+
+/// Address of element 0 of this unit's line, and the index of its block within the line.
+#[cube]
+fn locate(#[comptime] pass: Pass) -> (usize, usize, bool) {
+    let layout = comptime![pass.layout];
+    let block_log2 = comptime![pass.log2_n - pass.radix_log2];
+    let pos = ABSOLUTE_POS;
+    let inner = pos & comptime![(1usize << layout.inner_log2) - 1];
+    let rest = pos >> comptime![layout.inner_log2];
+    let block = rest & comptime![(1usize << block_log2) - 1];
+    let outer = rest >> block_log2;
+    let base = outer * comptime![layout.outer_step] + inner * comptime![layout.inner_step];
+    (base, block, outer < comptime![layout.outer_count])
+}
+
+/// The `k` fused radix-2 stages on the `2^k` values held in `re`, `im`.
+/// Value `t` is element `g + j + t h` of the line (`h = 2^stage`).
+#[cube]
+fn butterflies<F: Float>(
+    re: &mut Array<F>,
+    im: &mut Array<F>,
+    j: usize,
+    tw_re: &[F],
+    tw_im: &[F],
+    #[comptime] pass: Pass,
+) {
+    let half_radix = comptime![1usize << (pass.radix_log2 - 1)];
+    let h = comptime![1usize << pass.stage];
+    // Table index of w_{2h'}^i for stage s + l is i << (log2_n - s - l - 1).
+    let shift0 = comptime![pass.log2_n - pass.stage - 1];
+    #[unroll]
+    for l in 0..pass.radix_log2 {
+        let span = 1usize << l;
+        #[unroll]
+        for q in 0..half_radix {
+            let low = q & (span - 1);
+            let t0 = ((q >> l) << (l + 1)) | low;
+            let t1 = t0 + span;
+            let idx = (j + low * h) << (shift0 - l);
+            let wr = tw_re[idx];
+            let wi = if comptime![pass.inverse] {
+                -tw_im[idx]
+            } else {
+                tw_im[idx]
+            };
+            let br = re[t1];
+            let bi = im[t1];
+            let tr = wr * br - wi * bi;
+            let ti = wr * bi + wi * br;
+            let ar = re[t0];
+            let ai = im[t0];
+            re[t0] = ar + tr;
+            im[t0] = ai + ti;
+            re[t1] = ar - tr;
+            im[t1] = ai - ti;
+        }
+    }
+}
+
+/// Write the `2^k` values back to `g + j + t h`, scaled when the pass asks.
+#[cube]
+fn store<F: Float>(
+    re: &Array<F>,
+    im: &Array<F>,
+    dst_re: &mut [F],
+    dst_im: &mut [F],
+    first: usize,
+    #[comptime] pass: Pass,
+) {
+    let scale = F::new(comptime![1.0f32 / (1u64 << pass.norm_log2) as f32]);
+    let radix = comptime![1usize << pass.radix_log2];
+    let h = comptime![1usize << pass.stage];
+    let es = comptime![pass.layout.elem_stride];
+    #[unroll]
+    for t in 0..radix {
+        let p = first + t * h * es;
+        if comptime![pass.norm_log2 > 0] {
+            dst_re[p] = re[t] * scale;
+            dst_im[p] = im[t] * scale;
+        } else {
+            dst_re[p] = re[t];
+            dst_im[p] = im[t];
+        }
+    }
+}
+
+/// The first pass of an axis (stage 0): reads `src` in bit-reversed order, writes `dst`.
+/// `src` and `dst` must be different buffers.
+#[cube(launch_unchecked)]
+pub fn first_pass<F: Float>(
+    src_re: &[F],
+    src_im: &[F],
+    dst_re: &mut [F],
+    dst_im: &mut [F],
+    tw_re: &[F],
+    tw_im: &[F],
+    #[comptime] pass: Pass,
+) {
+    let (base, block, inside) = locate(pass);
+    if !inside {
+        terminate!();
+    }
+    let radix = comptime![1usize << pass.radix_log2];
+    let es = comptime![pass.layout.elem_stride];
+    let rest_bits = comptime![pass.log2_n - pass.radix_log2];
+    // Element g + t (g = block * 2^k) comes from index rev(g + t) = rev(g) + rev_k(t) << (m - k).
+    let g = block << comptime![pass.radix_log2];
+    let rev_g = bit_reverse(block, rest_bits);
+    let mut re = Array::<F>::new(radix);
+    let mut im = Array::<F>::new(radix);
+    #[unroll]
+    for t in 0..radix {
+        let src = base + (rev_g + (bit_reverse(t, pass.radix_log2) << rest_bits)) * es;
+        re[t] = src_re[src];
+        if comptime![pass.zero_imag] {
+            im[t] = F::new(0.0f32);
+        } else {
+            im[t] = src_im[src];
+        }
+    }
+    butterflies::<F>(&mut re, &mut im, 0usize, tw_re, tw_im, pass);
+    store::<F>(&re, &im, dst_re, dst_im, base + g * es, pass);
+}
+
+/// A later pass of an axis (stage > 0), in place.
+#[cube(launch_unchecked)]
+pub fn inner_pass<F: Float>(
+    data_re: &mut [F],
+    data_im: &mut [F],
+    tw_re: &[F],
+    tw_im: &[F],
+    #[comptime] pass: Pass,
+) {
+    let (base, block, inside) = locate(pass);
+    if !inside {
+        terminate!();
+    }
+    let radix = comptime![1usize << pass.radix_log2];
+    let h = comptime![1usize << pass.stage];
+    let es = comptime![pass.layout.elem_stride];
+    let j = block & (h - 1);
+    let g = (block >> comptime![pass.stage]) << comptime![pass.stage + pass.radix_log2];
+    let first = base + (g + j) * es;
+    let mut re = Array::<F>::new(radix);
+    let mut im = Array::<F>::new(radix);
+    #[unroll]
+    for t in 0..radix {
+        let p = first + t * h * es;
+        re[t] = data_re[p];
+        im[t] = data_im[p];
+    }
+    butterflies::<F>(&mut re, &mut im, j, tw_re, tw_im, pass);
+    store::<F>(&re, &im, data_re, data_im, first, pass);
+}

@@ -1,0 +1,46 @@
+//! `epm-fft`: batched radix-2 2D FFTs written once in CubeCL, run on CUDA, Vulkan, Metal or
+//! WebGPU (wgpu), chosen by cargo feature.
+//!
+//! ```no_run
+//! use epm_fft::{ComplexField, Fft2dPlanner};
+//!
+//! let client = epm_fft::device::default_device().expect("a device").client();
+//! let planner = Fft2dPlanner::<f32>::new(&client);
+//! let fft = planner.plan(1, 64, 128)?; // batch, ly, lx
+//! let field = ComplexField::from_real(64, 128, vec![1.0; 64 * 128]);
+//! let spectrum = fft.forward_host(&[field])?;
+//! assert!((spectrum[0].re[0] - 8192.0).abs() < 1e-2);
+//! # Ok::<(), epm_fft::FftError>(())
+//! ```
+//!
+//! # Conventions
+//! Fields are row-major, real and imaginary parts in separate planes; a batch is `batch`
+//! fields back to back. The forward transform is unnormalised,
+//! `X(k) = sum_r x(r) exp(-i q.r)` with `q = 2 pi (kx / lx, ky / ly)`; the inverse carries the
+//! `1 / (ly lx)`. Bins are in natural order (as rustfft and numpy). See [`Fft2d`].
+//!
+//! # Algorithms
+//! - [`kernels::radix`]: radix-2^k passes through global memory, up to 5 stages per pass.
+//! - [`kernels::shared_line`]: one cube per line in shared memory (GPUs).
+//! - [`kernels::real_pair`]: two real fields through one complex transform.
+//!
+//! [`Strategy::Auto`] takes `SharedLine` on GPUs when a line fits the shared-memory budget and
+//! `RadixPasses` otherwise (always on CPU adapters such as lavapipe, where it is faster).
+
+pub use cubecl;
+
+pub mod device;
+pub mod error;
+pub mod field;
+pub mod kernels;
+pub mod plan;
+pub mod planner;
+pub mod reference;
+pub mod shape;
+pub mod twiddles;
+
+pub use error::FftError;
+pub use field::ComplexField;
+pub use plan::{ComplexBuffers, Fft2d, FftFloat, PlanOptions, Strategy};
+pub use planner::Fft2dPlanner;
+pub use shape::{MAX_LEN, Shape2d};

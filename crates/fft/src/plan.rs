@@ -1,0 +1,563 @@
+//! The 2D plan: owns twiddles and scratch for one shape, runs the transforms.
+
+use std::marker::PhantomData;
+use std::sync::OnceLock;
+
+use cubecl::prelude::*;
+use cubecl::server::Handle;
+
+use crate::device::is_cpu_adapter;
+use crate::error::FftError;
+use crate::field::ComplexField;
+use crate::kernels::LineLayout;
+use crate::kernels::radix::{self, Pass};
+use crate::kernels::real_pair;
+use crate::kernels::shared_line::{self, LinePlan};
+use crate::shape::Shape2d;
+use crate::twiddles::forward_twiddles;
+
+/// Float types the FFT runs in: `f32` everywhere, `f64` where the device has it.
+pub trait FftFloat: Float + CubeElement + Default + Send + Sync + 'static {
+    /// Rounds an `f64`.
+    fn from_f64(v: f64) -> Self;
+    /// Widens to `f64`.
+    fn into_f64(self) -> f64;
+}
+
+impl FftFloat for f32 {
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn into_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl FftFloat for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn into_f64(self) -> f64 {
+        self
+    }
+}
+
+/// How lines are transformed on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Strategy {
+    /// `SharedLine` on a GPU when the line fits in shared memory, else `RadixPasses`.
+    #[default]
+    Auto,
+    /// Fused radix-2^k passes through global memory (any length; fastest on CPU adapters).
+    RadixPasses,
+    /// One cube per line in shared memory (the GPU layout; lines within the shared budget).
+    SharedLine,
+}
+
+impl Strategy {
+    fn name(self) -> &'static str {
+        match self {
+            Strategy::Auto => "Auto",
+            Strategy::RadixPasses => "RadixPasses",
+            Strategy::SharedLine => "SharedLine",
+        }
+    }
+}
+
+/// Plan options. `Default` is what the planner uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PlanOptions {
+    /// Line strategy.
+    pub strategy: Strategy,
+    /// Radix-2 stages fused per pass of `RadixPasses` (1 to 5: radix 2 to 32).
+    pub max_radix_log2: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::Auto,
+            max_radix_log2: 4,
+        }
+    }
+}
+
+/// The two planes of a batch of complex fields on the device, `batch * ly * lx` elements each.
+#[derive(Debug, Clone)]
+pub struct ComplexBuffers {
+    /// Real parts.
+    pub re: Handle,
+    /// Imaginary parts.
+    pub im: Handle,
+}
+
+impl ComplexBuffers {
+    /// Two uninitialised planes of `len` elements of `F`.
+    pub fn empty<F: FftFloat>(client: &Client, len: usize) -> Self {
+        Self {
+            re: client.empty(len * size_of::<F>()),
+            im: client.empty(len * size_of::<F>()),
+        }
+    }
+}
+
+enum AxisKind {
+    Radix(Vec<Pass>),
+    Shared { cube_units: usize },
+}
+
+struct Axis {
+    log2_n: usize,
+    layout: LineLayout,
+    tw_re: Handle,
+    tw_im: Handle,
+    kind: AxisKind,
+}
+
+/// Direction and input form of one axis transform.
+#[derive(Clone, Copy)]
+struct AxisRun {
+    inverse: bool,
+    zero_imag: bool,
+    /// Divide the outputs by `2^norm_log2` (the inverse's `1 / (ly lx)`); 0 for none.
+    norm_log2: usize,
+}
+
+/// A 2D complex FFT of one shape on one device (like rustfft's `Fft`), built by
+/// [`Fft2d::new`] or cached by [`crate::Fft2dPlanner`].
+///
+/// Conventions (the one place they are written down):
+/// - forward: `X(ky, kx) = sum_{y,x} x(y, x) exp(-2 pi i (ky y / ly + kx x / lx))`, unnormalised;
+/// - inverse: `x(y, x) = (1 / (ly lx)) sum X(ky, kx) exp(+2 pi i (...))`, so inverse(forward(x)) = x;
+/// - bins in natural order: bin `k` at index `k`, negative frequencies `k - L` in the upper half.
+///
+/// The plan owns its twiddle tables and scratch planes: a call allocates nothing on the device
+/// (the real-pair forms allocate one extra pair of planes on first use, then reuse it).
+pub struct Fft2d<F: FftFloat> {
+    client: Client,
+    shape: Shape2d,
+    strategy: Strategy,
+    rows: Axis,
+    columns: Axis,
+    scratch: ComplexBuffers,
+    packed: OnceLock<ComplexBuffers>,
+    _float: PhantomData<F>,
+}
+
+const CUBE_UNITS: u32 = 256;
+
+impl<F: FftFloat> Fft2d<F> {
+    /// Plans transforms of `shape` on `client`. Fails for a strategy that cannot run the shape.
+    pub fn new(client: &Client, shape: Shape2d, options: PlanOptions) -> Result<Self, FftError> {
+        let shape = Shape2d::new(shape.batch, shape.ly, shape.lx)?;
+        if !(1..=5).contains(&options.max_radix_log2) {
+            return Err(FftError::StrategyUnsupported {
+                strategy: options.strategy.name(),
+                shape,
+                reason: format!(
+                    "max_radix_log2 = {} is outside 1..=5",
+                    options.max_radix_log2
+                ),
+            });
+        }
+        let props = client.properties();
+        let shared_budget = props.hardware.max_shared_memory_size;
+        let max_len = shape.lx.max(shape.ly);
+        let fits_shared = shared_line::shared_bytes(max_len, size_of::<F>()) <= shared_budget;
+        let strategy = match options.strategy {
+            Strategy::Auto if !is_cpu_adapter(client) && fits_shared => Strategy::SharedLine,
+            Strategy::Auto => Strategy::RadixPasses,
+            Strategy::SharedLine if !fits_shared => {
+                return Err(FftError::StrategyUnsupported {
+                    strategy: "SharedLine",
+                    shape,
+                    reason: format!(
+                        "a line of {max_len} needs {} bytes of shared memory, the device has {shared_budget}",
+                        shared_line::shared_bytes(max_len, size_of::<F>())
+                    ),
+                });
+            }
+            other => other,
+        };
+        let units = (props.hardware.max_units_per_cube as usize).min(CUBE_UNITS as usize);
+        let axis = |n: usize, layout: LineLayout| {
+            let log2_n = n.trailing_zeros() as usize;
+            let (c, s) = forward_twiddles(n);
+            let upload = |v: Vec<f64>| {
+                let v: Vec<F> = v.into_iter().map(F::from_f64).collect();
+                client.create_from_slice(F::as_bytes(&v))
+            };
+            let kind = match strategy {
+                Strategy::SharedLine => AxisKind::Shared {
+                    cube_units: (n / 2).clamp(1, units),
+                },
+                _ => AxisKind::Radix(Pass::split(log2_n, options.max_radix_log2, layout)),
+            };
+            Axis {
+                log2_n,
+                layout,
+                tw_re: upload(c),
+                tw_im: upload(s),
+                kind,
+            }
+        };
+        Ok(Self {
+            client: client.clone(),
+            shape,
+            strategy,
+            rows: axis(shape.lx, LineLayout::rows(shape.batch, shape.ly, shape.lx)),
+            columns: axis(
+                shape.ly,
+                LineLayout::columns(shape.batch, shape.ly, shape.lx),
+            ),
+            scratch: ComplexBuffers::empty::<F>(client, shape.len()),
+            packed: OnceLock::new(),
+            _float: PhantomData,
+        })
+    }
+
+    /// The shape this plan transforms.
+    pub fn shape(&self) -> Shape2d {
+        self.shape
+    }
+
+    /// The strategy chosen (never `Auto`).
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// The client the plan runs on.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Forward transform of `input` into `output` (which may be the same buffers).
+    pub fn forward(&self, input: &ComplexBuffers, output: &ComplexBuffers) -> Result<(), FftError> {
+        self.check(input, "input")?;
+        self.check(output, "output")?;
+        self.run(input, output, false, false);
+        Ok(())
+    }
+
+    /// Inverse transform (divided by `ly * lx`) of `input` into `output` (may be the same).
+    pub fn inverse(&self, input: &ComplexBuffers, output: &ComplexBuffers) -> Result<(), FftError> {
+        self.check(input, "input")?;
+        self.check(output, "output")?;
+        self.run(input, output, true, false);
+        Ok(())
+    }
+
+    /// Forward transform of a real field `input` (its Hermitian spectrum, all bins) into `output`.
+    pub fn forward_real(&self, input: &Handle, output: &ComplexBuffers) -> Result<(), FftError> {
+        self.check_plane(input, "input")?;
+        self.check(output, "output")?;
+        let packed = ComplexBuffers {
+            re: input.clone(),
+            im: input.clone(),
+        };
+        self.run(&packed, output, false, true);
+        Ok(())
+    }
+
+    /// Spectra of two real fields `a`, `b` from one complex transform of `a + i b`
+    /// (see [`crate::kernels::real_pair`]).
+    pub fn forward_real_pair(
+        &self,
+        a: &Handle,
+        b: &Handle,
+        spectrum_a: &ComplexBuffers,
+        spectrum_b: &ComplexBuffers,
+    ) -> Result<(), FftError> {
+        self.check_plane(a, "a")?;
+        self.check_plane(b, "b")?;
+        self.check(spectrum_a, "spectrum_a")?;
+        self.check(spectrum_b, "spectrum_b")?;
+        let packed = self.packed();
+        let input = ComplexBuffers {
+            re: a.clone(),
+            im: b.clone(),
+        };
+        self.run(&input, packed, false, false);
+        let len = self.shape.len();
+        let (count, dim) = self.elementwise(len);
+        // SAFETY: every buffer was checked to hold `len` elements and the kernel stops at `len`.
+        unsafe {
+            real_pair::separate::launch_unchecked::<F>(
+                &self.client,
+                count,
+                dim,
+                BufferArg::from_raw_parts(packed.re.clone(), len),
+                BufferArg::from_raw_parts(packed.im.clone(), len),
+                BufferArg::from_raw_parts(spectrum_a.re.clone(), len),
+                BufferArg::from_raw_parts(spectrum_a.im.clone(), len),
+                BufferArg::from_raw_parts(spectrum_b.re.clone(), len),
+                BufferArg::from_raw_parts(spectrum_b.im.clone(), len),
+                self.shape.ly.trailing_zeros() as usize,
+                self.shape.lx.trailing_zeros() as usize,
+                len,
+            );
+        }
+        Ok(())
+    }
+
+    /// Inverse transform of two Hermitian spectra into the real fields `a`, `b`, through one
+    /// complex inverse of `A + i B`, whose real and imaginary planes are `a` and `b`.
+    pub fn inverse_real_pair(
+        &self,
+        spectrum_a: &ComplexBuffers,
+        spectrum_b: &ComplexBuffers,
+        a: &Handle,
+        b: &Handle,
+    ) -> Result<(), FftError> {
+        self.check(spectrum_a, "spectrum_a")?;
+        self.check(spectrum_b, "spectrum_b")?;
+        self.check_plane(a, "a")?;
+        self.check_plane(b, "b")?;
+        let packed = self.packed();
+        let len = self.shape.len();
+        let (count, dim) = self.elementwise(len);
+        // SAFETY: every buffer was checked to hold `len` elements and the kernel stops at `len`.
+        unsafe {
+            real_pair::combine::launch_unchecked::<F>(
+                &self.client,
+                count,
+                dim,
+                BufferArg::from_raw_parts(spectrum_a.re.clone(), len),
+                BufferArg::from_raw_parts(spectrum_a.im.clone(), len),
+                BufferArg::from_raw_parts(spectrum_b.re.clone(), len),
+                BufferArg::from_raw_parts(spectrum_b.im.clone(), len),
+                BufferArg::from_raw_parts(packed.re.clone(), len),
+                BufferArg::from_raw_parts(packed.im.clone(), len),
+                len,
+            );
+        }
+        let output = ComplexBuffers {
+            re: a.clone(),
+            im: b.clone(),
+        };
+        self.run(packed, &output, true, false);
+        Ok(())
+    }
+
+    /// Uploads host fields (all of the plan's shape, `batch` of them) as one device batch.
+    pub fn upload(&self, fields: &[ComplexField<F>]) -> Result<ComplexBuffers, FftError> {
+        let expected = Shape2d {
+            batch: 1,
+            ly: self.shape.ly,
+            lx: self.shape.lx,
+        };
+        if fields.len() != self.shape.batch {
+            return Err(FftError::BufferLength {
+                buffer: "fields",
+                expected: self.shape.batch,
+                actual: fields.len(),
+                shape: self.shape,
+            });
+        }
+        let (mut re, mut im) = (
+            Vec::with_capacity(self.shape.len()),
+            Vec::with_capacity(self.shape.len()),
+        );
+        for (index, f) in fields.iter().enumerate() {
+            let found = Shape2d {
+                batch: 1,
+                ly: f.ly,
+                lx: f.lx,
+            };
+            if found != expected || f.re.len() != f.ly * f.lx || f.im.len() != f.ly * f.lx {
+                return Err(FftError::ShapeMismatch {
+                    index,
+                    found,
+                    expected,
+                });
+            }
+            re.extend_from_slice(&f.re);
+            im.extend_from_slice(&f.im);
+        }
+        Ok(ComplexBuffers {
+            re: self.client.create_from_slice(F::as_bytes(&re)),
+            im: self.client.create_from_slice(F::as_bytes(&im)),
+        })
+    }
+
+    /// Reads a device batch back as host fields.
+    pub fn download(&self, buffers: &ComplexBuffers) -> Result<Vec<ComplexField<F>>, FftError> {
+        self.check(buffers, "buffers")?;
+        let re = self.read_plane(&buffers.re)?;
+        let im = self.read_plane(&buffers.im)?;
+        let n = self.shape.field_len();
+        Ok((0..self.shape.batch)
+            .map(|b| ComplexField {
+                ly: self.shape.ly,
+                lx: self.shape.lx,
+                re: re[b * n..(b + 1) * n].to_vec(),
+                im: im[b * n..(b + 1) * n].to_vec(),
+            })
+            .collect())
+    }
+
+    /// Reads one device plane of the plan's length back to the host.
+    pub fn read_plane(&self, plane: &Handle) -> Result<Vec<F>, FftError> {
+        self.check_plane(plane, "plane")?;
+        let bytes = self
+            .client
+            .read_one(plane.clone())
+            .map_err(|e| FftError::Device(format!("{e:?}")))?;
+        Ok(F::from_bytes(&bytes)[..self.shape.len()].to_vec())
+    }
+
+    /// Forward transform of host fields: upload, transform, read back.
+    pub fn forward_host(
+        &self,
+        fields: &[ComplexField<F>],
+    ) -> Result<Vec<ComplexField<F>>, FftError> {
+        let buffers = self.upload(fields)?;
+        self.forward(&buffers, &buffers)?;
+        self.download(&buffers)
+    }
+
+    /// Inverse transform of host fields: upload, transform, read back.
+    pub fn inverse_host(
+        &self,
+        fields: &[ComplexField<F>],
+    ) -> Result<Vec<ComplexField<F>>, FftError> {
+        let buffers = self.upload(fields)?;
+        self.inverse(&buffers, &buffers)?;
+        self.download(&buffers)
+    }
+
+    fn packed(&self) -> &ComplexBuffers {
+        self.packed
+            .get_or_init(|| ComplexBuffers::empty::<F>(&self.client, self.shape.len()))
+    }
+
+    fn elementwise(&self, len: usize) -> (CubeCount, CubeDim) {
+        let dim = CubeDim::new_1d(CUBE_UNITS);
+        (
+            cubecl::calculate_cube_count_elemwise(&self.client, len, dim),
+            dim,
+        )
+    }
+
+    fn check(&self, buffers: &ComplexBuffers, name: &'static str) -> Result<(), FftError> {
+        let (re, im) = match name {
+            "input" => ("input.re", "input.im"),
+            "output" => ("output.re", "output.im"),
+            "spectrum_a" => ("spectrum_a.re", "spectrum_a.im"),
+            "spectrum_b" => ("spectrum_b.re", "spectrum_b.im"),
+            _ => ("buffers.re", "buffers.im"),
+        };
+        self.check_plane(&buffers.re, re)?;
+        self.check_plane(&buffers.im, im)
+    }
+
+    fn check_plane(&self, plane: &Handle, name: &'static str) -> Result<(), FftError> {
+        let actual = plane.size_in_used() as usize / size_of::<F>();
+        if actual != self.shape.len() {
+            return Err(FftError::BufferLength {
+                buffer: name,
+                expected: self.shape.len(),
+                actual,
+                shape: self.shape,
+            });
+        }
+        Ok(())
+    }
+
+    /// Rows of `input` into the scratch planes, then columns of the scratch into `output`.
+    /// Two separate launches per axis at least, so `output` may alias `input`.
+    fn run(&self, input: &ComplexBuffers, output: &ComplexBuffers, inverse: bool, zero_imag: bool) {
+        let rows = AxisRun {
+            inverse,
+            zero_imag,
+            norm_log2: 0,
+        };
+        let columns = AxisRun {
+            inverse,
+            zero_imag: false,
+            norm_log2: if inverse {
+                self.shape.field_len().trailing_zeros() as usize
+            } else {
+                0
+            },
+        };
+        self.run_axis(&self.rows, input, &self.scratch, rows);
+        self.run_axis(&self.columns, &self.scratch, output, columns);
+    }
+
+    fn run_axis(&self, axis: &Axis, src: &ComplexBuffers, dst: &ComplexBuffers, run: AxisRun) {
+        let len = self.shape.len();
+        let n = 1usize << axis.log2_n;
+        let arg = |h: &Handle, l: usize| unsafe { BufferArg::from_raw_parts(h.clone(), l) };
+        match &axis.kind {
+            AxisKind::Shared { cube_units } => {
+                let plan = LinePlan {
+                    log2_n: axis.log2_n,
+                    cube_units: *cube_units,
+                    inverse: run.inverse,
+                    norm_log2: run.norm_log2,
+                    zero_imag: run.zero_imag,
+                    layout: axis.layout,
+                };
+                let count = CubeCount::new_1d(axis.layout.lines() as u32);
+                // SAFETY: buffers were checked to hold `len` elements; each cube reads and writes
+                // the `n` elements of its own line, all inside `len`.
+                unsafe {
+                    shared_line::shared_line::launch_unchecked::<F>(
+                        &self.client,
+                        count,
+                        CubeDim::new_1d(*cube_units as u32),
+                        arg(&src.re, len),
+                        arg(&src.im, len),
+                        arg(&dst.re, len),
+                        arg(&dst.im, len),
+                        arg(&axis.tw_re, n / 2),
+                        arg(&axis.tw_im, n / 2),
+                        plan,
+                    );
+                }
+            }
+            AxisKind::Radix(passes) => {
+                let last = passes.len() - 1;
+                for (i, pass) in passes.iter().enumerate() {
+                    let pass = Pass {
+                        inverse: run.inverse,
+                        norm_log2: if i == last { run.norm_log2 } else { 0 },
+                        zero_imag: run.zero_imag && i == 0,
+                        ..*pass
+                    };
+                    let (count, dim) = self.elementwise(pass.units());
+                    // SAFETY: buffers were checked to hold `len` elements; the units map one to
+                    // one onto blocks of lines inside the batch, and the kernels stop past it.
+                    unsafe {
+                        if i == 0 {
+                            radix::first_pass::launch_unchecked::<F>(
+                                &self.client,
+                                count,
+                                dim,
+                                arg(&src.re, len),
+                                arg(&src.im, len),
+                                arg(&dst.re, len),
+                                arg(&dst.im, len),
+                                arg(&axis.tw_re, n / 2),
+                                arg(&axis.tw_im, n / 2),
+                                pass,
+                            );
+                        } else {
+                            radix::inner_pass::launch_unchecked::<F>(
+                                &self.client,
+                                count,
+                                dim,
+                                arg(&dst.re, len),
+                                arg(&dst.im, len),
+                                arg(&axis.tw_re, n / 2),
+                                arg(&axis.tw_im, n / 2),
+                                pass,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

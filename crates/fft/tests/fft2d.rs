@@ -1,0 +1,440 @@
+//! The device FFT against rustfft, the naive DFT and the transform's identities, on whatever
+//! adapter the build's backend finds (lavapipe in CI).
+
+use std::sync::OnceLock;
+
+use cubecl::prelude::*;
+use epm_fft::reference::{dft2d, relative_l2};
+use epm_fft::{ComplexBuffers, ComplexField, Fft2d, FftError, PlanOptions, Shape2d, Strategy};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use rustfft::{FftPlanner, num_complex::Complex};
+
+fn client() -> Client {
+    static CLIENT: OnceLock<Client> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let device = epm_fft::device::default_device()
+                .expect("no device: on Linux install mesa-vulkan-drivers (see README)");
+            let client = device.client();
+            eprintln!("{}", epm_fft::device::describe(&client));
+            client
+        })
+        .clone()
+}
+
+fn plan<F: epm_fft::FftFloat>(
+    batch: usize,
+    ly: usize,
+    lx: usize,
+    options: PlanOptions,
+) -> Fft2d<F> {
+    Fft2d::new(&client(), Shape2d::new(batch, ly, lx).unwrap(), options).unwrap()
+}
+
+fn random_field(rng: &mut StdRng, ly: usize, lx: usize) -> ComplexField<f32> {
+    ComplexField {
+        ly,
+        lx,
+        re: (0..ly * lx).map(|_| rng.random_range(-1.0..1.0)).collect(),
+        im: (0..ly * lx).map(|_| rng.random_range(-1.0..1.0)).collect(),
+    }
+}
+
+/// rustfft in f64 along rows then columns: the ground truth.
+fn rustfft2d(field: &ComplexField<f64>, inverse: bool) -> ComplexField<f64> {
+    let (ly, lx) = (field.ly, field.lx);
+    let mut planner = FftPlanner::<f64>::new();
+    let (row, col) = if inverse {
+        (planner.plan_fft_inverse(lx), planner.plan_fft_inverse(ly))
+    } else {
+        (planner.plan_fft_forward(lx), planner.plan_fft_forward(ly))
+    };
+    let mut data: Vec<Complex<f64>> = (0..ly * lx)
+        .map(|i| Complex::new(field.re[i], field.im[i]))
+        .collect();
+    for r in data.chunks_mut(lx) {
+        row.process(r);
+    }
+    let mut column = vec![Complex::default(); ly];
+    for x in 0..lx {
+        for y in 0..ly {
+            column[y] = data[y * lx + x];
+        }
+        col.process(&mut column);
+        for y in 0..ly {
+            data[y * lx + x] = column[y];
+        }
+    }
+    let norm = if inverse { 1.0 / (ly * lx) as f64 } else { 1.0 };
+    ComplexField {
+        ly,
+        lx,
+        re: data.iter().map(|c| c.re * norm).collect(),
+        im: data.iter().map(|c| c.im * norm).collect(),
+    }
+}
+
+fn error_vs(ours: &ComplexField<f32>, truth: &ComplexField<f64>) -> f64 {
+    let o = ours.to_f64();
+    relative_l2(&o.re, &o.im, &truth.re, &truth.im)
+}
+
+const POWERS: [usize; 10] = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+#[test]
+fn matches_rustfft_for_every_shape_up_to_1024() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut worst = (0.0f64, 0, 0);
+    for &ly in &POWERS {
+        for &lx in &POWERS {
+            let fft = plan::<f32>(1, ly, lx, PlanOptions::default());
+            let x = random_field(&mut rng, ly, lx);
+            let truth = rustfft2d(&x.to_f64(), false);
+            let ours = fft.forward_host(&[x.clone()]).unwrap();
+            let err = error_vs(&ours[0], &truth);
+            assert!(
+                err <= 1e-5,
+                "forward {ly} x {lx}: relative L2 error {err:e}"
+            );
+            let truth_inv = rustfft2d(&x.to_f64(), true);
+            let err_inv = error_vs(&fft.inverse_host(&[x]).unwrap()[0], &truth_inv);
+            assert!(
+                err_inv <= 1e-5,
+                "inverse {ly} x {lx}: relative L2 error {err_inv:e}"
+            );
+            if err.max(err_inv) > worst.0 {
+                worst = (err.max(err_inv), ly, lx);
+            }
+        }
+    }
+    eprintln!(
+        "worst relative L2 error {:e} at {} x {}",
+        worst.0, worst.1, worst.2
+    );
+}
+
+#[test]
+fn every_strategy_and_radix_matches_the_naive_dft() {
+    let mut rng = StdRng::seed_from_u64(2);
+    let mut options = vec![PlanOptions {
+        strategy: Strategy::SharedLine,
+        max_radix_log2: 1,
+    }];
+    for max_radix_log2 in 1..=5 {
+        options.push(PlanOptions {
+            strategy: Strategy::RadixPasses,
+            max_radix_log2,
+        });
+    }
+    for option in options {
+        for (ly, lx) in [(2, 2), (2, 64), (32, 4), (16, 16), (8, 128), (64, 32)] {
+            let fft = plan::<f32>(2, ly, lx, option);
+            let fields = [
+                random_field(&mut rng, ly, lx),
+                random_field(&mut rng, ly, lx),
+            ];
+            let ours = fft.forward_host(&fields).unwrap();
+            let back = fft.inverse_host(&ours).unwrap();
+            for b in 0..2 {
+                let truth = dft2d(&fields[b].to_f64(), false);
+                let err = error_vs(&ours[b], &truth);
+                assert!(err <= 1e-5, "{option:?} {ly} x {lx} field {b}: {err:e}");
+                let err_back = error_vs(&back[b], &fields[b].to_f64());
+                assert!(
+                    err_back <= 1e-5,
+                    "{option:?} {ly} x {lx} round trip: {err_back:e}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn shared_line_matches_rustfft_at_large_sizes() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let shared = PlanOptions {
+        strategy: Strategy::SharedLine,
+        ..PlanOptions::default()
+    };
+    for (ly, lx) in [(256, 1024), (1024, 128)] {
+        let fft = plan::<f32>(1, ly, lx, shared);
+        let x = random_field(&mut rng, ly, lx);
+        let err = error_vs(
+            &fft.forward_host(&[x.clone()]).unwrap()[0],
+            &rustfft2d(&x.to_f64(), false),
+        );
+        assert!(err <= 1e-5, "shared {ly} x {lx}: {err:e}");
+    }
+}
+
+#[test]
+fn longest_lines_4096() {
+    let mut rng = StdRng::seed_from_u64(4);
+    for (ly, lx) in [(4, 4096), (4096, 2)] {
+        let fft = plan::<f32>(1, ly, lx, PlanOptions::default());
+        let x = random_field(&mut rng, ly, lx);
+        let err = error_vs(
+            &fft.forward_host(&[x.clone()]).unwrap()[0],
+            &rustfft2d(&x.to_f64(), false),
+        );
+        assert!(err <= 1e-5, "{ly} x {lx}: {err:e}");
+    }
+}
+
+#[test]
+fn round_trip_and_parseval() {
+    let mut rng = StdRng::seed_from_u64(5);
+    for (ly, lx) in [(64, 64), (128, 32), (256, 256)] {
+        let fft = plan::<f32>(1, ly, lx, PlanOptions::default());
+        let x = random_field(&mut rng, ly, lx);
+        let spec = fft.forward_host(&[x.clone()]).unwrap();
+        let back = fft.inverse_host(&spec).unwrap();
+        let err = error_vs(&back[0], &x.to_f64());
+        assert!(err <= 1e-6, "round trip {ly} x {lx}: {err:e}");
+        // Parseval: sum |x|^2 = (1/N) sum |X|^2.
+        let energy = |f: &ComplexField<f32>| -> f64 {
+            f.re.iter()
+                .zip(&f.im)
+                .map(|(&a, &b)| (a as f64).powi(2) + (b as f64).powi(2))
+                .sum()
+        };
+        let (ex, es) = (energy(&x), energy(&spec[0]) / (ly * lx) as f64);
+        assert!(
+            ((ex - es) / ex).abs() < 1e-5,
+            "Parseval {ly} x {lx}: {ex} vs {es}"
+        );
+    }
+}
+
+#[test]
+fn impulse_gives_flat_spectrum_and_plane_wave_one_bin() {
+    let (ly, lx) = (32, 64);
+    let fft = plan::<f32>(1, ly, lx, PlanOptions::default());
+    // Impulse at (y0, x0): X(k) = exp(-i q.r0), modulus 1 everywhere.
+    let (y0, x0) = (3, 5);
+    let mut impulse = ComplexField::zeros(ly, lx);
+    impulse.re[y0 * lx + x0] = 1.0;
+    let spec = &fft.forward_host(&[impulse]).unwrap()[0];
+    for ky in 0..ly {
+        for kx in 0..lx {
+            let i = ky * lx + kx;
+            let phase = -2.0
+                * std::f64::consts::PI
+                * ((ky * y0) as f64 / ly as f64 + (kx * x0) as f64 / lx as f64);
+            assert!(
+                (spec.re[i] as f64 - phase.cos()).abs() < 1e-5,
+                "bin ({ky}, {kx})"
+            );
+            assert!(
+                (spec.im[i] as f64 - phase.sin()).abs() < 1e-5,
+                "bin ({ky}, {kx})"
+            );
+        }
+    }
+    // exp(+i q0.r) with q0 = 2 pi (kx0 / lx, ky0 / ly) puts N into bin (ky0, kx0) and 0 elsewhere.
+    let (ky0, kx0) = (7, 50);
+    let mut wave = ComplexField::zeros(ly, lx);
+    for y in 0..ly {
+        for x in 0..lx {
+            let phase = 2.0
+                * std::f64::consts::PI
+                * ((ky0 * y) as f64 / ly as f64 + (kx0 * x) as f64 / lx as f64);
+            wave.re[y * lx + x] = phase.cos() as f32;
+            wave.im[y * lx + x] = phase.sin() as f32;
+        }
+    }
+    let spec = &fft.forward_host(&[wave]).unwrap()[0];
+    let n = (ly * lx) as f32;
+    for i in 0..ly * lx {
+        let expected = if i == ky0 * lx + kx0 { n } else { 0.0 };
+        assert!(
+            (spec.re[i] - expected).abs() < 2e-3 && spec.im[i].abs() < 2e-3,
+            "bin {i}: {} {}",
+            spec.re[i],
+            spec.im[i]
+        );
+    }
+}
+
+#[test]
+fn linearity_and_batch_independence() {
+    let mut rng = StdRng::seed_from_u64(6);
+    let (ly, lx, batch) = (64, 128, 3);
+    let fields: Vec<_> = (0..batch).map(|_| random_field(&mut rng, ly, lx)).collect();
+    let batched = plan::<f32>(batch, ly, lx, PlanOptions::default())
+        .forward_host(&fields)
+        .unwrap();
+    let single = plan::<f32>(1, ly, lx, PlanOptions::default());
+    for (b, f) in fields.iter().enumerate() {
+        let alone = &single.forward_host(std::slice::from_ref(f)).unwrap()[0];
+        assert_eq!(
+            alone, &batched[b],
+            "field {b} of the batch differs from its own transform"
+        );
+    }
+    // F(2 a + 3 b) = 2 F(a) + 3 F(b).
+    let (a, b) = (&fields[0], &fields[1]);
+    let mix = ComplexField {
+        ly,
+        lx,
+        re: a
+            .re
+            .iter()
+            .zip(&b.re)
+            .map(|(x, y)| 2.0 * x + 3.0 * y)
+            .collect(),
+        im: a
+            .im
+            .iter()
+            .zip(&b.im)
+            .map(|(x, y)| 2.0 * x + 3.0 * y)
+            .collect(),
+    };
+    let f_mix = single.forward_host(&[mix]).unwrap()[0].to_f64();
+    let (fa, fb) = (batched[0].to_f64(), batched[1].to_f64());
+    let expect_re: Vec<f64> = fa
+        .re
+        .iter()
+        .zip(&fb.re)
+        .map(|(x, y)| 2.0 * x + 3.0 * y)
+        .collect();
+    let expect_im: Vec<f64> = fa
+        .im
+        .iter()
+        .zip(&fb.im)
+        .map(|(x, y)| 2.0 * x + 3.0 * y)
+        .collect();
+    assert!(relative_l2(&f_mix.re, &f_mix.im, &expect_re, &expect_im) < 1e-6);
+}
+
+#[test]
+fn real_pair_spectra_match_rustfft_of_each_field() {
+    let mut rng = StdRng::seed_from_u64(7);
+    for (ly, lx, batch) in [(64, 64, 1), (16, 256, 2), (2, 2, 1)] {
+        let fft = plan::<f32>(batch, ly, lx, PlanOptions::default());
+        let client = client();
+        let len = batch * ly * lx;
+        let a: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let b: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let (ha, hb) = (
+            client.create_from_slice(f32::as_bytes(&a)),
+            client.create_from_slice(f32::as_bytes(&b)),
+        );
+        let (sa, sb) = (
+            ComplexBuffers::empty::<f32>(&client, len),
+            ComplexBuffers::empty::<f32>(&client, len),
+        );
+        fft.forward_real_pair(&ha, &hb, &sa, &sb).unwrap();
+        let (ga, gb) = (fft.download(&sa).unwrap(), fft.download(&sb).unwrap());
+        // forward_real agrees too.
+        let sr = ComplexBuffers::empty::<f32>(&client, len);
+        fft.forward_real(&ha, &sr).unwrap();
+        let gr = fft.download(&sr).unwrap();
+        let n = ly * lx;
+        for k in 0..batch {
+            let field = |v: &[f32]| {
+                ComplexField::from_real(
+                    ly,
+                    lx,
+                    v[k * n..(k + 1) * n].iter().map(|&x| x as f64).collect(),
+                )
+            };
+            let (ta, tb) = (rustfft2d(&field(&a), false), rustfft2d(&field(&b), false));
+            for (name, ours, truth) in [
+                ("a", &ga[k], &ta),
+                ("b", &gb[k], &tb),
+                ("real", &gr[k], &ta),
+            ] {
+                let err = error_vs(ours, truth);
+                assert!(err <= 1e-5, "{name} {ly} x {lx} field {k}: {err:e}");
+            }
+        }
+        // And back: the inverse of the pair returns both real fields.
+        let (ra, rb) = (client.empty(len * 4), client.empty(len * 4));
+        fft.inverse_real_pair(&sa, &sb, &ra, &rb).unwrap();
+        let (ba, bb) = (fft.read_plane(&ra).unwrap(), fft.read_plane(&rb).unwrap());
+        for i in 0..len {
+            assert!(
+                (ba[i] - a[i]).abs() < 1e-5 && (bb[i] - b[i]).abs() < 1e-5,
+                "element {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn f64_matches_the_naive_dft() {
+    let mut rng = StdRng::seed_from_u64(8);
+    for (ly, lx) in [(8, 16), (64, 32)] {
+        let fft = plan::<f64>(1, ly, lx, PlanOptions::default());
+        let x = random_field(&mut rng, ly, lx).to_f64();
+        let ours = &fft.forward_host(&[x.clone()]).unwrap()[0];
+        let truth = dft2d(&x, false);
+        let err = relative_l2(&ours.re, &ours.im, &truth.re, &truth.im);
+        assert!(err <= 1e-12, "f64 {ly} x {lx}: {err:e}");
+    }
+}
+
+#[test]
+fn bad_buffers_and_batches_are_typed_errors() {
+    let client = client();
+    let fft = plan::<f32>(2, 8, 16, PlanOptions::default());
+    let good = ComplexBuffers::empty::<f32>(&client, 2 * 8 * 16);
+    let short = ComplexBuffers {
+        re: client.empty(100 * 4),
+        im: good.im.clone(),
+    };
+    match fft.forward(&short, &good) {
+        Err(FftError::BufferLength {
+            buffer,
+            expected,
+            actual,
+            ..
+        }) => {
+            assert_eq!((buffer, expected, actual), ("input.re", 256, 100))
+        }
+        other => panic!("{other:?}"),
+    }
+    let fields = [ComplexField::zeros(8, 16), ComplexField::zeros(16, 8)];
+    match fft.upload(&fields) {
+        Err(e @ FftError::ShapeMismatch { index: 1, .. }) => {
+            assert!(e.to_string().contains("1 x 16 x 8"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        Fft2d::<f32>::new(
+            &client,
+            Shape2d {
+                batch: 1,
+                ly: 8,
+                lx: 24
+            },
+            PlanOptions::default()
+        ),
+        Err(FftError::InvalidLength {
+            axis: "lx",
+            value: 24,
+            ..
+        })
+    ));
+    let budget = client.properties().hardware.max_shared_memory_size;
+    let too_long = Shape2d::new(1, 2, 4096).unwrap();
+    let forced = PlanOptions {
+        strategy: Strategy::SharedLine,
+        ..PlanOptions::default()
+    };
+    let result = Fft2d::<f64>::new(&client, too_long, forced);
+    if 2 * 4096 * 8 > budget {
+        assert!(matches!(result, Err(FftError::StrategyUnsupported { .. })));
+    }
+}
+
+#[test]
+fn planner_caches_plans() {
+    let planner = epm_fft::Fft2dPlanner::<f32>::new(&client());
+    let a = planner.plan(1, 16, 32).unwrap();
+    let b = planner.plan(1, 16, 32).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &b));
+    assert!(planner.plan(1, 0, 32).is_err());
+}

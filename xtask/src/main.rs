@@ -1,0 +1,139 @@
+//! `cargo xtask <command>`: the project's automation (as burn and cubecl do it).
+//!
+//! - `demo`: the main job (for now: a 2D FFT on the device beside rustfft).
+//! - `test`: everything CI checks: fmt, clippy, the whole test suite.
+//! - `bench`: the criterion benchmarks, then the markdown table of their results.
+//!
+//! Each first makes sure a compute adapter exists: on Linux with no Vulkan driver it installs
+//! Mesa's software driver (lavapipe) when running as root with apt, or prints the command.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+mod bench_table;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(&args[1..]),
+        Some("test") => test(&args[1..]),
+        Some("bench") => bench(&args[1..]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <demo|test|bench> [cargo flags, e.g. --features cuda]\n\
+                 demo   the main job: transform a field on the device, timed beside rustfft\n\
+                 test   fmt --check, clippy -D warnings, cargo test --workspace\n\
+                 bench  criterion benchmarks, then target/bench-table.md"
+            );
+            Err("unknown command".into())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn cargo(args: &[&str], extra: &[String]) -> Result {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("+ cargo {} {}", args.join(" "), extra.join(" "));
+    let status = Command::new(cargo)
+        .args(args)
+        .args(extra)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn demo(extra: &[String]) -> Result {
+    ensure_compute_driver(extra)?;
+    cargo(&["run", "--example", "fft2d"], extra)
+}
+
+fn test(extra: &[String]) -> Result {
+    ensure_compute_driver(extra)?;
+    cargo(&["fmt", "--all", "--check"], &[])?;
+    cargo(
+        &["clippy", "--workspace", "--all-targets"],
+        &[extra, &["--".into(), "-D".into(), "warnings".into()]].concat(),
+    )?;
+    cargo(&["test", "--workspace"], extra)
+}
+
+fn bench(extra: &[String]) -> Result {
+    ensure_compute_driver(extra)?;
+    cargo(&["bench", "--bench", "fft2d"], extra)?;
+    let table = bench_table::render(&root().join("target/criterion"))?;
+    let out = root().join("target/bench-table.md");
+    std::fs::write(&out, &table).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    println!("{table}\nwritten to {}", out.display());
+    Ok(())
+}
+
+/// On Linux, a wgpu or vulkan build needs a Vulkan driver. Without any, install Mesa's software
+/// one (lavapipe) when we are root with apt, or say exactly what to run.
+fn ensure_compute_driver(extra: &[String]) -> Result {
+    let other_backend = extra
+        .iter()
+        .any(|a| a.contains("cuda") || a.contains("metal"));
+    if !cfg!(target_os = "linux") || other_backend || has_vulkan_icd() {
+        return Ok(());
+    }
+    let cmd = "apt-get update && apt-get install -y mesa-vulkan-drivers libvulkan1";
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let has_apt = Path::new("/usr/bin/apt-get").exists();
+    if !(is_root && has_apt) {
+        return Err(format!(
+            "no Vulkan driver found and no GPU: install Mesa's software driver with\n    sudo sh -c '{cmd}'"
+        ));
+    }
+    eprintln!("xtask: no Vulkan driver found; installing Mesa's software driver (lavapipe)");
+    let status = Command::new("sh")
+        .args([
+            "-c",
+            &format!("DEBIAN_FRONTEND=noninteractive {cmd} >/dev/null"),
+        ])
+        .status()
+        .map_err(|e| format!("could not run apt-get: {e}"))?;
+    if status.success() && has_vulkan_icd() {
+        Ok(())
+    } else {
+        Err(format!(
+            "installing the software Vulkan driver failed; run: {cmd}"
+        ))
+    }
+}
+
+fn has_vulkan_icd() -> bool {
+    [
+        "/usr/share/vulkan/icd.d",
+        "/etc/vulkan/icd.d",
+        "/usr/local/share/vulkan/icd.d",
+    ]
+    .iter()
+    .filter_map(|d| std::fs::read_dir(d).ok())
+    .flatten()
+    .flatten()
+    .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+}
