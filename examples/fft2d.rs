@@ -72,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let cpu = start.elapsed().as_secs_f64() * 1e3 / repeats as f64;
     println!("forward + inverse pair, mean of {repeats}:");
-    println!("  epm-fft ({:?}): {ours:8.3} ms", fft.strategy());
+    println!("  epm-fft ({:?}): {ours:8.3} ms", fft.strategies());
     println!("  rustfft (CPU, 1 thread): {cpu:8.3} ms");
     println!("  ratio ours / rustfft: {:.2}", ours / cpu);
     let back = fft.download(&buffers)?;

@@ -21,10 +21,10 @@
 //!
 //! # Algorithms
 //! - [`kernels::radix`]: radix-2^k passes through global memory, up to 5 stages per pass.
-//! - [`kernels::shared_line`]: one cube per line in shared memory (GPUs).
+//! - [`kernels::shared_line`]: whole lines in shared memory, all passes in one launch (GPUs).
 //! - [`kernels::real_pair`]: two real fields through one complex transform.
 //!
-//! [`Strategy::Auto`] takes `SharedLine` on GPUs when a line fits the shared-memory budget and
+//! [`Strategy::Auto`] takes `SharedLines` on GPUs when a line fits the shared-memory budget and
 //! `RadixPasses` otherwise (always on CPU adapters such as lavapipe, where it is faster).
 
 pub use cubecl;

@@ -12,7 +12,7 @@ use crate::field::ComplexField;
 use crate::kernels::LineLayout;
 use crate::kernels::radix::{self, Pass};
 use crate::kernels::real_pair;
-use crate::kernels::shared_line::{self, LinePlan};
+use crate::kernels::shared_line::{self, LinePlan, MAX_PASSES};
 use crate::shape::Shape2d;
 use crate::twiddles::forward_twiddles;
 
@@ -45,13 +45,15 @@ impl FftFloat for f64 {
 /// How lines are transformed on the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Strategy {
-    /// `SharedLine` on a GPU when the line fits in shared memory, else `RadixPasses`.
+    /// Per axis: on a GPU `SharedLines` when a line fits in shared memory, else `RadixPasses`;
+    /// on a CPU adapter (lavapipe) always `RadixPasses`, measured faster there.
     #[default]
     Auto,
-    /// Fused radix-2^k passes through global memory (any length; fastest on CPU adapters).
+    /// Fused radix-2^k passes through global memory, one launch per pass (any length).
     RadixPasses,
-    /// One cube per line in shared memory (the GPU layout; lines within the shared budget).
-    SharedLine,
+    /// Whole lines in shared memory, all passes in one launch per axis (lines within the
+    /// shared-memory budget).
+    SharedLines,
 }
 
 impl Strategy {
@@ -59,7 +61,7 @@ impl Strategy {
         match self {
             Strategy::Auto => "Auto",
             Strategy::RadixPasses => "RadixPasses",
-            Strategy::SharedLine => "SharedLine",
+            Strategy::SharedLines => "SharedLines",
         }
     }
 }
@@ -103,12 +105,11 @@ impl ComplexBuffers {
 
 enum AxisKind {
     Radix(Vec<Pass>),
-    Shared { cube_units: usize },
+    Shared(LinePlan),
 }
 
 struct Axis {
     log2_n: usize,
-    layout: LineLayout,
     tw_re: Handle,
     tw_im: Handle,
     kind: AxisKind,
@@ -136,7 +137,6 @@ struct AxisRun {
 pub struct Fft2d<F: FftFloat> {
     client: Client,
     shape: Shape2d,
-    strategy: Strategy,
     rows: Axis,
     columns: Axis,
     scratch: ComplexBuffers,
@@ -145,6 +145,52 @@ pub struct Fft2d<F: FftFloat> {
 }
 
 const CUBE_UNITS: u32 = 256;
+
+/// Units a shared-lines cube aims for: enough lines side by side that neighbouring units read
+/// neighbouring addresses (columns) and a cube fills a GPU warp or a CPU SIMD batch several times.
+const SHARED_CUBE_UNITS: usize = 128;
+
+/// The shared-lines plan of one axis, or `None` when a line does not fit in shared memory.
+/// `lines_cap_log2` bounds the lines per cube so that they divide the number of lines.
+fn shared_plan(
+    log2_n: usize,
+    layout: LineLayout,
+    lines_cap_log2: usize,
+    options: PlanOptions,
+    budget: usize,
+    max_units: usize,
+    elem_size: usize,
+) -> Option<LinePlan> {
+    let n = 1usize << log2_n;
+    if shared_line::shared_bytes(n, 1, elem_size) > budget {
+        return None;
+    }
+    // At most MAX_PASSES passes in one kernel: raise the radix when the options ask for more.
+    let max_radix = options.max_radix_log2.max(log2_n.div_ceil(MAX_PASSES));
+    let split = Pass::balanced(log2_n, max_radix);
+    let mut stages = [0; MAX_PASSES];
+    stages[..split.len()].copy_from_slice(&split);
+    let units_per_line_log2 = log2_n - split.iter().max().copied().unwrap_or(0);
+    let mut lines_per_cube_log2 = 0;
+    while lines_per_cube_log2 < lines_cap_log2
+        && (1usize << (units_per_line_log2 + lines_per_cube_log2 + 1))
+            <= SHARED_CUBE_UNITS.min(max_units)
+        && shared_line::shared_bytes(n, 2 << lines_per_cube_log2, elem_size) <= budget
+    {
+        lines_per_cube_log2 += 1;
+    }
+    Some(LinePlan {
+        log2_n,
+        stages,
+        units_per_line_log2,
+        lines_per_cube_log2,
+        line_fastest: layout.inner_log2 > 0,
+        inverse: false,
+        norm_log2: 0,
+        zero_imag: false,
+        layout,
+    })
+}
 
 impl<F: FftFloat> Fft2d<F> {
     /// Plans transforms of `shape` on `client`. Fails for a strategy that cannot run the shape.
@@ -161,55 +207,68 @@ impl<F: FftFloat> Fft2d<F> {
             });
         }
         let props = client.properties();
-        let shared_budget = props.hardware.max_shared_memory_size;
-        let max_len = shape.lx.max(shape.ly);
-        let fits_shared = shared_line::shared_bytes(max_len, size_of::<F>()) <= shared_budget;
-        let strategy = match options.strategy {
-            Strategy::Auto if !is_cpu_adapter(client) && fits_shared => Strategy::SharedLine,
-            Strategy::Auto => Strategy::RadixPasses,
-            Strategy::SharedLine if !fits_shared => {
-                return Err(FftError::StrategyUnsupported {
-                    strategy: "SharedLine",
-                    shape,
-                    reason: format!(
-                        "a line of {max_len} needs {} bytes of shared memory, the device has {shared_budget}",
-                        shared_line::shared_bytes(max_len, size_of::<F>())
-                    ),
-                });
-            }
-            other => other,
-        };
-        let units = (props.hardware.max_units_per_cube as usize).min(CUBE_UNITS as usize);
-        let axis = |n: usize, layout: LineLayout| {
+        let budget = props.hardware.max_shared_memory_size;
+        let max_units = props.hardware.max_units_per_cube as usize;
+        let cpu_adapter = is_cpu_adapter(client);
+        let axis = |n: usize, layout: LineLayout, lines_cap_log2: usize| {
             let log2_n = n.trailing_zeros() as usize;
+            let shared = shared_plan(
+                log2_n,
+                layout,
+                lines_cap_log2,
+                options,
+                budget,
+                max_units,
+                size_of::<F>(),
+            );
+            let kind = match (options.strategy, shared) {
+                (Strategy::RadixPasses, _) | (Strategy::Auto, None) => {
+                    AxisKind::Radix(Pass::split(log2_n, options.max_radix_log2, layout))
+                }
+                // Measured on lavapipe: shared memory and barriers cost more there than extra
+                // passes through memory, so CPU adapters keep the global passes.
+                (Strategy::Auto, Some(_)) if cpu_adapter => {
+                    AxisKind::Radix(Pass::split(log2_n, options.max_radix_log2, layout))
+                }
+                (_, Some(plan)) => AxisKind::Shared(plan),
+                (_, None) => {
+                    return Err(FftError::StrategyUnsupported {
+                        strategy: options.strategy.name(),
+                        shape,
+                        reason: format!(
+                            "a line of {n} needs {} bytes of shared memory, the device has {budget}",
+                            shared_line::shared_bytes(n, 1, size_of::<F>())
+                        ),
+                    });
+                }
+            };
             let (c, s) = forward_twiddles(n);
             let upload = |v: Vec<f64>| {
                 let v: Vec<F> = v.into_iter().map(F::from_f64).collect();
                 client.create_from_slice(F::as_bytes(&v))
             };
-            let kind = match strategy {
-                Strategy::SharedLine => AxisKind::Shared {
-                    cube_units: (n / 2).clamp(1, units),
-                },
-                _ => AxisKind::Radix(Pass::split(log2_n, options.max_radix_log2, layout)),
-            };
-            Axis {
+            Ok(Axis {
                 log2_n,
-                layout,
                 tw_re: upload(c),
                 tw_im: upload(s),
                 kind,
-            }
+            })
         };
+        let rows = axis(
+            shape.lx,
+            LineLayout::rows(shape.batch, shape.ly, shape.lx),
+            shape.ly.trailing_zeros() as usize,
+        )?;
+        let columns = axis(
+            shape.ly,
+            LineLayout::columns(shape.batch, shape.ly, shape.lx),
+            shape.lx.trailing_zeros() as usize,
+        )?;
         Ok(Self {
             client: client.clone(),
             shape,
-            strategy,
-            rows: axis(shape.lx, LineLayout::rows(shape.batch, shape.ly, shape.lx)),
-            columns: axis(
-                shape.ly,
-                LineLayout::columns(shape.batch, shape.ly, shape.lx),
-            ),
+            rows,
+            columns,
             scratch: ComplexBuffers::empty::<F>(client, shape.len()),
             packed: OnceLock::new(),
             _float: PhantomData,
@@ -221,9 +280,13 @@ impl<F: FftFloat> Fft2d<F> {
         self.shape
     }
 
-    /// The strategy chosen (never `Auto`).
-    pub fn strategy(&self) -> Strategy {
-        self.strategy
+    /// The strategy chosen for the rows and for the columns (never `Auto`).
+    pub fn strategies(&self) -> (Strategy, Strategy) {
+        let of = |axis: &Axis| match axis.kind {
+            AxisKind::Radix(_) => Strategy::RadixPasses,
+            AxisKind::Shared(_) => Strategy::SharedLines,
+        };
+        (of(&self.rows), of(&self.columns))
     }
 
     /// The client the plan runs on.
@@ -490,23 +553,21 @@ impl<F: FftFloat> Fft2d<F> {
         let n = 1usize << axis.log2_n;
         let arg = |h: &Handle, l: usize| unsafe { BufferArg::from_raw_parts(h.clone(), l) };
         match &axis.kind {
-            AxisKind::Shared { cube_units } => {
+            AxisKind::Shared(plan) => {
                 let plan = LinePlan {
-                    log2_n: axis.log2_n,
-                    cube_units: *cube_units,
                     inverse: run.inverse,
                     norm_log2: run.norm_log2,
                     zero_imag: run.zero_imag,
-                    layout: axis.layout,
+                    ..*plan
                 };
-                let count = CubeCount::new_1d(axis.layout.lines() as u32);
+                let count = CubeCount::new_1d(plan.cubes() as u32);
                 // SAFETY: buffers were checked to hold `len` elements; each cube reads and writes
-                // the `n` elements of its own line, all inside `len`.
+                // the `n` elements of its own lines, all inside `len`.
                 unsafe {
-                    shared_line::shared_line::launch_unchecked::<F>(
+                    shared_line::shared_lines::launch_unchecked::<F>(
                         &self.client,
                         count,
-                        CubeDim::new_1d(*cube_units as u32),
+                        CubeDim::new_1d(plan.cube_units() as u32),
                         arg(&src.re, len),
                         arg(&src.im, len),
                         arg(&dst.re, len),

@@ -116,15 +116,14 @@ fn matches_rustfft_for_every_shape_up_to_1024() {
 #[test]
 fn every_strategy_and_radix_matches_the_naive_dft() {
     let mut rng = StdRng::seed_from_u64(2);
-    let mut options = vec![PlanOptions {
-        strategy: Strategy::SharedLine,
-        max_radix_log2: 1,
-    }];
+    let mut options = vec![];
     for max_radix_log2 in 1..=5 {
-        options.push(PlanOptions {
-            strategy: Strategy::RadixPasses,
-            max_radix_log2,
-        });
+        for strategy in [Strategy::RadixPasses, Strategy::SharedLines] {
+            options.push(PlanOptions {
+                strategy,
+                max_radix_log2,
+            });
+        }
     }
     for option in options {
         for (ly, lx) in [(2, 2), (2, 64), (32, 4), (16, 16), (8, 128), (64, 32)] {
@@ -153,10 +152,10 @@ fn every_strategy_and_radix_matches_the_naive_dft() {
 fn shared_line_matches_rustfft_at_large_sizes() {
     let mut rng = StdRng::seed_from_u64(3);
     let shared = PlanOptions {
-        strategy: Strategy::SharedLine,
+        strategy: Strategy::SharedLines,
         ..PlanOptions::default()
     };
-    for (ly, lx) in [(256, 1024), (1024, 128)] {
+    for (ly, lx) in [(256, 1024), (1024, 128), (4096, 4), (8, 4096)] {
         let fft = plan::<f32>(1, ly, lx, shared);
         let x = random_field(&mut rng, ly, lx);
         let err = error_vs(
@@ -420,8 +419,9 @@ fn bad_buffers_and_batches_are_typed_errors() {
     ));
     let budget = client.properties().hardware.max_shared_memory_size;
     let too_long = Shape2d::new(1, 2, 4096).unwrap();
+    assert_eq!(fft.strategies().0, fft.strategies().1);
     let forced = PlanOptions {
-        strategy: Strategy::SharedLine,
+        strategy: Strategy::SharedLines,
         ..PlanOptions::default()
     };
     let result = Fft2d::<f64>::new(&client, too_long, forced);

@@ -39,24 +39,34 @@ pub struct Pass {
 }
 
 impl Pass {
-    /// The passes of one axis: stages `0..log2_n` in groups of at most `max_radix_log2`.
+    /// Radix-2 stages per pass for one axis: `log2_n` stages in as few passes of at most
+    /// `max_radix_log2` as possible, as even as possible (9 = 5 + 4, not 5 + 4 + 0 or 8 + 1).
+    pub fn balanced(log2_n: usize, max_radix_log2: usize) -> Vec<usize> {
+        let passes = log2_n.div_ceil(max_radix_log2).max(1);
+        (0..passes)
+            .map(|i| log2_n / passes + usize::from(i < log2_n % passes))
+            .collect()
+    }
+
+    /// The passes of one axis, stages split by [`Pass::balanced`].
     pub fn split(log2_n: usize, max_radix_log2: usize, layout: LineLayout) -> Vec<Pass> {
-        let mut passes = Vec::new();
         let mut stage = 0;
-        while stage < log2_n {
-            let radix_log2 = max_radix_log2.min(log2_n - stage);
-            passes.push(Pass {
-                log2_n,
-                stage,
-                radix_log2,
-                inverse: false,
-                norm_log2: 0,
-                zero_imag: false,
-                layout,
-            });
-            stage += radix_log2;
-        }
-        passes
+        Self::balanced(log2_n, max_radix_log2)
+            .into_iter()
+            .map(|radix_log2| {
+                let pass = Pass {
+                    log2_n,
+                    stage,
+                    radix_log2,
+                    inverse: false,
+                    norm_log2: 0,
+                    zero_imag: false,
+                    layout,
+                };
+                stage += radix_log2;
+                pass
+            })
+            .collect()
     }
 
     /// Units to launch: one per line and block of `2^k` values.
@@ -95,7 +105,7 @@ fn locate(#[comptime] pass: Pass) -> (usize, usize, bool) {
 /// The `k` fused radix-2 stages on the `2^k` values held in `re`, `im`.
 /// Value `t` is element `g + j + t h` of the line (`h = 2^stage`).
 #[cube]
-fn butterflies<F: Float>(
+pub(crate) fn butterflies<F: Float>(
     re: &mut Array<F>,
     im: &mut Array<F>,
     j: usize,
