@@ -51,13 +51,13 @@ fn ours(c: &mut Criterion) {
         let buffers = fft.upload(&[field(l)]).unwrap();
         group.bench_function(BenchmarkId::new("ours", l), |b| {
             b.iter_custom(|iters| {
-                cubecl::future::block_on(client.sync()).unwrap();
+                epm_fft::cubecl::future::block_on(client.sync()).unwrap();
                 let start = Instant::now();
                 for _ in 0..iters {
                     fft.forward(&buffers, &buffers).unwrap();
                     fft.inverse(&buffers, &buffers).unwrap();
                 }
-                cubecl::future::block_on(client.sync()).unwrap();
+                epm_fft::cubecl::future::block_on(client.sync()).unwrap();
                 start.elapsed()
             })
         });

@@ -4,8 +4,9 @@
 //! - `test`: everything CI checks: fmt, clippy, the whole test suite.
 //! - `bench`: the criterion benchmarks, then the markdown table of their results.
 //!
-//! Each first makes sure a compute adapter exists: on Linux with no Vulkan driver it installs
-//! Mesa's software driver (lavapipe) when running as root with apt, or prints the command.
+//! Each first makes sure a compute adapter exists and prints it (`epm info`): on Linux with
+//! none it installs Mesa's software Vulkan driver (lavapipe) when running as root with apt,
+//! or prints the command.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -68,8 +69,8 @@ fn demo(extra: &[String]) -> Result {
 }
 
 fn test(extra: &[String]) -> Result {
-    ensure_compute_driver(extra)?;
     cargo(&["fmt", "--all", "--check"], &[])?;
+    ensure_compute_driver(extra)?;
     cargo(
         &["clippy", "--workspace", "--all-targets"],
         &[extra, &["--".into(), "-D".into(), "warnings".into()]].concat(),
@@ -87,42 +88,49 @@ fn bench(extra: &[String]) -> Result {
     Ok(())
 }
 
-/// On Linux, a wgpu or vulkan build needs a Vulkan driver. Without any, install Mesa's software
-/// one (lavapipe) when we are root with apt, or say exactly what to run.
+/// Asks `epm info` for the adapter a run would use, which also prints it. When there is none on
+/// Linux, installs Mesa's software Vulkan driver (lavapipe) if we are root with apt, and asks
+/// again; otherwise says exactly what to run.
 fn ensure_compute_driver(extra: &[String]) -> Result {
-    let other_backend = extra
-        .iter()
-        .any(|a| a.contains("cuda") || a.contains("metal"));
-    if !cfg!(target_os = "linux") || other_backend || has_vulkan_icd() {
+    let info = || {
+        cargo(
+            &["run", "--quiet", "--package", "epm-cli", "--", "info"],
+            extra,
+        )
+    };
+    if info().is_ok() {
         return Ok(());
     }
     let cmd = "apt-get update && apt-get install -y mesa-vulkan-drivers libvulkan1";
+    if !cfg!(target_os = "linux") {
+        return Err("no compute adapter found for this backend (see `epm info` above)".into());
+    }
     let is_root = Command::new("id")
         .arg("-u")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false);
-    let has_apt = Path::new("/usr/bin/apt-get").exists();
-    if !(is_root && has_apt) {
+    if !(is_root && Path::new("/usr/bin/apt-get").exists()) {
         return Err(format!(
-            "no Vulkan driver found and no GPU: install Mesa's software driver with\n    sudo sh -c '{cmd}'"
+            "no compute adapter found: install Mesa's software Vulkan driver with\n    sudo sh -c '{cmd}'"
         ));
     }
-    eprintln!("xtask: no Vulkan driver found; installing Mesa's software driver (lavapipe)");
+    eprintln!(
+        "xtask: no compute adapter found; installing Mesa's software Vulkan driver (lavapipe)"
+    );
     let status = Command::new("sh")
         .args([
             "-c",
-            &format!("DEBIAN_FRONTEND=noninteractive {cmd} >/dev/null"),
+            &format!("export DEBIAN_FRONTEND=noninteractive; {cmd} >/dev/null"),
         ])
         .status()
         .map_err(|e| format!("could not run apt-get: {e}"))?;
-    if status.success() && has_vulkan_icd() {
-        Ok(())
-    } else {
-        Err(format!(
+    if !status.success() || !has_vulkan_icd() {
+        return Err(format!(
             "installing the software Vulkan driver failed; run: {cmd}"
-        ))
+        ));
     }
+    info().map_err(|e| format!("still no compute adapter after installing lavapipe: {e}"))
 }
 
 fn has_vulkan_icd() -> bool {

@@ -104,6 +104,11 @@ fn locate(#[comptime] pass: Pass) -> (usize, usize, bool) {
 
 /// The `k` fused radix-2 stages on the `2^k` values held in `re`, `im`.
 /// Value `t` is element `g + j + t h` of the line (`h = 2^stage`).
+///
+/// The twiddle of stage `s + l` for value index `j + low h` factors as
+/// `w_{2^(s+l+1)}^j * w_{2^(l+1)}^low`: the first factor is one table load per stage (none in
+/// the first pass, where `j = 0`), the second a load at a constant index, the same for every
+/// unit. On CPU adapters this replaces `k 2^(k-1)` gathers by `k`.
 #[cube]
 pub(crate) fn butterflies<F: Float>(
     re: &mut Array<F>,
@@ -114,23 +119,34 @@ pub(crate) fn butterflies<F: Float>(
     #[comptime] pass: Pass,
 ) {
     let half_radix = comptime![1usize << (pass.radix_log2 - 1)];
-    let h = comptime![1usize << pass.stage];
-    // Table index of w_{2h'}^i for stage s + l is i << (log2_n - s - l - 1).
-    let shift0 = comptime![pass.log2_n - pass.stage - 1];
+    let shift_j = comptime![pass.log2_n - pass.stage - 1];
+    let shift_c = comptime![pass.log2_n - 1];
     #[unroll]
     for l in 0..pass.radix_log2 {
         let span = 1usize << l;
+        let jdx = j << (shift_j - l);
+        let jr = tw_re[jdx];
+        let ji = if comptime![pass.inverse] {
+            -tw_im[jdx]
+        } else {
+            tw_im[jdx]
+        };
         #[unroll]
         for q in 0..half_radix {
             let low = q & (span - 1);
             let t0 = ((q >> l) << (l + 1)) | low;
             let t1 = t0 + span;
-            let idx = (j + low * h) << (shift0 - l);
-            let wr = tw_re[idx];
-            let wi = if comptime![pass.inverse] {
-                -tw_im[idx]
+            let cidx = low << (shift_c - l);
+            let cr = tw_re[cidx];
+            let ci = if comptime![pass.inverse] {
+                -tw_im[cidx]
             } else {
-                tw_im[idx]
+                tw_im[cidx]
+            };
+            let (wr, wi) = if comptime![pass.stage == 0] {
+                (cr, ci)
+            } else {
+                (jr * cr - ji * ci, jr * ci + ji * cr)
             };
             let br = re[t1];
             let bi = im[t1];
