@@ -1,6 +1,8 @@
 //! Criterion group `fft2d`: one forward + inverse complex 2D transform of an L x L field,
 //! synced with the device, for our FFT (`ours/L`), burn's own FFT composed into 2D
-//! (`burn-signal/L`) and rustfft on this machine's CPU (`rustfft/L`).
+//! (`burn-signal/L`) and rustfft on this machine's CPU (`rustfft/L`). `copy-pass/L` is the
+//! memory floor of one pass: a kernel that reads and writes the two planes once. Our transform
+//! pair is 4 to 8 such passes (lengths up to 32: 4; up to 1024: 8), plus the butterflies.
 //!
 //! Run with `cargo xtask bench` (adds the markdown table) or `cargo bench --bench fft2d`;
 //! pick the backend with a cargo feature, e.g. `--no-default-features --features cuda`.
@@ -9,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use epm_fft::{ComplexField, Fft2d, PlanOptions, Shape2d};
+use epm_fft::cubecl::{self, prelude::*};
+use epm_fft::{ComplexBuffers, ComplexField, Fft2d, PlanOptions, Shape2d};
 use epm_suite::baseline::RustFft2d;
 use rustfft::num_complex::Complex;
 
@@ -28,6 +31,22 @@ fn field(l: usize) -> ComplexField<f32> {
         lx: l,
         re,
         im,
+    }
+}
+
+/// One pass through memory: read both planes, write both planes.
+#[cube(launch_unchecked)]
+fn copy_pass(
+    src_re: &[f32],
+    src_im: &[f32],
+    dst_re: &mut [f32],
+    dst_im: &mut [f32],
+    #[comptime] len: usize,
+) {
+    let p = ABSOLUTE_POS;
+    if p < len {
+        dst_re[p] = src_re[p];
+        dst_im[p] = src_im[p];
     }
 }
 
@@ -56,6 +75,36 @@ fn ours(c: &mut Criterion) {
                 for _ in 0..iters {
                     fft.forward(&buffers, &buffers).unwrap();
                     fft.inverse(&buffers, &buffers).unwrap();
+                }
+                epm_fft::cubecl::future::block_on(client.sync()).unwrap();
+                start.elapsed()
+            })
+        });
+
+        let copy = ComplexBuffers::empty::<f32>(&client, l * l);
+        let dim = CubeDim::new_1d(256);
+        let count = cubecl::calculate_cube_count_elemwise(&client, l * l, dim);
+        group.bench_function(BenchmarkId::new("copy-pass", l), |b| {
+            b.iter_custom(|iters| {
+                epm_fft::cubecl::future::block_on(client.sync()).unwrap();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let arg = |h: &cubecl::server::Handle| unsafe {
+                        BufferArg::from_raw_parts(h.clone(), l * l)
+                    };
+                    // SAFETY: all four planes hold l * l elements and the kernel stops there.
+                    unsafe {
+                        copy_pass::launch_unchecked(
+                            &client,
+                            count.clone(),
+                            dim,
+                            arg(&buffers.re),
+                            arg(&buffers.im),
+                            arg(&copy.re),
+                            arg(&copy.im),
+                            l * l,
+                        );
+                    }
                 }
                 epm_fft::cubecl::future::block_on(client.sync()).unwrap();
                 start.elapsed()
