@@ -6,6 +6,9 @@
 
 pub use epm_fft as fft;
 
+pub mod propagator;
+pub mod rng;
+
 /// Devices: the backend this build uses and the adapter it finds.
 pub mod device {
     pub use epm_fft::device::{BACKEND, default_device, describe, is_cpu_adapter};

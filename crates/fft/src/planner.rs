@@ -9,10 +9,12 @@ use crate::error::FftError;
 use crate::plan::{Fft2d, FftFloat, PlanOptions};
 use crate::shape::Shape2d;
 
+type PlanCache<F> = HashMap<(Shape2d, PlanOptions), Arc<Fft2d<F>>>;
+
 /// Hands out one shared [`Fft2d`] per (shape, options): twiddles and scratch are made once.
 pub struct Fft2dPlanner<F: FftFloat> {
     client: Client,
-    plans: Mutex<HashMap<(Shape2d, PlanOptions), Arc<Fft2d<F>>>>,
+    plans: Mutex<PlanCache<F>>,
 }
 
 impl<F: FftFloat> Fft2dPlanner<F> {

@@ -56,7 +56,7 @@ impl Shape2d {
 }
 
 fn check_len(axis: &'static str, value: usize) -> Result<(), FftError> {
-    if value < 2 || value > MAX_LEN || !value.is_power_of_two() {
+    if !(2..=MAX_LEN).contains(&value) || !value.is_power_of_two() {
         return Err(FftError::InvalidLength {
             axis,
             value,

@@ -90,7 +90,7 @@ fn matches_rustfft_for_every_shape_up_to_1024() {
             let fft = plan::<f32>(1, ly, lx, PlanOptions::default());
             let x = random_field(&mut rng, ly, lx);
             let truth = rustfft2d(&x.to_f64(), false);
-            let ours = fft.forward_host(&[x.clone()]).unwrap();
+            let ours = fft.forward_host(std::slice::from_ref(&x)).unwrap();
             let err = error_vs(&ours[0], &truth);
             assert!(
                 err <= 1e-5,
@@ -159,7 +159,7 @@ fn shared_line_matches_rustfft_at_large_sizes() {
         let fft = plan::<f32>(1, ly, lx, shared);
         let x = random_field(&mut rng, ly, lx);
         let err = error_vs(
-            &fft.forward_host(&[x.clone()]).unwrap()[0],
+            &fft.forward_host(std::slice::from_ref(&x)).unwrap()[0],
             &rustfft2d(&x.to_f64(), false),
         );
         assert!(err <= 1e-5, "shared {ly} x {lx}: {err:e}");
@@ -173,7 +173,7 @@ fn longest_lines_4096() {
         let fft = plan::<f32>(1, ly, lx, PlanOptions::default());
         let x = random_field(&mut rng, ly, lx);
         let err = error_vs(
-            &fft.forward_host(&[x.clone()]).unwrap()[0],
+            &fft.forward_host(std::slice::from_ref(&x)).unwrap()[0],
             &rustfft2d(&x.to_f64(), false),
         );
         assert!(err <= 1e-5, "{ly} x {lx}: {err:e}");
@@ -186,7 +186,7 @@ fn round_trip_and_parseval() {
     for (ly, lx) in [(64, 64), (128, 32), (256, 256)] {
         let fft = plan::<f32>(1, ly, lx, PlanOptions::default());
         let x = random_field(&mut rng, ly, lx);
-        let spec = fft.forward_host(&[x.clone()]).unwrap();
+        let spec = fft.forward_host(std::slice::from_ref(&x)).unwrap();
         let back = fft.inverse_host(&spec).unwrap();
         let err = error_vs(&back[0], &x.to_f64());
         assert!(err <= 1e-6, "round trip {ly} x {lx}: {err:e}");
@@ -367,7 +367,7 @@ fn f64_matches_the_naive_dft() {
     for (ly, lx) in [(8, 16), (64, 32)] {
         let fft = plan::<f64>(1, ly, lx, PlanOptions::default());
         let x = random_field(&mut rng, ly, lx).to_f64();
-        let ours = &fft.forward_host(&[x.clone()]).unwrap()[0];
+        let ours = &fft.forward_host(std::slice::from_ref(&x)).unwrap()[0];
         let truth = dft2d(&x, false);
         let err = relative_l2(&ours.re, &ours.im, &truth.re, &truth.im);
         assert!(err <= 1e-12, "f64 {ly} x {lx}: {err:e}");
