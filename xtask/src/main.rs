@@ -65,7 +65,8 @@ fn cargo(args: &[&str], extra: &[String]) -> Result {
 
 fn demo(extra: &[String]) -> Result {
     ensure_compute_driver(extra)?;
-    cargo(&["run", "--example", "fft2d"], extra)
+    // Release: the timings printed are then the ones a user gets (and the benchmarks measure).
+    cargo(&["run", "--release", "--example", "fft2d"], extra)
 }
 
 fn test(extra: &[String]) -> Result {
@@ -75,7 +76,55 @@ fn test(extra: &[String]) -> Result {
         &["clippy", "--workspace", "--all-targets"],
         &[extra, &["--".into(), "-D".into(), "warnings".into()]].concat(),
     )?;
-    cargo(&["test", "--workspace"], extra)
+    let (passed, failed) = cargo_test(extra)?;
+    // One closing line for the whole suite (cargo's own last line is a doc-test group's).
+    println!("{passed} passed, {failed} failed");
+    Ok(())
+}
+
+/// `cargo test --workspace`, its output passed through, its `test result:` lines summed.
+fn cargo_test(extra: &[String]) -> Result<(usize, usize)> {
+    use std::io::{BufRead, BufReader};
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("+ cargo test --workspace {}", extra.join(" "));
+    let mut child = Command::new(cargo)
+        .args(["test", "--workspace"])
+        .args(extra)
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    let (mut passed, mut failed) = (0, 0);
+    for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
+        let line = line.map_err(|e| format!("reading cargo test output: {e}"))?;
+        println!("{line}");
+        if let Some((p, f)) = parse_test_result(&line) {
+            passed += p;
+            failed += f;
+        }
+    }
+    let status = child.wait().map_err(|e| format!("cargo test: {e}"))?;
+    if !status.success() {
+        println!("{passed} passed, {failed} failed");
+        return Err(format!("`cargo test --workspace` failed ({status})"));
+    }
+    Ok((passed, failed))
+}
+
+/// `(passed, failed)` from a libtest summary line `test result: ok. 3 passed; 0 failed; ...`.
+fn parse_test_result(line: &str) -> Option<(usize, usize)> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let count = |word: &str| -> Option<usize> {
+        rest.split(';')
+            .find_map(|part| {
+                part.trim()
+                    .trim_start_matches("ok. ")
+                    .trim_start_matches("FAILED. ")
+                    .strip_suffix(word)
+            })
+            .and_then(|n| n.trim().parse().ok())
+    };
+    Some((count(" passed")?, count(" failed")?))
 }
 
 fn bench(extra: &[String]) -> Result {
@@ -88,8 +137,8 @@ fn bench(extra: &[String]) -> Result {
     Ok(())
 }
 
-/// Asks `epm info` for the adapter a run would use, which also prints it. When there is none on
-/// Linux, installs Mesa's software Vulkan driver (lavapipe) if we are root with apt, and asks
+/// Asks `epm info` for the adapter a run would use, which also prints it. When there is none
+/// (on Linux: no Vulkan driver), installs Mesa's software Vulkan driver (lavapipe) if we are root with apt, and asks
 /// again; otherwise says exactly what to run.
 fn ensure_compute_driver(extra: &[String]) -> Result {
     let info = || {
@@ -98,7 +147,13 @@ fn ensure_compute_driver(extra: &[String]) -> Result {
             extra,
         )
     };
-    if info().is_ok() {
+    // On Linux the wgpu and vulkan builds run on Vulkan: an OpenGL software renderer that
+    // wgpu would also accept is not what the tests are meant for.
+    let wants_vulkan = cfg!(target_os = "linux")
+        && !extra
+            .iter()
+            .any(|a| a.contains("cuda") || a.contains("metal"));
+    if (!wants_vulkan || has_vulkan_icd()) && info().is_ok() {
         return Ok(());
     }
     let cmd = "apt-get update && apt-get install -y mesa-vulkan-drivers libvulkan1";
@@ -116,12 +171,12 @@ fn ensure_compute_driver(extra: &[String]) -> Result {
         ));
     }
     eprintln!(
-        "xtask: no compute adapter found; installing Mesa's software Vulkan driver (lavapipe)"
+        "xtask: no Vulkan driver or no compute adapter found; installing Mesa's software Vulkan driver (lavapipe)"
     );
     let status = Command::new("sh")
         .args([
             "-c",
-            &format!("export DEBIAN_FRONTEND=noninteractive; {cmd} >/dev/null"),
+            &format!("export DEBIAN_FRONTEND=noninteractive; ({cmd}) >/dev/null"),
         ])
         .status()
         .map_err(|e| format!("could not run apt-get: {e}"))?;
@@ -144,4 +199,16 @@ fn has_vulkan_icd() -> bool {
     .flatten()
     .flatten()
     .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sums_libtest_summaries() {
+        let ok = "test result: ok. 11 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 90.19s";
+        assert_eq!(super::parse_test_result(ok), Some((11, 0)));
+        let bad = "test result: FAILED. 5 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out";
+        assert_eq!(super::parse_test_result(bad), Some((5, 1)));
+        assert_eq!(super::parse_test_result("running 4 tests"), None);
+    }
 }

@@ -37,7 +37,8 @@ fn info() -> ExitCode {
     match epm::device::default_device() {
         Ok(device) => {
             let client = device.client();
-            println!("a run would use: {}", epm::device::describe(&client));
+            println!("a run would use: {device:?}");
+            println!("  {}", epm::device::describe(&client));
             ExitCode::SUCCESS
         }
         Err(e) => {

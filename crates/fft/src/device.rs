@@ -20,18 +20,24 @@ pub const BACKEND: &str = if cfg!(feature = "cuda") {
 
 /// The first device of the backend this build was compiled for.
 ///
-/// On wgpu, `CUBECL_WGPU_DEFAULT_DEVICE` (for example `Cpu` or `DiscreteGpu(0)`) overrides
-/// the choice. Fails when the machine has no such device (on Linux without a GPU: install
-/// Mesa's software Vulkan driver, Debian package `mesa-vulkan-drivers`).
+/// With `wgpu`, Vulkan is asked first (except on Apple platforms, where wgpu means Metal) and
+/// any other API wgpu offers after it: on a Linux machine without a GPU that is Mesa's
+/// software Vulkan driver, lavapipe, rather than an OpenGL software renderer.
+/// `CUBECL_WGPU_DEFAULT_DEVICE` (for example `Cpu` or `DiscreteGpu(0)`) picks the adapter.
+/// Fails when the machine has no such device (on Linux without a GPU: install
+/// `mesa-vulkan-drivers`).
 pub fn default_device() -> Result<Device, DeviceUnavailable> {
+    let kind = WgpuDeviceKind::DefaultDevice;
     if cfg!(feature = "cuda") {
         Device::cuda(0)
     } else if cfg!(feature = "metal") {
-        Device::metal_msl(WgpuDeviceKind::DefaultDevice)
+        Device::metal_msl(kind)
     } else if cfg!(feature = "vulkan") {
-        Device::vulkan(WgpuDeviceKind::DefaultDevice)
+        Device::vulkan(kind)
+    } else if cfg!(target_vendor = "apple") {
+        Device::wgpu(kind)
     } else {
-        Device::wgpu(WgpuDeviceKind::DefaultDevice)
+        Device::vulkan(kind.clone()).or_else(|_| Device::wgpu(kind))
     }
 }
 
