@@ -54,7 +54,13 @@ fn ours(c: &mut Criterion) {
     let client = epm_fft::device::default_device()
         .expect("no compute device (see README: mesa-vulkan-drivers)")
         .client();
-    eprintln!("fft2d: {}", epm_fft::device::describe(&client));
+    let adapter = epm_fft::device::describe(&client);
+    eprintln!("fft2d: {adapter}");
+    // For `cargo xtask bench`'s table: which device these numbers belong to.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../criterion");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = std::fs::write(dir.join("adapter.txt"), &adapter);
+    }
     let mut group = c.benchmark_group("fft2d");
     group
         .sample_size(10)

@@ -7,6 +7,9 @@ use std::path::Path;
 /// One markdown table per criterion group found under `dir`.
 pub fn render(dir: &Path) -> Result<String, String> {
     let mut out = String::new();
+    if let Ok(adapter) = std::fs::read_to_string(dir.join("adapter.txt")) {
+        out += &format!("Device: {}\n\n", adapter.trim());
+    }
     let groups = std::fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
     let mut groups: Vec<_> = groups.flatten().filter(|e| e.path().is_dir()).collect();
     groups.sort_by_key(|e| e.file_name());

@@ -130,8 +130,11 @@ fn parse_test_result(line: &str) -> Option<(usize, usize)> {
 fn bench(extra: &[String]) -> Result {
     ensure_compute_driver(extra)?;
     cargo(&["bench", "--bench", "fft2d"], extra)?;
-    let table = bench_table::render(&root().join("target/criterion"))?;
-    let out = root().join("target/bench-table.md");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let table = bench_table::render(&target.join("criterion"))?;
+    let out = target.join("bench-table.md");
     std::fs::write(&out, &table).map_err(|e| format!("writing {}: {e}", out.display()))?;
     println!("{table}\nwritten to {}", out.display());
     Ok(())

@@ -146,6 +146,14 @@ pub struct Fft2d<F: FftFloat> {
 
 const CUBE_UNITS: u32 = 256;
 
+/// A kernel argument for the first `len` elements of a device plane.
+///
+/// # Safety
+/// `plane` must hold at least `len` elements of the kernel's element type.
+unsafe fn plane(plane: &Handle, len: usize) -> BufferArg {
+    unsafe { BufferArg::from_raw_parts(plane.clone(), len) }
+}
+
 /// Units a shared-lines cube aims for: enough lines side by side that neighbouring units read
 /// neighbouring addresses (columns) and a cube fills a GPU warp or a CPU SIMD batch several times.
 const SHARED_CUBE_UNITS: usize = 128;
@@ -349,12 +357,12 @@ impl<F: FftFloat> Fft2d<F> {
                 &self.client,
                 count,
                 dim,
-                BufferArg::from_raw_parts(packed.re.clone(), len),
-                BufferArg::from_raw_parts(packed.im.clone(), len),
-                BufferArg::from_raw_parts(spectrum_a.re.clone(), len),
-                BufferArg::from_raw_parts(spectrum_a.im.clone(), len),
-                BufferArg::from_raw_parts(spectrum_b.re.clone(), len),
-                BufferArg::from_raw_parts(spectrum_b.im.clone(), len),
+                plane(&packed.re, len),
+                plane(&packed.im, len),
+                plane(&spectrum_a.re, len),
+                plane(&spectrum_a.im, len),
+                plane(&spectrum_b.re, len),
+                plane(&spectrum_b.im, len),
                 self.shape.ly.trailing_zeros() as usize,
                 self.shape.lx.trailing_zeros() as usize,
                 len,
@@ -385,12 +393,12 @@ impl<F: FftFloat> Fft2d<F> {
                 &self.client,
                 count,
                 dim,
-                BufferArg::from_raw_parts(spectrum_a.re.clone(), len),
-                BufferArg::from_raw_parts(spectrum_a.im.clone(), len),
-                BufferArg::from_raw_parts(spectrum_b.re.clone(), len),
-                BufferArg::from_raw_parts(spectrum_b.im.clone(), len),
-                BufferArg::from_raw_parts(packed.re.clone(), len),
-                BufferArg::from_raw_parts(packed.im.clone(), len),
+                plane(&spectrum_a.re, len),
+                plane(&spectrum_a.im, len),
+                plane(&spectrum_b.re, len),
+                plane(&spectrum_b.im, len),
+                plane(&packed.re, len),
+                plane(&packed.im, len),
                 len,
             );
         }
@@ -551,7 +559,6 @@ impl<F: FftFloat> Fft2d<F> {
     fn run_axis(&self, axis: &Axis, src: &ComplexBuffers, dst: &ComplexBuffers, run: AxisRun) {
         let len = self.shape.len();
         let n = 1usize << axis.log2_n;
-        let arg = |h: &Handle, l: usize| unsafe { BufferArg::from_raw_parts(h.clone(), l) };
         match &axis.kind {
             AxisKind::Shared(plan) => {
                 let plan = LinePlan {
@@ -568,12 +575,12 @@ impl<F: FftFloat> Fft2d<F> {
                         &self.client,
                         count,
                         CubeDim::new_1d(plan.cube_units() as u32),
-                        arg(&src.re, len),
-                        arg(&src.im, len),
-                        arg(&dst.re, len),
-                        arg(&dst.im, len),
-                        arg(&axis.tw_re, n / 2),
-                        arg(&axis.tw_im, n / 2),
+                        plane(&src.re, len),
+                        plane(&src.im, len),
+                        plane(&dst.re, len),
+                        plane(&dst.im, len),
+                        plane(&axis.tw_re, n / 2),
+                        plane(&axis.tw_im, n / 2),
                         plan,
                     );
                 }
@@ -596,12 +603,12 @@ impl<F: FftFloat> Fft2d<F> {
                                 &self.client,
                                 count,
                                 dim,
-                                arg(&src.re, len),
-                                arg(&src.im, len),
-                                arg(&dst.re, len),
-                                arg(&dst.im, len),
-                                arg(&axis.tw_re, n / 2),
-                                arg(&axis.tw_im, n / 2),
+                                plane(&src.re, len),
+                                plane(&src.im, len),
+                                plane(&dst.re, len),
+                                plane(&dst.im, len),
+                                plane(&axis.tw_re, n / 2),
+                                plane(&axis.tw_im, n / 2),
                                 pass,
                             );
                         } else {
@@ -609,10 +616,10 @@ impl<F: FftFloat> Fft2d<F> {
                                 &self.client,
                                 count,
                                 dim,
-                                arg(&dst.re, len),
-                                arg(&dst.im, len),
-                                arg(&axis.tw_re, n / 2),
-                                arg(&axis.tw_im, n / 2),
+                                plane(&dst.re, len),
+                                plane(&dst.im, len),
+                                plane(&axis.tw_re, n / 2),
+                                plane(&axis.tw_im, n / 2),
                                 pass,
                             );
                         }
