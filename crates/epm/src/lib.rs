@@ -6,6 +6,7 @@
 
 pub use epm_fft as fft;
 
+pub mod config;
 pub mod propagator;
 pub mod rng;
 

@@ -8,8 +8,11 @@
 
 use std::f64::consts::PI;
 
+use serde::{Deserialize, Serialize};
+
 /// Which discrete form of `q^2` enters `G` and `U`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum PropagatorForm {
     /// `qx = 2 pi kx / L`: `G(0,0) = -0.5704` at L = 64 (the default).
     #[default]
@@ -19,7 +22,8 @@ pub enum PropagatorForm {
 }
 
 /// What the `q = 0` mode does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ZeroMode {
     /// `G(0) = 0`: the mean stress is conserved (stress-controlled; the default).
     #[default]
@@ -28,8 +32,9 @@ pub enum ZeroMode {
     StrainControlled,
 }
 
-/// The choice of propagator.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// The choice of propagator (the `[propagator]` table of a run's configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PropagatorSpec {
     /// Discrete form of the wave vectors.
     pub form: PropagatorForm,

@@ -1,0 +1,369 @@
+//! A run's configuration: every parameter of the model (model notes, section 1) with the
+//! paper's defaults, read from TOML and checked before any device work.
+//!
+//! ```toml
+//! l = 256
+//! dt = 0.1
+//! seed = 7
+//!
+//! [activation]
+//! rule = "thermal"
+//! temperature = 0.1
+//!
+//! [propagator]
+//! form = "continuum"
+//! zero_mode = "stress-controlled"
+//! ```
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::propagator::PropagatorSpec;
+
+/// How inactive sites become active.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ActivationConfig {
+    /// Paper Eq. 2: rate `Gamma0 min(exp((sigma^2 - sigma_Y^2) / 2T), 1)`.
+    Thermal {
+        /// Temperature `T`, in units of stress squared (`sigma_Y = 1`). Must be > 0.
+        temperature: f64,
+    },
+    /// The random model: constant rate `a / (tau_res (1 - a))`, stationary activity `a`.
+    Random {
+        /// Stationary mean activity `a`, in (0, 1).
+        activity: f64,
+    },
+}
+
+impl Default for ActivationConfig {
+    fn default() -> Self {
+        ActivationConfig::Thermal { temperature: 0.1 }
+    }
+}
+
+/// The parameters of one simulation. Units: `tau = 1 / Gamma0 = tau_res = 1` sets time,
+/// `sigma_Y = 1` stress, the lattice spacing length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Linear lattice size `L` (a power of two, 4 to 4096).
+    pub l: i64,
+    /// Elastic modulus `mu`.
+    pub mu: f64,
+    /// Plastic strain scale `eps0` of an event.
+    pub eps0: f64,
+    /// Mechanical relaxation time `tau` (the time unit).
+    pub tau: f64,
+    /// Attempt frequency `Gamma0`.
+    pub gamma0: f64,
+    /// Mean event duration `tau_res`.
+    pub tau_res: f64,
+    /// Local yield stress `sigma_Y` (the same for every site, both signs).
+    pub sigma_y: f64,
+    /// Time step `dt` (explicit Euler); `Gamma0 dt <= 1` and `dt / tau_res <= 1`.
+    pub dt: f64,
+    /// Seed of every random number of the run (Philox key).
+    pub seed: u64,
+    /// Number of tracers; absent: one per 16 sites.
+    pub tracers: Option<i64>,
+    /// Steps between exact resynchronisations of the stress from the plastic strain.
+    pub resync_every: i64,
+    /// The activation rule.
+    pub activation: ActivationConfig,
+    /// The propagator.
+    pub propagator: PropagatorSpec,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            l: 256,
+            mu: 1.0,
+            eps0: 1.0,
+            tau: 1.0,
+            gamma0: 1.0,
+            tau_res: 1.0,
+            sigma_y: 1.0,
+            dt: 0.1,
+            seed: 0,
+            tracers: None,
+            resync_every: 1000,
+            activation: ActivationConfig::default(),
+            propagator: PropagatorSpec::default(),
+        }
+    }
+}
+
+/// Why a configuration was refused. Every variant names what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    /// A parameter has a value the model cannot run with.
+    #[error("`{field}` = {value}: {reason}")]
+    Invalid {
+        /// The TOML key, e.g. `"dt"` or `"activation.temperature"`.
+        field: &'static str,
+        /// The value as given.
+        value: String,
+        /// What it must be.
+        reason: String,
+    },
+    /// The text is not valid TOML or does not fit the schema (the parser names the key).
+    #[error("{source_name}: {message}")]
+    Parse {
+        /// The file, or `<string>`.
+        source_name: String,
+        /// The parser's message, with line and key.
+        message: String,
+    },
+}
+
+fn invalid(field: &'static str, value: impl ToString, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn positive(field: &'static str, v: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(invalid(field, v, "must be a finite number > 0"))
+    }
+}
+
+impl Config {
+    /// Reads and checks a TOML configuration.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::parse(text, "<string>")
+    }
+
+    /// Reads and checks the TOML file at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Parse {
+            source_name: name.clone(),
+            message: e.to_string(),
+        })?;
+        Self::parse(&text, &name)
+    }
+
+    fn parse(text: &str, source_name: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            source_name: source_name.into(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The configuration as TOML (what a run directory's manifest records).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a Config always serialises")
+    }
+
+    /// Checks every parameter; the first problem found is returned, naming its field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.l < 4 || self.l > 4096 || !(self.l as u64).is_power_of_two() {
+            return Err(invalid(
+                "l",
+                self.l,
+                "must be a power of two from 4 to 4096",
+            ));
+        }
+        positive("mu", self.mu)?;
+        positive("eps0", self.eps0)?;
+        positive("tau", self.tau)?;
+        positive("gamma0", self.gamma0)?;
+        positive("tau_res", self.tau_res)?;
+        positive("sigma_y", self.sigma_y)?;
+        positive("dt", self.dt)?;
+        if self.gamma0 * self.dt > 1.0 {
+            return Err(invalid(
+                "dt",
+                self.dt,
+                format!(
+                    "Gamma0 * dt = {} > 1: activation probabilities would exceed 1",
+                    self.gamma0 * self.dt
+                ),
+            ));
+        }
+        if self.dt / self.tau_res > 1.0 {
+            return Err(invalid(
+                "dt",
+                self.dt,
+                format!(
+                    "dt / tau_res = {} > 1: deactivation probabilities would exceed 1",
+                    self.dt / self.tau_res
+                ),
+            ));
+        }
+        if let Some(n) = self.tracers
+            && n < 0
+        {
+            return Err(invalid("tracers", n, "must be >= 0"));
+        }
+        if self.resync_every < 1 {
+            return Err(invalid("resync_every", self.resync_every, "must be >= 1"));
+        }
+        match self.activation {
+            ActivationConfig::Thermal { temperature } => {
+                positive("activation.temperature", temperature)?
+            }
+            ActivationConfig::Random { activity } => {
+                if !(activity > 0.0 && activity < 1.0) {
+                    return Err(invalid(
+                        "activation.activity",
+                        activity,
+                        "must lie in (0, 1)",
+                    ));
+                }
+                let p = self.random_rate() * self.dt;
+                if p > 1.0 {
+                    return Err(invalid(
+                        "activation.activity",
+                        activity,
+                        format!(
+                            "the activation probability per step a dt / (tau_res (1 - a)) = {p} exceeds 1: lower dt"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sites, `L^2`.
+    pub fn sites(&self) -> usize {
+        (self.l * self.l) as usize
+    }
+
+    /// Tracers of the run: as configured, or one per 16 sites.
+    pub fn tracer_count(&self) -> usize {
+        self.tracers.map_or(self.sites() / 16, |n| n as usize)
+    }
+
+    /// The random model's activation rate `r = a / (tau_res (1 - a))`, per unit time, which
+    /// makes the stationary activity `r / (r + 1/tau_res) = a`. Zero for the thermal rule.
+    pub fn random_rate(&self) -> f64 {
+        match self.activation {
+            ActivationConfig::Random { activity } => activity / (self.tau_res * (1.0 - activity)),
+            ActivationConfig::Thermal { .. } => 0.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::propagator::{PropagatorForm, ZeroMode};
+
+    #[test]
+    fn defaults_are_the_papers() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(
+            (c.mu, c.eps0, c.tau, c.gamma0, c.tau_res, c.sigma_y),
+            (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+        );
+        assert_eq!(c.dt, 0.1);
+        assert_eq!(c.tracer_count(), 256 * 256 / 16);
+        assert_eq!(c.propagator.form, PropagatorForm::Continuum);
+        assert_eq!(c.propagator.zero_mode, ZeroMode::StressControlled);
+    }
+
+    #[test]
+    fn reads_every_section_and_round_trips() {
+        let text = r#"
+            l = 64
+            dt = 0.05
+            seed = 12345678901
+            tracers = 100
+            resync_every = 50
+            [activation]
+            rule = "random"
+            activity = 0.0034
+            [propagator]
+            form = "lattice"
+            zero_mode = "strain-controlled"
+            normalise_self = true
+        "#;
+        let c = Config::from_toml(text).unwrap();
+        assert_eq!(c.l, 64);
+        assert_eq!(c.activation, ActivationConfig::Random { activity: 0.0034 });
+        assert_eq!(c.propagator.form, PropagatorForm::Lattice);
+        assert!(c.propagator.normalise_self);
+        assert!((c.random_rate() - 0.0034 / 0.9966).abs() < 1e-15);
+        assert_eq!(Config::from_toml(&c.to_toml()).unwrap(), c);
+    }
+
+    #[test]
+    fn every_invalid_field_is_named() {
+        let cases: &[(&str, &str)] = &[
+            ("l = 100", "l"),
+            ("l = 2", "l"),
+            ("l = 8192", "l"),
+            ("dt = 0", "dt"),
+            ("dt = nan", "dt"),
+            ("dt = 1.5", "dt"),
+            ("tau_res = 0.05", "dt"),
+            ("gamma0 = 20.0", "dt"),
+            ("mu = -1.0", "mu"),
+            ("eps0 = inf", "eps0"),
+            ("tau = nan", "tau"),
+            ("gamma0 = 0", "gamma0"),
+            ("sigma_y = nan", "sigma_y"),
+            ("tracers = -3", "tracers"),
+            ("resync_every = 0", "resync_every"),
+            (
+                "[activation]\nrule = \"thermal\"\ntemperature = 0",
+                "activation.temperature",
+            ),
+            (
+                "[activation]\nrule = \"thermal\"\ntemperature = -0.1",
+                "activation.temperature",
+            ),
+            (
+                "[activation]\nrule = \"thermal\"\ntemperature = nan",
+                "activation.temperature",
+            ),
+            (
+                "[activation]\nrule = \"random\"\nactivity = 0",
+                "activation.activity",
+            ),
+            (
+                "[activation]\nrule = \"random\"\nactivity = 1",
+                "activation.activity",
+            ),
+            (
+                "[activation]\nrule = \"random\"\nactivity = nan",
+                "activation.activity",
+            ),
+            (
+                "[activation]\nrule = \"random\"\nactivity = 0.95",
+                "activation.activity",
+            ),
+        ];
+        for (text, field) in cases {
+            match Config::from_toml(text) {
+                Err(ConfigError::Invalid { field: f, .. }) => assert_eq!(f, *field, "{text}"),
+                other => panic!("{text}: expected an error on `{field}`, got {other:?}"),
+            }
+        }
+        let msg = Config::from_toml("dt = 1.5").unwrap_err().to_string();
+        assert!(msg.contains("`dt` = 1.5"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_parse_errors_naming_the_key() {
+        for (text, key) in [("temprature = 0.1", "temprature"), ("l = \"big\"", "l")] {
+            match Config::from_toml(text) {
+                Err(e @ ConfigError::Parse { .. }) => assert!(e.to_string().contains(key), "{e}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+}
