@@ -14,6 +14,7 @@ use std::process::{Command, ExitCode};
 mod bench_table;
 
 fn main() -> ExitCode {
+    quiet_vulkan_loader();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(&args[1..]),
@@ -39,6 +40,25 @@ fn main() -> ExitCode {
 }
 
 type Result<T = ()> = std::result::Result<T, String>;
+
+/// Without `XDG_RUNTIME_DIR` (CI, containers) Mesa's Vulkan loader prints
+/// `error: XDG_RUNTIME_DIR is invalid` on every device creation; it is harmless. Give it a
+/// private directory so that real errors stand out. Inherited by every command we run.
+fn quiet_vulkan_loader() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    let dir = std::env::temp_dir().join("epm-xdg-runtime");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+        }
+        // SAFETY: called first thing in main, before any other thread exists.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    }
+}
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -229,17 +229,16 @@ impl<F: FftFloat> Fft2d<F> {
                 max_units,
                 size_of::<F>(),
             );
-            let kind = match (options.strategy, shared) {
-                (Strategy::RadixPasses, _) | (Strategy::Auto, None) => {
-                    AxisKind::Radix(Pass::split(log2_n, options.max_radix_log2, layout))
-                }
-                // Measured on lavapipe: shared memory and barriers cost more there than extra
-                // passes through memory, so CPU adapters keep the global passes.
-                (Strategy::Auto, Some(_)) if cpu_adapter => {
-                    AxisKind::Radix(Pass::split(log2_n, options.max_radix_log2, layout))
-                }
-                (_, Some(plan)) => AxisKind::Shared(plan),
-                (_, None) => {
+            // Measured on lavapipe: shared memory and barriers cost more there than extra
+            // passes through memory, so on CPU adapters Auto keeps the global passes.
+            let wants_shared = match options.strategy {
+                Strategy::SharedLines => true,
+                Strategy::Auto => !cpu_adapter,
+                Strategy::RadixPasses => false,
+            };
+            let kind = match shared {
+                Some(plan) if wants_shared => AxisKind::Shared(plan),
+                None if options.strategy == Strategy::SharedLines => {
                     return Err(FftError::StrategyUnsupported {
                         strategy: options.strategy.name(),
                         shape,
@@ -249,6 +248,7 @@ impl<F: FftFloat> Fft2d<F> {
                         ),
                     });
                 }
+                _ => AxisKind::Radix(Pass::split(log2_n, options.max_radix_log2, layout)),
             };
             let (c, s) = forward_twiddles(n);
             let upload = |v: Vec<f64>| {
@@ -304,16 +304,16 @@ impl<F: FftFloat> Fft2d<F> {
 
     /// Forward transform of `input` into `output` (which may be the same buffers).
     pub fn forward(&self, input: &ComplexBuffers, output: &ComplexBuffers) -> Result<(), FftError> {
-        self.check(input, "input")?;
-        self.check(output, "output")?;
+        self.check(input, ["input.re", "input.im"])?;
+        self.check(output, ["output.re", "output.im"])?;
         self.run(input, output, false, false);
         Ok(())
     }
 
     /// Inverse transform (divided by `ly * lx`) of `input` into `output` (may be the same).
     pub fn inverse(&self, input: &ComplexBuffers, output: &ComplexBuffers) -> Result<(), FftError> {
-        self.check(input, "input")?;
-        self.check(output, "output")?;
+        self.check(input, ["input.re", "input.im"])?;
+        self.check(output, ["output.re", "output.im"])?;
         self.run(input, output, true, false);
         Ok(())
     }
@@ -321,7 +321,7 @@ impl<F: FftFloat> Fft2d<F> {
     /// Forward transform of a real field `input` (its Hermitian spectrum, all bins) into `output`.
     pub fn forward_real(&self, input: &Handle, output: &ComplexBuffers) -> Result<(), FftError> {
         self.check_plane(input, "input")?;
-        self.check(output, "output")?;
+        self.check(output, ["output.re", "output.im"])?;
         let packed = ComplexBuffers {
             re: input.clone(),
             im: input.clone(),
@@ -341,8 +341,8 @@ impl<F: FftFloat> Fft2d<F> {
     ) -> Result<(), FftError> {
         self.check_plane(a, "a")?;
         self.check_plane(b, "b")?;
-        self.check(spectrum_a, "spectrum_a")?;
-        self.check(spectrum_b, "spectrum_b")?;
+        self.check(spectrum_a, ["spectrum_a.re", "spectrum_a.im"])?;
+        self.check(spectrum_b, ["spectrum_b.re", "spectrum_b.im"])?;
         let packed = self.packed();
         let input = ComplexBuffers {
             re: a.clone(),
@@ -380,8 +380,8 @@ impl<F: FftFloat> Fft2d<F> {
         a: &Handle,
         b: &Handle,
     ) -> Result<(), FftError> {
-        self.check(spectrum_a, "spectrum_a")?;
-        self.check(spectrum_b, "spectrum_b")?;
+        self.check(spectrum_a, ["spectrum_a.re", "spectrum_a.im"])?;
+        self.check(spectrum_b, ["spectrum_b.re", "spectrum_b.im"])?;
         self.check_plane(a, "a")?;
         self.check_plane(b, "b")?;
         let packed = self.packed();
@@ -453,7 +453,7 @@ impl<F: FftFloat> Fft2d<F> {
 
     /// Reads a device batch back as host fields.
     pub fn download(&self, buffers: &ComplexBuffers) -> Result<Vec<ComplexField<F>>, FftError> {
-        self.check(buffers, "buffers")?;
+        self.check(buffers, ["buffers.re", "buffers.im"])?;
         let re = self.read_plane(&buffers.re)?;
         let im = self.read_plane(&buffers.im)?;
         let n = self.shape.field_len();
@@ -510,16 +510,10 @@ impl<F: FftFloat> Fft2d<F> {
         )
     }
 
-    fn check(&self, buffers: &ComplexBuffers, name: &'static str) -> Result<(), FftError> {
-        let (re, im) = match name {
-            "input" => ("input.re", "input.im"),
-            "output" => ("output.re", "output.im"),
-            "spectrum_a" => ("spectrum_a.re", "spectrum_a.im"),
-            "spectrum_b" => ("spectrum_b.re", "spectrum_b.im"),
-            _ => ("buffers.re", "buffers.im"),
-        };
-        self.check_plane(&buffers.re, re)?;
-        self.check_plane(&buffers.im, im)
+    /// Both planes hold the plan's length; `names` name them in the error (`["input.re", ...]`).
+    fn check(&self, buffers: &ComplexBuffers, names: [&'static str; 2]) -> Result<(), FftError> {
+        self.check_plane(&buffers.re, names[0])?;
+        self.check_plane(&buffers.im, names[1])
     }
 
     fn check_plane(&self, plane: &Handle, name: &'static str) -> Result<(), FftError> {
