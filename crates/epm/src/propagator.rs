@@ -8,6 +8,7 @@
 
 use std::f64::consts::PI;
 
+use cubecl::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Which discrete form of `q^2` enters `G` and `U`.
@@ -115,6 +116,148 @@ pub fn displacement_kernel(l: usize, form: PropagatorForm) -> (Vec<f64>, Vec<f64
         }
     }
     (ux, uy)
+}
+
+/// The Fourier tables of one step, in `f32`, row-major `[ky * L + kx]`.
+///
+/// With `E(q)` the transform of the plastic strain rate, the step needs
+/// `d_sigma = 2 mu dt G E`, `du_x = i dt U_x E` and `du_y = i dt U_y E`. The stress and `du_x`
+/// increments are real fields, so one inverse transform of
+/// `d_sigma + i du_x = (2 mu dt G - dt U_x) E` returns both (real and imaginary parts):
+/// `packed = 2 mu dt G - dt U_x` is real. `du_y` goes through a second transform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepTables {
+    /// `2 mu dt G(q) - dt U_x(q)`.
+    pub packed: Vec<f32>,
+    /// `dt U_y(q)`.
+    pub displacement_y: Vec<f32>,
+    /// `2 mu G(q)`: the stress of a plastic strain, for the exact resynchronisation.
+    pub stress: Vec<f32>,
+}
+
+impl StepTables {
+    /// The tables of an `l x l` lattice for modulus `mu` and time step `dt`.
+    pub fn new(l: usize, spec: &PropagatorSpec, mu: f64, dt: f64) -> Self {
+        let g = propagator(l, spec);
+        let (ux, uy) = displacement_kernel(l, spec.form);
+        Self {
+            packed: g
+                .iter()
+                .zip(&ux)
+                .map(|(g, ux)| (2.0 * mu * dt * g - dt * ux) as f32)
+                .collect(),
+            displacement_y: uy.iter().map(|uy| (dt * uy) as f32).collect(),
+            stress: g.iter().map(|g| (2.0 * mu * g) as f32).collect(),
+        }
+    }
+}
+
+/// Model notes steps 4 and 5 in Fourier space, one unit per wave vector: from the spectrum
+/// `E` of the plastic strain rate, the batch of two spectra whose inverse transforms are
+/// `d_sigma + i du_x` (entry 0) and `du_y` (entry 1). `z_re`, `z_im` hold `2 n` values.
+#[cube(launch)]
+pub fn propagate(
+    e_re: &[f32],
+    e_im: &[f32],
+    packed: &[f32],
+    displacement_y: &[f32],
+    z_re: &mut [f32],
+    z_im: &mut [f32],
+    #[comptime] n: usize,
+) {
+    let q = ABSOLUTE_POS;
+    if q >= n {
+        terminate!();
+    }
+    let (er, ei) = (e_re[q], e_im[q]);
+    let k = packed[q];
+    let u = displacement_y[q];
+    z_re[q] = k * er;
+    z_im[q] = k * ei;
+    // i u E
+    z_re[n + q] = -(u * ei);
+    z_im[n + q] = u * er;
+}
+
+/// A complex number as `(re, im)`, for the CPU twins.
+pub type Complex64 = (f64, f64);
+
+/// CPU twin of [`propagate`], on complex `f64` spectra (the reference's precision).
+pub fn propagate_cpu(e: &[Complex64], tables: &StepTables) -> (Vec<Complex64>, Vec<Complex64>) {
+    let packed = e
+        .iter()
+        .zip(&tables.packed)
+        .map(|(&(r, i), &k)| (k as f64 * r, k as f64 * i))
+        .collect();
+    let y = e
+        .iter()
+        .zip(&tables.displacement_y)
+        .map(|(&(r, i), &u)| (-(u as f64) * i, u as f64 * r))
+        .collect();
+    (packed, y)
+}
+
+/// After the inverse transform of [`propagate`]'s output: `sigma += d_sigma` (real part of
+/// entry 0), and the displacement increment `[du_x; du_y]` (`2 n` values) from the imaginary
+/// part of entry 0 and the real part of entry 1. A stress that is not finite afterwards
+/// records the step (`status[0]`, atomic minimum of `step_lo`) and the site (`status[1]`).
+#[cube(launch)]
+pub fn apply_increments(
+    z_re: &[f32],
+    z_im: &[f32],
+    stress: &mut [f32],
+    displacement: &mut [f32],
+    status: &[Atomic<u32>],
+    step_lo: u32,
+    #[comptime] n: usize,
+) {
+    let s = ABSOLUTE_POS;
+    if s >= n {
+        terminate!();
+    }
+    let sigma = stress[s] + z_re[s];
+    stress[s] = sigma;
+    displacement[s] = z_im[s];
+    displacement[n + s] = z_re[n + s];
+    if f32::is_nan(sigma) || f32::is_inf(sigma) {
+        status[0].fetch_min(step_lo);
+        status[1].store(s as u32);
+    }
+}
+
+/// The plastic strain `eps_p = unit * count` of every site, from the signed count of its
+/// active steps (exact integers: the resynchronisation cannot drift).
+#[cube(launch)]
+pub fn plastic_strain(count: &[i32], strain: &mut [f32], unit: f32, #[comptime] n: usize) {
+    let s = ABSOLUTE_POS;
+    if s >= n {
+        terminate!();
+    }
+    strain[s] = f32::cast_from(count[s]) * unit;
+}
+
+/// `E *= table`, in place, one unit per wave vector (the stress of a plastic strain: table
+/// `2 mu G`).
+#[cube(launch)]
+pub fn scale_spectrum(e_re: &mut [f32], e_im: &mut [f32], table: &[f32], #[comptime] n: usize) {
+    let q = ABSOLUTE_POS;
+    if q >= n {
+        terminate!();
+    }
+    let k = table[q];
+    e_re[q] *= k;
+    e_im[q] *= k;
+}
+
+/// The exact resynchronisation: `sigma = sigma_0 + 2 mu G * eps_p` from the inverse
+/// transform's real part.
+#[cube(launch)]
+pub fn resynchronise(initial: &[f32], z_re: &[f32], stress: &mut [f32], #[comptime] n: usize) {
+    let s = ABSOLUTE_POS;
+    if s >= n {
+        terminate!();
+    }
+    stress[s] = initial[s] + z_re[s];
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The device Philox against the CPU reference and Random123's known answers.
 
 use cubecl::prelude::*;
+
+use super::client;
 use epm::rng::{self, Purpose, philox, philox4x32_10, unit_f32};
 
 /// Unit `i` draws for counter `[c0 + i, c1, c2, c3]` and writes the four words and the first
@@ -48,12 +50,6 @@ fn run(client: &Client, counter: [u32; 4], key: [u32; 2], n: usize) -> (Vec<u32>
     let words = u32::from_bytes(&client.read_one(out).unwrap()).to_vec();
     let floats = f32::from_bytes(&client.read_one(units).unwrap()).to_vec();
     (words, floats)
-}
-
-fn client() -> Client {
-    epm::device::default_device()
-        .expect("no device: install mesa-vulkan-drivers")
-        .client()
 }
 
 #[test]

@@ -1,0 +1,214 @@
+//! The activation rule (paper Eq. 2, model notes section 1, steps 1 to 3), one kernel for
+//! every rule.
+//!
+//! Per site and step, with one Philox draw `u` in `[0, 1)` keyed by (seed, step, site):
+//! - an active site (`n = 1`) deactivates when `u < dt / tau_res`;
+//! - an inactive site activates when `u < rate(sigma) dt`, and takes `s = sign(sigma)`
+//!   (`+1` at `sigma = 0`);
+//! - the plastic strain rate is `n s eps0 / (2 tau)`.
+//!
+//! One decision per site and step (active sites only deactivate, inactive ones only
+//! activate): the two-state chain then has stationary activity `p_on / (p_on + p_off)`
+//! exactly, which is what makes the random model's activity equal the requested `a`.
+//!
+//! A rule supplies only its rate, as a `#[cube]` function and its CPU twin; the plumbing
+//! (draws, deactivation, sign, strain rate) is shared. See [`ActivationRule`].
+
+use cubecl::prelude::*;
+
+use crate::rng::{self, Purpose, philox, unit_f32};
+
+/// A rule: the activation rate per unit time of an inactive site at stress `sigma`, on the
+/// device. The implementing type is the kernel argument (`#[derive(CubeLaunch, CubeType)]`),
+/// so its fields are the rule's parameters.
+#[cube]
+pub trait ActivationRule: LaunchArg + CubeType + Send + Sync + 'static {
+    /// Activation rate per unit time (probability per step is `rate * dt`).
+    fn rate(rule: &Self, sigma: f32) -> f32;
+}
+
+/// The host side of a rule: its kernel argument and its CPU twin.
+pub trait Activation: ActivationRule + Clone + core::fmt::Debug {
+    /// The rule as a kernel argument.
+    fn launch_arg(&self) -> <Self as LaunchArg>::RuntimeArg;
+    /// The same rate as [`ActivationRule::rate`], in the same `f32` operations, for the CPU
+    /// reference.
+    fn rate_cpu(&self, sigma: f32) -> f32;
+}
+
+/// Paper Eq. 2: `Gamma0 min(exp((sigma^2 - sigma_Y^2) / (2 T)), 1)`.
+#[derive(CubeLaunch, CubeType, Clone, Copy, Debug, PartialEq)]
+pub struct Thermal {
+    /// Temperature `T`, in units of `sigma_Y^2`.
+    pub temperature: f32,
+    /// Attempt frequency `Gamma0`.
+    pub gamma0: f32,
+    /// Yield stress `sigma_Y`.
+    pub sigma_y: f32,
+}
+
+#[cube]
+impl ActivationRule for Thermal {
+    fn rate(rule: &Thermal, sigma: f32) -> f32 {
+        let x = (sigma * sigma - rule.sigma_y * rule.sigma_y) / (2.0f32 * rule.temperature);
+        rule.gamma0 * f32::min(f32::exp(x), 1.0f32)
+    }
+}
+
+impl Activation for Thermal {
+    fn launch_arg(&self) -> ThermalLaunch {
+        ThermalLaunch::new(self.temperature, self.gamma0, self.sigma_y)
+    }
+    fn rate_cpu(&self, sigma: f32) -> f32 {
+        let x = (sigma * sigma - self.sigma_y * self.sigma_y) / (2.0f32 * self.temperature);
+        self.gamma0 * x.exp().min(1.0)
+    }
+}
+
+/// The random model: a constant rate `a / (tau_res (1 - a))`, stationary activity `a`.
+#[derive(CubeLaunch, CubeType, Clone, Copy, Debug, PartialEq)]
+pub struct Random {
+    /// The activation rate per unit time.
+    pub rate: f32,
+}
+
+impl Random {
+    /// The rule whose stationary activity is `activity`, for events of mean duration `tau_res`.
+    pub fn with_activity(activity: f64, tau_res: f64) -> Self {
+        Self {
+            rate: (activity / (tau_res * (1.0 - activity))) as f32,
+        }
+    }
+}
+
+#[cube]
+impl ActivationRule for Random {
+    fn rate(rule: &Random, _sigma: f32) -> f32 {
+        rule.rate
+    }
+}
+
+impl Activation for Random {
+    fn launch_arg(&self) -> RandomLaunch {
+        RandomLaunch::new(self.rate)
+    }
+    fn rate_cpu(&self, _sigma: f32) -> f32 {
+        self.rate
+    }
+}
+
+/// The constants of one activation step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepParams {
+    /// Step number (the Philox counter's step words).
+    pub step: u64,
+    /// Run seed (the Philox key).
+    pub seed: u64,
+    /// Deactivation probability per step, `dt / tau_res`.
+    pub p_off: f32,
+    /// Time step `dt`.
+    pub dt: f32,
+    /// `eps0 / (2 tau)`: the plastic strain rate of an active site, per sign.
+    pub strain_rate_amplitude: f32,
+}
+
+/// Sub-counters per step of the active-site count: sites add to `site % COUNT_LANES`, so
+/// fewer units contend for one atomic. The host sums them.
+pub const COUNT_LANES: usize = 16;
+/// Words between two sub-counters (64 bytes: one cache line each on CPU adapters).
+pub const COUNT_STRIDE: usize = 16;
+
+/// Index of sub-counter `lane` of ring slot `slot` in the count buffer.
+pub fn count_index(slot: usize, lane: usize) -> usize {
+    (slot * COUNT_LANES + lane) * COUNT_STRIDE
+}
+
+/// The activation step on the device (model notes steps 1 to 3), one unit per site.
+///
+/// `active` holds 0 or 1, `sign` +-1, `plastic` the signed count of each site's active steps
+/// (its plastic strain is `dt eps0 / (2 tau)` times that). Every site active after the step
+/// adds one to the sub-counters of ring slot `slot` in `active_count` (see [`count_index`]).
+#[cube(launch)]
+pub fn activation_step<R: ActivationRule>(
+    stress: &[f32],
+    active: &mut [u32],
+    sign: &mut [f32],
+    plastic: &mut [i32],
+    strain_rate: &mut [f32],
+    active_count: &[Atomic<u32>],
+    rule: R,
+    step_lo: u32,
+    step_hi: u32,
+    key_lo: u32,
+    key_hi: u32,
+    p_off: f32,
+    dt: f32,
+    strain_rate_amplitude: f32,
+    slot: u32,
+    #[comptime] sites: usize,
+) {
+    let site = ABSOLUTE_POS;
+    if site >= sites {
+        terminate!();
+    }
+    let purpose = comptime![Purpose::Activation as u32];
+    let (r0, _r1, _r2, _r3) = philox(site as u32, step_lo, step_hi, purpose, key_lo, key_hi);
+    let u = unit_f32(r0);
+    let sigma = stress[site];
+    let mut n = active[site];
+    if n == 1u32 {
+        if u < p_off {
+            n = 0u32;
+        }
+    } else if u < R::rate(&rule, sigma) * dt {
+        n = 1u32;
+        sign[site] = select(sigma >= 0.0f32, 1.0f32, -1.0f32);
+    }
+    active[site] = n;
+    let s = sign[site];
+    strain_rate[site] = f32::cast_from(n) * s * strain_rate_amplitude;
+    if n == 1u32 {
+        plastic[site] += i32::cast_from(s);
+        let lanes = comptime![COUNT_LANES];
+        let lane = (slot as usize * lanes + (site & (lanes - 1))) * comptime![COUNT_STRIDE];
+        active_count[lane].fetch_add(1u32);
+    }
+}
+
+/// The CPU reference of [`activation_step`]: the same draws and the same `f32` operations,
+/// `rate` being the rule's [`Activation::rate_cpu`]. Returns the number of active sites after
+/// the step.
+pub fn activation_step_cpu(
+    rate: &dyn Fn(f32) -> f32,
+    params: &StepParams,
+    stress: &[f32],
+    active: &mut [u32],
+    sign: &mut [f32],
+    plastic: &mut [i32],
+    strain_rate: &mut [f32],
+) -> usize {
+    let key = rng::key(params.seed);
+    let mut count = 0;
+    for site in 0..stress.len() {
+        let draw = rng::philox4x32_10(
+            rng::counter(site as u32, params.step, Purpose::Activation),
+            key,
+        );
+        let u = rng::to_unit(draw[0]);
+        let sigma = stress[site];
+        if active[site] == 1 {
+            if u < params.p_off {
+                active[site] = 0;
+            }
+        } else if u < rate(sigma) * params.dt {
+            active[site] = 1;
+            sign[site] = if sigma >= 0.0 { 1.0 } else { -1.0 };
+        }
+        strain_rate[site] = active[site] as f32 * sign[site] * params.strain_rate_amplitude;
+        if active[site] == 1 {
+            plastic[site] += sign[site] as i32;
+            count += 1;
+        }
+    }
+    count
+}

@@ -1,0 +1,76 @@
+//! Why a simulation could not start, go on, or be saved. Every variant names what is at fault.
+
+use std::path::PathBuf;
+
+use crate::config::ConfigError;
+
+/// An error of the simulation. Nothing written before it is lost: checkpoints and outputs are
+/// replaced atomically.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The configuration was refused (before any device work).
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The FFT could not be planned for this lattice on this device.
+    #[error("FFT: {0}")]
+    Fft(#[from] epm_fft::FftError),
+    /// The device failed, or a field could not be read back.
+    #[error("device: {0}")]
+    Device(String),
+    /// The stress became NaN or infinite: the run stopped there.
+    #[error("the stress at site {site} (x = {x}, y = {y}) became non-finite at step {step}")]
+    NonFiniteStress {
+        /// The step whose stress update produced it (steps count from 0).
+        step: u64,
+        /// Row-major site index `y L + x`.
+        site: usize,
+        /// Column of the site.
+        x: usize,
+        /// Row of the site.
+        y: usize,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A checkpoint file is not one this version can restore.
+    #[error("checkpoint {}: {message}", path.display())]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A request the simulation cannot honour, naming the argument.
+    #[error("`{argument}` = {value}: {reason}")]
+    InvalidArgument {
+        /// The argument's name.
+        argument: &'static str,
+        /// Its value.
+        value: String,
+        /// What it must be.
+        reason: String,
+    },
+    /// An observer failed; the simulation stopped after the step it was observing.
+    #[error("observer `{observer}`: {message}")]
+    Observer {
+        /// The observer's name.
+        observer: String,
+        /// Its message.
+        message: String,
+    },
+}
+
+impl SimError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        SimError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

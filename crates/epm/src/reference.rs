@@ -1,0 +1,176 @@
+//! The whole step on the CPU: the reference the device pipeline is tested against.
+//!
+//! Same state, same Philox draws, same order as [`crate::simulation`]; the activation and the
+//! tracer arithmetic are the kernels' CPU twins (the same `f32` operations), the transforms are
+//! rustfft in `f64`. Plain and slow (one thread): meant for tests and small lattices.
+
+use std::sync::Arc;
+
+use rustfft::num_complex::Complex;
+use rustfft::{Fft, FftPlanner};
+
+use crate::activation::{StepParams, activation_step_cpu};
+use crate::backend::DynActivation;
+use crate::config::Config;
+use crate::error::SimError;
+use crate::propagator::{StepTables, propagate_cpu};
+use crate::simulation::State;
+use crate::tracers::advect_tracers_cpu;
+
+/// A 2D complex FFT of `l x l` in `f64`: rows then columns, inverse divided by `l^2`.
+struct Fft2dCpu {
+    l: usize,
+    forward: Arc<dyn Fft<f64>>,
+    inverse: Arc<dyn Fft<f64>>,
+}
+
+impl Fft2dCpu {
+    fn new(l: usize) -> Self {
+        let mut planner = FftPlanner::new();
+        Self {
+            l,
+            forward: planner.plan_fft_forward(l),
+            inverse: planner.plan_fft_inverse(l),
+        }
+    }
+
+    fn run(&self, data: &mut [Complex<f64>], inverse: bool) {
+        let l = self.l;
+        let plan = if inverse {
+            &self.inverse
+        } else {
+            &self.forward
+        };
+        for row in data.chunks_mut(l) {
+            plan.process(row);
+        }
+        let mut column = vec![Complex::default(); l];
+        for x in 0..l {
+            for y in 0..l {
+                column[y] = data[y * l + x];
+            }
+            plan.process(&mut column);
+            for y in 0..l {
+                data[y * l + x] = column[y];
+            }
+        }
+        if inverse {
+            let scale = 1.0 / (l * l) as f64;
+            data.iter_mut().for_each(|v| *v *= scale);
+        }
+    }
+
+    fn forward_real(&self, field: &[f32]) -> Vec<(f64, f64)> {
+        let mut data: Vec<Complex<f64>> =
+            field.iter().map(|&v| Complex::new(v as f64, 0.0)).collect();
+        self.run(&mut data, false);
+        data.into_iter().map(|c| (c.re, c.im)).collect()
+    }
+
+    fn inverse(&self, spectrum: &[(f64, f64)]) -> Vec<Complex<f64>> {
+        let mut data: Vec<Complex<f64>> =
+            spectrum.iter().map(|&(r, i)| Complex::new(r, i)).collect();
+        self.run(&mut data, true);
+        data
+    }
+}
+
+/// The model on the CPU, step for step the same as [`crate::Simulation`].
+pub struct CpuSimulation {
+    config: Config,
+    rule: Arc<dyn DynActivation>,
+    tables: StepTables,
+    fft: Fft2dCpu,
+    state: State,
+    strain_rate: Vec<f32>,
+    displacement: Vec<f32>,
+    last_count: usize,
+}
+
+impl CpuSimulation {
+    /// A run from `state` with `rule` (see [`crate::Simulation::from_state`]).
+    pub fn new(
+        config: Config,
+        rule: Arc<dyn DynActivation>,
+        state: State,
+    ) -> Result<Self, SimError> {
+        config.validate()?;
+        let l = config.l as usize;
+        let n = l * l;
+        Ok(Self {
+            tables: StepTables::new(l, &config.propagator, config.mu, config.dt),
+            fft: Fft2dCpu::new(l),
+            rule,
+            state,
+            strain_rate: vec![0.0; n],
+            displacement: vec![0.0; 2 * n],
+            last_count: 0,
+            config,
+        })
+    }
+
+    /// One step, in the order of [`crate::simulation`]. Returns the active sites of the step.
+    pub fn step(&mut self) -> usize {
+        let c = &self.config;
+        let l = c.l as usize;
+        let n = l * l;
+        let params = StepParams {
+            step: self.state.step,
+            seed: c.seed,
+            p_off: (c.dt / c.tau_res) as f32,
+            dt: c.dt as f32,
+            strain_rate_amplitude: (c.eps0 / (2.0 * c.tau)) as f32,
+        };
+        let s = &mut self.state;
+        let rule = &self.rule;
+        let count = activation_step_cpu(
+            &|sigma| rule.rate_cpu(sigma),
+            &params,
+            &s.stress,
+            &mut s.active,
+            &mut s.sign,
+            &mut s.plastic,
+            &mut self.strain_rate,
+        );
+        if count > 0 {
+            let e = self.fft.forward_real(&self.strain_rate);
+            let (packed, y) = propagate_cpu(&e, &self.tables);
+            let packed = self.fft.inverse(&packed);
+            let y = self.fft.inverse(&y);
+            for site in 0..n {
+                s.stress[site] += packed[site].re as f32;
+                self.displacement[site] = packed[site].im as f32;
+                self.displacement[n + site] = y[site].re as f32;
+            }
+            advect_tracers_cpu(&mut s.tracers, &self.displacement, l);
+        }
+        s.step += 1;
+        if s.step.is_multiple_of(c.resync_every as u64) {
+            let unit = (c.dt * c.eps0 / (2.0 * c.tau)) as f32;
+            let strain: Vec<f32> = s.plastic.iter().map(|&k| k as f32 * unit).collect();
+            let e = self.fft.forward_real(&strain);
+            let scaled: Vec<(f64, f64)> = e
+                .iter()
+                .zip(&self.tables.stress)
+                .map(|(&(r, i), &g)| (g as f64 * r, g as f64 * i))
+                .collect();
+            let sigma = self.fft.inverse(&scaled);
+            for ((stress, initial), sigma) in s.stress.iter_mut().zip(&s.initial_stress).zip(&sigma)
+            {
+                *stress = initial + sigma.re as f32;
+            }
+        }
+        self.last_count = count;
+        count
+    }
+
+    /// The state after the last step.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The displacement increment of the last step with events, `[du_x; du_y]`.
+    pub fn displacement(&self) -> &[f32] {
+        &self.displacement
+    }
+}

@@ -1,0 +1,603 @@
+//! The simulation: configuration in, fields on the device, steps, observers out.
+//!
+//! One step of length `dt` (model notes, section 1), in this order:
+//! 1. active sites deactivate with probability `dt / tau_res`;
+//! 2. inactive sites activate with probability `rate(sigma) dt` and take `s = sign(sigma)`;
+//! 3. plastic strain rate `n s eps0 / (2 tau)` (1 to 3: [`crate::activation`], one kernel);
+//! 4. `sigma += 2 mu dt G * strain_rate` and
+//! 5. the displacement increment `du = dt U * strain_rate`, both from one forward FFT and one
+//!    batched inverse FFT ([`crate::propagator`]);
+//! 6. every tracer moves by `du` interpolated at its position ([`crate::tracers`]).
+//!
+//! When no site is active in a step, 4 to 6 change nothing and are skipped. Every
+//! `resync_every` steps the stress is recomputed exactly as `sigma_0 + 2 mu G * eps_p` from the
+//! integer count of active steps, so rounding in the increments cannot accumulate.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use burn::backend::{Dispatch, DispatchTensor};
+use burn::tensor::{DType, Device as BurnDevice, Int, Tensor, TensorData};
+use cubecl::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::activation::{Activation, COUNT_LANES, Random, StepParams, Thermal, count_index};
+use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation};
+use crate::config::{ActivationConfig, Config};
+use crate::error::SimError;
+use crate::observer::{Observer, StepInfo};
+use crate::propagator::StepTables;
+use crate::tracers::TracerPositions;
+
+/// Steps whose active-site counts the device ring holds before they must be read back.
+const RING: usize = 64;
+/// With at least this many active sites at the last count, steps are assumed to have events
+/// (running the transforms on an empty step is correct, only wasted); below it the count of
+/// every step is read back so that empty steps skip the transforms.
+const DENSE: u32 = 32;
+/// Checkpoint format version.
+const CHECKPOINT_FORMAT: u32 = 1;
+
+/// Everything a run needs to continue: what a checkpoint holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Steps completed (also the Philox counter of the next step: the generator's position).
+    pub step: u64,
+    /// Stress, row-major `L x L`.
+    pub stress: Vec<f32>,
+    /// Stress at step 0 (the resynchronisation's origin).
+    pub initial_stress: Vec<f32>,
+    /// Activity, 0 or 1.
+    pub active: Vec<u32>,
+    /// Threshold signs, +-1.
+    pub sign: Vec<f32>,
+    /// Signed counts of active steps (the plastic strain in units of `dt eps0 / (2 tau)`).
+    pub plastic: Vec<i32>,
+    /// Tracer positions.
+    pub tracers: TracerPositions,
+}
+
+impl State {
+    /// The start of a run: zero stress, every site inactive, tracers uniform at random.
+    pub fn initial(config: &Config) -> Self {
+        let n = config.sites();
+        Self {
+            step: 0,
+            stress: vec![0.0; n],
+            initial_stress: vec![0.0; n],
+            active: vec![0; n],
+            sign: vec![1.0; n],
+            plastic: vec![0; n],
+            tracers: TracerPositions::uniform(
+                config.seed,
+                config.tracer_count(),
+                config.l as usize,
+            ),
+        }
+    }
+
+    fn check(&self, config: &Config) -> Result<(), String> {
+        let n = config.sites();
+        let lens = [
+            ("stress", self.stress.len()),
+            ("initial_stress", self.initial_stress.len()),
+            ("active", self.active.len()),
+            ("sign", self.sign.len()),
+            ("plastic", self.plastic.len()),
+        ];
+        for (name, len) in lens {
+            if len != n {
+                return Err(format!("`{name}` holds {len} sites, the lattice has {n}"));
+            }
+        }
+        let t = &self.tracers;
+        if t.cells.len() != t.fractions.len() || !t.cells.len().is_multiple_of(2) {
+            return Err("tracer cells and fractions differ in length".into());
+        }
+        if let Some(bad) = self.active.iter().find(|&&a| a > 1) {
+            return Err(format!("activity {bad} is not 0 or 1"));
+        }
+        if let Some(bad) = self.sign.iter().find(|&&s| s != 1.0 && s != -1.0) {
+            return Err(format!("sign {bad} is not +1 or -1"));
+        }
+        if let Some(bad) = self
+            .stress
+            .iter()
+            .chain(&self.initial_stress)
+            .find(|s| !s.is_finite())
+        {
+            return Err(format!("stress {bad} is not finite"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CheckpointFile {
+    format: u32,
+    config_toml: String,
+    rule: String,
+    state: State,
+}
+
+/// A thermally activated elastoplastic model on one device.
+///
+/// ```no_run
+/// use epm::{Config, Simulation};
+/// let device = epm::device::default_device().expect("a device");
+/// let config = Config::from_toml("l = 64\n[activation]\nrule = \"thermal\"\ntemperature = 0.1")?;
+/// let mut sim = Simulation::new(config, &device)?;
+/// sim.advance(1000, &mut [])?;
+/// println!("t = {}, mean stress {}", sim.time(), sim.stress().mean().into_scalar::<f32>());
+/// # Ok::<(), epm::SimError>(())
+/// ```
+pub struct Simulation {
+    config: Config,
+    device: BurnDevice,
+    client: Client,
+    rule: Arc<dyn DynActivation>,
+    rule_name: String,
+    propagation: Propagation,
+    fields: Option<ModelFields<Dispatch>>,
+    tracers: usize,
+    step: u64,
+    /// First step whose active-site count was not yet handed to observers.
+    delivered: u64,
+    /// The ring was last cleared when this many steps were complete.
+    cleared: u64,
+    /// Active sites at the last step whose count was read.
+    last_count: u32,
+    /// Set once the stress went non-finite: the run cannot go on.
+    failed: Option<(u64, usize)>,
+}
+
+impl Simulation {
+    /// A new run of `config` on `device` (see [`crate::device::default_device`]), with the
+    /// activation rule the configuration names. The configuration is checked first.
+    pub fn new(config: Config, device: &cubecl::Device) -> Result<Self, SimError> {
+        config.validate()?;
+        let state = State::initial(&config);
+        Self::from_state(config, None, state, device)
+    }
+
+    /// A new run with a rule of your own instead of `config.activation` (which is then unused).
+    pub fn with_rule<A: Activation + Send + Sync + 'static>(
+        config: Config,
+        rule: A,
+        device: &cubecl::Device,
+    ) -> Result<Self, SimError> {
+        config.validate()?;
+        let state = State::initial(&config);
+        Self::from_state(config, Some(Arc::new(rule)), state, device)
+    }
+
+    /// A run that starts from `state` (for example a prepared stress field, or a single
+    /// active site). `rule`: `None` for the configuration's.
+    pub fn from_state(
+        config: Config,
+        rule: Option<Arc<dyn DynActivation>>,
+        state: State,
+        device: &cubecl::Device,
+    ) -> Result<Self, SimError> {
+        config.validate()?;
+        state
+            .check(&config)
+            .map_err(|reason| SimError::InvalidArgument {
+                argument: "state",
+                value: format!("step {}", state.step),
+                reason,
+            })?;
+        let rule = rule.unwrap_or_else(|| configured_rule(&config));
+        let rule_name = format!("{rule:?}");
+        let l = config.l as usize;
+        let client = device.client();
+        let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
+        let propagation = Propagation::new(&client, l, &tables)?;
+        let burn_device = BurnDevice::new(device.clone());
+        let tracers = state.tracers.len();
+        let last_count = state.active.iter().sum::<u32>();
+        let mut sim = Self {
+            config,
+            device: burn_device,
+            client,
+            rule,
+            rule_name,
+            propagation,
+            fields: None,
+            tracers,
+            step: state.step,
+            delivered: state.step,
+            cleared: state.step,
+            last_count,
+            failed: None,
+        };
+        sim.fields = Some(sim.upload(&state));
+        Ok(sim)
+    }
+
+    fn upload(&self, state: &State) -> ModelFields<Dispatch> {
+        let n = self.config.sites();
+        let d = &self.device;
+        let float = |v: Vec<f32>| {
+            let len = v.len();
+            Tensor::<1>::from_data(TensorData::new(v, [len]), (d, DType::F32)).into_dispatch()
+        };
+        let int = |v: Vec<i32>| {
+            let len = v.len();
+            Tensor::<1, Int>::from_data(TensorData::new(v, [len]), (d, DType::I32)).into_dispatch()
+        };
+        let bits = |v: &[u32]| v.iter().map(|&x| x as i32).collect::<Vec<_>>();
+        // One dummy tracer keeps the buffers non-empty when there are none.
+        let (cells, fractions) = if self.tracers == 0 {
+            (vec![0; 2], vec![0; 4])
+        } else {
+            (
+                state.tracers.cells.clone(),
+                bits(&state.tracers.fraction_words()),
+            )
+        };
+        ModelFields {
+            stress: float(state.stress.clone()),
+            initial_stress: float(state.initial_stress.clone()),
+            active: int(bits(&state.active)),
+            sign: float(state.sign.clone()),
+            plastic: int(state.plastic.clone()),
+            strain_rate: float(vec![0.0; n]),
+            displacement: float(vec![0.0; 2 * n]),
+            tracer_cells: int(cells),
+            tracer_fractions: int(fractions),
+            active_count: int(vec![0; count_index(RING, 0)]),
+            status: int(vec![-1, 0]),
+        }
+    }
+
+    /// Restores a run from a checkpoint written by [`Simulation::checkpoint`], with the rule its
+    /// configuration names. It continues bit for bit as the original would on the same backend.
+    pub fn restore(path: &Path, device: &cubecl::Device) -> Result<Self, SimError> {
+        let (config, state) = Self::read_checkpoint(path)?;
+        Self::from_state(config, None, state, device)
+    }
+
+    /// [`Simulation::restore`] with a rule of your own.
+    pub fn restore_with_rule<A: Activation + Send + Sync + 'static>(
+        path: &Path,
+        rule: A,
+        device: &cubecl::Device,
+    ) -> Result<Self, SimError> {
+        let (config, state) = Self::read_checkpoint(path)?;
+        Self::from_state(config, Some(Arc::new(rule)), state, device)
+    }
+
+    /// The configuration and state stored in a checkpoint file.
+    pub fn read_checkpoint(path: &Path) -> Result<(Config, State), SimError> {
+        let bytes = std::fs::read(path).map_err(|e| SimError::io(path, e))?;
+        let bad = |message: String| SimError::Checkpoint {
+            path: path.to_path_buf(),
+            message,
+        };
+        let file: CheckpointFile =
+            postcard::from_bytes(&bytes).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
+        if file.format != CHECKPOINT_FORMAT {
+            return Err(bad(format!(
+                "format {} (this version reads {CHECKPOINT_FORMAT})",
+                file.format
+            )));
+        }
+        let config = Config::from_toml(&file.config_toml)?;
+        file.state.check(&config).map_err(bad)?;
+        Ok((config, file.state))
+    }
+
+    /// Writes the whole state to `path`, atomically (a temporary file, then a rename): an
+    /// interrupted write leaves the previous checkpoint intact.
+    pub fn checkpoint(&self, path: &Path) -> Result<(), SimError> {
+        let file = CheckpointFile {
+            format: CHECKPOINT_FORMAT,
+            config_toml: self.config.to_toml(),
+            rule: self.rule_name.clone(),
+            state: self.state()?,
+        };
+        let bytes = postcard::to_stdvec(&file).map_err(|e| SimError::Checkpoint {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        crate::write_atomic(path, &bytes)
+    }
+
+    /// The whole state, read back from the device.
+    pub fn state(&self) -> Result<State, SimError> {
+        let f = self.fields();
+        let bits = |v: Vec<i32>| v.into_iter().map(|x| x as u32).collect::<Vec<_>>();
+        let mut cells = read_i32(&f.tracer_cells)?;
+        let mut words = bits(read_i32(&f.tracer_fractions)?);
+        cells.truncate(2 * self.tracers);
+        words.truncate(4 * self.tracers);
+        Ok(State {
+            step: self.step,
+            stress: read_f32(&f.stress)?,
+            initial_stress: read_f32(&f.initial_stress)?,
+            active: bits(read_i32(&f.active)?),
+            sign: read_f32(&f.sign)?,
+            plastic: read_i32(&f.plastic)?,
+            tracers: TracerPositions::from_words(cells, &words),
+        })
+    }
+
+    /// Runs `steps` steps, calling `observers` after each (see [`Observer`]). On return every
+    /// step's active-site count has been handed to the observers.
+    pub fn advance(
+        &mut self,
+        steps: u64,
+        observers: &mut [&mut dyn Observer],
+    ) -> Result<(), SimError> {
+        if let Some((step, site)) = self.failed {
+            return Err(self.non_finite(step, site));
+        }
+        for _ in 0..steps {
+            self.step_once(observers)?;
+        }
+        self.collect(self.step, observers)
+    }
+
+    fn step_once(&mut self, observers: &mut [&mut dyn Observer]) -> Result<(), SimError> {
+        let step = self.step;
+        let c = &self.config;
+        let params = StepParams {
+            step,
+            seed: c.seed,
+            p_off: (c.dt / c.tau_res) as f32,
+            dt: c.dt as f32,
+            strain_rate_amplitude: (c.eps0 / (2.0 * c.tau)) as f32,
+        };
+        let unit = (c.dt * c.eps0 / (2.0 * c.tau)) as f32;
+        let slot = (step % RING as u64) as u32;
+        let fields = self.take_fields();
+        self.fields = Some(self.rule.activate(fields, params, slot));
+        if self.last_count < DENSE {
+            // Few events: read this step's count and skip the transforms if it is zero.
+            self.collect(step + 1, observers)?;
+        }
+        let moved = self.delivered <= step || self.last_count > 0;
+        if moved {
+            let fields = self.take_fields();
+            let fields = <Dispatch as ModelBackend>::propagate(fields, &self.propagation, step);
+            self.fields = Some(<Dispatch as ModelBackend>::advect(fields, self.tracers));
+        }
+        self.step += 1;
+        if self.step.is_multiple_of(self.config.resync_every as u64) {
+            let fields = self.take_fields();
+            self.fields = Some(<Dispatch as ModelBackend>::resynchronise(
+                fields,
+                &self.propagation,
+                unit,
+            ));
+        }
+        let info = StepInfo {
+            step: self.step,
+            time: self.time(),
+            moved,
+        };
+        for o in observers.iter_mut() {
+            o.on_step(self, &info)?;
+        }
+        if self.step.is_multiple_of(RING as u64) {
+            self.collect(self.step, observers)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the active-site counts of steps up to `upto` (exclusive) and the fault status,
+    /// hands the new counts to the observers, and clears the ring once all its slots are read.
+    fn collect(&mut self, upto: u64, observers: &mut [&mut dyn Observer]) -> Result<(), SimError> {
+        if upto > self.delivered {
+            let f = self.fields();
+            let status = read_i32(&f.status)?;
+            let counts = read_i32(&f.active_count)?;
+            if status[0] != -1 {
+                // The low 32 bits of the first bad step: it is among the unchecked ones.
+                let low = status[0] as u32;
+                let step = (self.delivered.saturating_sub(RING as u64)..upto)
+                    .find(|&s| s as u32 == low)
+                    .unwrap_or(upto - 1);
+                self.failed = Some((step, status[1] as u32 as usize));
+                return Err(self.non_finite(step, status[1] as u32 as usize));
+            }
+            let per_step: Vec<u32> = (self.delivered..upto)
+                .map(|s| {
+                    let slot = (s % RING as u64) as usize;
+                    (0..COUNT_LANES)
+                        .map(|lane| counts[count_index(slot, lane)] as u32)
+                        .sum()
+                })
+                .collect();
+            self.last_count = *per_step.last().expect("upto > delivered");
+            let first = self.delivered;
+            self.delivered = upto;
+            let sites = self.config.sites();
+            for o in observers.iter_mut() {
+                o.on_activity(first, &per_step, sites)?;
+            }
+        }
+        if upto.is_multiple_of(RING as u64) && self.cleared < upto && self.delivered >= upto {
+            let zeros = vec![0i32; count_index(RING, 0)];
+            let len = zeros.len();
+            let tensor = Tensor::<1, Int>::from_data(
+                TensorData::new(zeros, [len]),
+                (&self.device, DType::I32),
+            );
+            let mut fields = self.take_fields();
+            fields.active_count = tensor.into_dispatch();
+            self.fields = Some(fields);
+            self.cleared = upto;
+        }
+        Ok(())
+    }
+
+    fn non_finite(&self, step: u64, site: usize) -> SimError {
+        let l = self.config.l as usize;
+        SimError::NonFiniteStress {
+            step,
+            site,
+            x: site % l,
+            y: site / l,
+        }
+    }
+
+    fn take_fields(&mut self) -> ModelFields<Dispatch> {
+        self.fields
+            .take()
+            .expect("fields are present between operations")
+    }
+
+    fn fields(&self) -> &ModelFields<Dispatch> {
+        self.fields
+            .as_ref()
+            .expect("fields are present between operations")
+    }
+
+    /// The configuration of the run.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The rule, as its `Debug` text (what a manifest records).
+    pub fn rule_name(&self) -> &str {
+        &self.rule_name
+    }
+
+    /// Steps completed.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// Time `step * dt`, in units of `tau`.
+    pub fn time(&self) -> f64 {
+        self.step as f64 * self.config.dt
+    }
+
+    /// Number of tracers.
+    pub fn tracer_count(&self) -> usize {
+        self.tracers
+    }
+
+    /// The Burn device the fields live on.
+    pub fn device(&self) -> &BurnDevice {
+        &self.device
+    }
+
+    /// The CubeCL client of the fields (for observers' own kernels).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Active sites at the last step whose count was read back (all steps, after `advance`).
+    pub fn active_sites(&self) -> u32 {
+        self.last_count
+    }
+
+    fn lattice<const D: usize>(&self, t: &DispatchTensor, shape: [usize; D]) -> Tensor<D> {
+        Tensor::<1>::from_dispatch(t.clone()).reshape(shape)
+    }
+
+    /// The stress field `sigma`, `[L, L]` (row `y`, column `x`).
+    pub fn stress(&self) -> Tensor<2> {
+        let l = self.config.l as usize;
+        self.lattice(&self.fields().stress, [l, l])
+    }
+
+    /// The activity `n` (0 or 1), `[L, L]`.
+    pub fn activity(&self) -> Tensor<2, Int> {
+        let l = self.config.l as usize;
+        Tensor::<1, Int>::from_dispatch(self.fields().active.clone()).reshape([l, l])
+    }
+
+    /// The signs of the thresholds of the last activations, `[L, L]`.
+    pub fn sign(&self) -> Tensor<2> {
+        let l = self.config.l as usize;
+        self.lattice(&self.fields().sign, [l, l])
+    }
+
+    /// The accumulated plastic strain `eps_p`, `[L, L]`.
+    pub fn plastic_strain(&self) -> Tensor<2> {
+        let l = self.config.l as usize;
+        let c = &self.config;
+        let count = Tensor::<1, Int>::from_dispatch(self.fields().plastic.clone());
+        (count.float() * (c.dt * c.eps0 / (2.0 * c.tau))).reshape([l, l])
+    }
+
+    /// The plastic strain rate of the last step, `[L, L]`.
+    pub fn strain_rate(&self) -> Tensor<2> {
+        let l = self.config.l as usize;
+        self.lattice(&self.fields().strain_rate, [l, l])
+    }
+
+    /// The displacement increment of the last step that moved, `[2, L, L]` (`du_x`, `du_y`).
+    pub fn displacement(&self) -> Tensor<3> {
+        let l = self.config.l as usize;
+        self.lattice(&self.fields().displacement, [2, l, l])
+    }
+
+    /// Tracer cells `[M, 2]` and fractions `[M, 4]` (`u32` words: x high, x low, y high,
+    /// y low) on the device; see [`crate::tracers`] for the fixed-point format.
+    pub fn tracer_tensors(&self) -> (Tensor<2, Int>, Tensor<2, Int>) {
+        let m = self.tracers.max(1);
+        let f = self.fields();
+        (
+            Tensor::<1, Int>::from_dispatch(f.tracer_cells.clone()).reshape([m, 2]),
+            Tensor::<1, Int>::from_dispatch(f.tracer_fractions.clone()).reshape([m, 4]),
+        )
+    }
+
+    /// Tracer positions (unwrapped), read back from the device.
+    pub fn tracer_positions(&self) -> Result<TracerPositions, SimError> {
+        Ok(self.state()?.tracers)
+    }
+
+    /// Replaces the stress at one site (tests of the fault path; preparing states).
+    pub fn set_stress(&mut self, site: usize, value: f32) -> Result<(), SimError> {
+        if site >= self.config.sites() {
+            return Err(SimError::InvalidArgument {
+                argument: "site",
+                value: site.to_string(),
+                reason: format!("the lattice has {} sites", self.config.sites()),
+            });
+        }
+        let mut stress = read_f32(&self.fields().stress)?;
+        stress[site] = value;
+        let len = stress.len();
+        let t = Tensor::<1>::from_data(TensorData::new(stress, [len]), (&self.device, DType::F32));
+        let mut fields = self.take_fields();
+        fields.stress = t.into_dispatch();
+        self.fields = Some(fields);
+        Ok(())
+    }
+}
+
+fn configured_rule(config: &Config) -> Arc<dyn DynActivation> {
+    match config.activation {
+        ActivationConfig::Thermal { temperature } => Arc::new(Thermal {
+            temperature: temperature as f32,
+            gamma0: config.gamma0 as f32,
+            sigma_y: config.sigma_y as f32,
+        }),
+        ActivationConfig::Random { activity } => {
+            Arc::new(Random::with_activity(activity, config.tau_res))
+        }
+    }
+}
+
+fn read_f32(t: &DispatchTensor) -> Result<Vec<f32>, SimError> {
+    Tensor::<1>::from_dispatch(t.clone())
+        .try_into_data()
+        .map_err(|e| SimError::Device(format!("{e:?}")))?
+        .try_into_vec::<f32>()
+        .map_err(|e| SimError::Device(format!("{e:?}")))
+}
+
+fn read_i32(t: &DispatchTensor) -> Result<Vec<i32>, SimError> {
+    Tensor::<1, Int>::from_dispatch(t.clone())
+        .try_into_data()
+        .map_err(|e| SimError::Device(format!("{e:?}")))?
+        .try_into_vec::<i32>()
+        .map_err(|e| SimError::Device(format!("{e:?}")))
+}

@@ -1,0 +1,268 @@
+//! The activation kernel against its CPU reference (bit for bit), and the random model's
+//! stationary activity against the requested one (within three standard errors).
+
+use cubecl::prelude::*;
+use epm::activation::{
+    Activation, COUNT_LANES, Random, StepParams, Thermal, activation_step, activation_step_cpu,
+    count_index,
+};
+use epm::rng::{self, Purpose};
+
+use super::client;
+
+struct DeviceState {
+    stress: cubecl::server::Handle,
+    active: cubecl::server::Handle,
+    sign: cubecl::server::Handle,
+    plastic: cubecl::server::Handle,
+    strain_rate: cubecl::server::Handle,
+    counts: cubecl::server::Handle,
+}
+
+/// Slots of the count ring used by these tests.
+const SLOTS: usize = 4;
+
+impl DeviceState {
+    fn new(client: &Client, stress: &[f32], active: &[u32], sign: &[f32]) -> Self {
+        let n = stress.len();
+        Self {
+            stress: client.create_from_slice(f32::as_bytes(stress)),
+            active: client.create_from_slice(u32::as_bytes(active)),
+            sign: client.create_from_slice(f32::as_bytes(sign)),
+            plastic: client.create_from_slice(i32::as_bytes(&vec![0; n])),
+            strain_rate: client.create_from_slice(f32::as_bytes(&vec![0.0; n])),
+            counts: client.create_from_slice(u32::as_bytes(&vec![0; count_index(SLOTS, 0)])),
+        }
+    }
+
+    /// The active-site count of ring slot `slot`.
+    fn count(&self, client: &Client, slot: usize) -> u32 {
+        let counts = u32::from_bytes(&client.read_one(self.counts.clone()).unwrap()).to_vec();
+        (0..COUNT_LANES)
+            .map(|lane| counts[count_index(slot, lane)])
+            .sum()
+    }
+}
+
+fn step_on_device<A: Activation>(
+    client: &Client,
+    state: &DeviceState,
+    rule: &A,
+    p: &StepParams,
+    sites: usize,
+) {
+    let arg = |h: &cubecl::server::Handle| unsafe { BufferArg::from_raw_parts(h.clone(), sites) };
+    let counts = unsafe { BufferArg::from_raw_parts(state.counts.clone(), count_index(SLOTS, 0)) };
+    let key = rng::key(p.seed);
+    activation_step::launch::<A>(
+        client,
+        CubeCount::new_1d(sites.div_ceil(256) as u32),
+        CubeDim::new_1d(256),
+        arg(&state.stress),
+        arg(&state.active),
+        arg(&state.sign),
+        arg(&state.plastic),
+        arg(&state.strain_rate),
+        counts,
+        rule.launch_arg(),
+        p.step as u32,
+        (p.step >> 32) as u32,
+        key[0],
+        key[1],
+        p.p_off,
+        p.dt,
+        p.strain_rate_amplitude,
+        (p.step % SLOTS as u64) as u32,
+        sites,
+    );
+}
+
+/// A stress field in [-1.3, 1.3] and a start with about 10 % of sites active, from Philox.
+fn initial(sites: usize, seed: u64) -> (Vec<f32>, Vec<u32>, Vec<f32>) {
+    let draws: Vec<[u32; 4]> = (0..sites)
+        .map(|s| {
+            rng::philox4x32_10(
+                rng::counter(s as u32, 0, Purpose::InitialStress),
+                rng::key(seed),
+            )
+        })
+        .collect();
+    let stress = draws
+        .iter()
+        .map(|d| 2.6 * rng::to_unit(d[0]) - 1.3)
+        .collect();
+    let active = draws
+        .iter()
+        .map(|d| u32::from(rng::to_unit(d[1]) < 0.1))
+        .collect();
+    let sign = draws
+        .iter()
+        .map(|d| if d[2] & 1 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    (stress, active, sign)
+}
+
+fn compare_with_cpu<A: Activation>(rule: A, steps: u64) -> usize {
+    let client = client();
+    let sites = 64 * 64;
+    let seed = 2014;
+    let (stress, mut active, mut sign) = initial(sites, seed);
+    let mut plastic = vec![0i32; sites];
+    let mut strain_rate = vec![0.0f32; sites];
+    let state = DeviceState::new(&client, &stress, &active, &sign);
+    let mut activations = 0;
+    for step in 0..steps {
+        let p = StepParams {
+            step,
+            seed,
+            p_off: 0.1,
+            dt: 0.1,
+            strain_rate_amplitude: 0.5,
+        };
+        let before = active.clone();
+        let count = activation_step_cpu(
+            &|s| rule.rate_cpu(s),
+            &p,
+            &stress,
+            &mut active,
+            &mut sign,
+            &mut plastic,
+            &mut strain_rate,
+        );
+        activations += before
+            .iter()
+            .zip(&active)
+            .filter(|&(&b, &a)| b == 0 && a == 1)
+            .count();
+        step_on_device(&client, &state, &rule, &p, sites);
+        let read_u32 = |h: &cubecl::server::Handle| {
+            u32::from_bytes(&client.read_one(h.clone()).unwrap()).to_vec()
+        };
+        let read_f32 = |h: &cubecl::server::Handle| {
+            f32::from_bytes(&client.read_one(h.clone()).unwrap()).to_vec()
+        };
+        assert_eq!(
+            read_u32(&state.active),
+            active,
+            "activity differs at step {step}"
+        );
+        assert_eq!(read_f32(&state.sign), sign, "signs differ at step {step}");
+        assert_eq!(
+            read_f32(&state.strain_rate),
+            strain_rate,
+            "plastic strain rates differ at step {step}"
+        );
+        let dev_plastic =
+            i32::from_bytes(&client.read_one(state.plastic.clone()).unwrap()).to_vec();
+        assert_eq!(dev_plastic, plastic, "plastic counts differ at step {step}");
+        if step < SLOTS as u64 {
+            assert_eq!(
+                state.count(&client, step as usize) as usize,
+                count,
+                "active-site count of step {step}"
+            );
+        }
+    }
+    assert!(plastic.iter().any(|&k| k > 1) && plastic.iter().any(|&k| k < -1));
+    activations
+}
+
+#[test]
+fn thermal_kernel_equals_the_cpu_reference() {
+    for temperature in [0.1f32, 0.3] {
+        let rule = Thermal {
+            temperature,
+            gamma0: 1.0,
+            sigma_y: 1.0,
+        };
+        let activations = compare_with_cpu(rule, 40);
+        // The comparison means something only if sites did activate.
+        assert!(
+            activations > 100,
+            "T = {temperature}: only {activations} activations"
+        );
+    }
+}
+
+#[test]
+fn random_kernel_equals_the_cpu_reference() {
+    let activations = compare_with_cpu(Random::with_activity(0.05, 1.0), 40);
+    assert!(activations > 100, "only {activations} activations");
+}
+
+#[test]
+fn random_model_activity_is_the_requested_one() {
+    let client = client();
+    let sites = 64 * 64;
+    for activity in [0.05f64, 0.0034] {
+        let rule = Random::with_activity(activity, 1.0);
+        let (stress, _, sign) = initial(sites, 7);
+        let state = DeviceState::new(&client, &stress, &vec![0u32; sites], &sign);
+        let (warm_up, steps) = (200u64, 4000u64);
+        let mut per_site = vec![0u64; sites];
+        for step in 0..warm_up + steps {
+            let p = StepParams {
+                step,
+                seed: 7,
+                p_off: 0.1,
+                dt: 0.1,
+                strain_rate_amplitude: 0.5,
+            };
+            step_on_device(&client, &state, &rule, &p, sites);
+            if step >= warm_up {
+                let active = client.read_one(state.active.clone()).unwrap();
+                for (count, &n) in per_site.iter_mut().zip(u32::from_bytes(&active)) {
+                    *count += n as u64;
+                }
+            }
+        }
+        // Sites draw independent streams: their time averages are independent samples.
+        let means: Vec<f64> = per_site.iter().map(|&c| c as f64 / steps as f64).collect();
+        let mean = means.iter().sum::<f64>() / sites as f64;
+        let var = means.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (sites - 1) as f64;
+        let stderr = (var / sites as f64).sqrt();
+        eprintln!("requested a = {activity}, measured {mean:.5} +- {stderr:.5}");
+        assert!(
+            (mean - activity).abs() < 3.0 * stderr,
+            "requested a = {activity}, measured {mean} +- {stderr}"
+        );
+    }
+}
+
+/// A rule written outside the crate, through the trait alone: GooseEPM's barrier form
+/// `Gamma0 exp(-(sigma_Y - |sigma|)^1.5 / T)` (rate 1 at and past the threshold).
+#[derive(CubeLaunch, CubeType, Clone, Copy, Debug)]
+struct Barrier {
+    temperature: f32,
+    gamma0: f32,
+    sigma_y: f32,
+}
+
+#[cube]
+impl epm::activation::ActivationRule for Barrier {
+    fn rate(rule: &Barrier, sigma: f32) -> f32 {
+        let b = f32::max(rule.sigma_y - f32::abs(sigma), 0.0f32);
+        rule.gamma0 * f32::exp(-(b * f32::sqrt(b)) / rule.temperature)
+    }
+}
+
+impl Activation for Barrier {
+    fn launch_arg(&self) -> BarrierLaunch {
+        BarrierLaunch::new(self.temperature, self.gamma0, self.sigma_y)
+    }
+    fn rate_cpu(&self, sigma: f32) -> f32 {
+        let b = (self.sigma_y - sigma.abs()).max(0.0);
+        self.gamma0 * (-(b * b.sqrt()) / self.temperature).exp()
+    }
+}
+
+#[test]
+fn a_user_defined_rule_runs_through_the_same_kernel() {
+    let rule = Barrier {
+        temperature: 0.2,
+        gamma0: 1.0,
+        sigma_y: 1.0,
+    };
+    let activations = compare_with_cpu(rule, 40);
+    assert!(activations > 100, "only {activations} activations");
+}

@@ -1,0 +1,68 @@
+//! Checkpoints: a restored run continues bit for bit; bad files are refused by name.
+
+use epm::{ActivationConfig, Config, SimError, Simulation};
+
+use super::device;
+
+fn config() -> Config {
+    Config {
+        l: 32,
+        seed: 77,
+        resync_every: 60,
+        activation: ActivationConfig::Thermal { temperature: 0.12 },
+        ..Config::default()
+    }
+}
+
+#[test]
+fn a_restored_run_continues_bit_for_bit() {
+    let dir = std::env::temp_dir().join(format!("epm-checkpoint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("run.ckpt");
+
+    let mut original = Simulation::new(config(), &device()).unwrap();
+    // 130 steps: mid-way through a count ring and between two resynchronisations.
+    original.advance(130, &mut []).unwrap();
+    original.checkpoint(&path).unwrap();
+    let saved = original.state().unwrap();
+    original.advance(170, &mut []).unwrap();
+
+    let (config_back, state_back) = Simulation::read_checkpoint(&path).unwrap();
+    assert_eq!(config_back, config());
+    assert_eq!(state_back, saved, "the checkpoint holds the state exactly");
+
+    let mut restored = Simulation::restore(&path, &device()).unwrap();
+    assert_eq!(restored.step(), 130);
+    restored.advance(170, &mut []).unwrap();
+    let (a, b) = (original.state().unwrap(), restored.state().unwrap());
+    assert!(a.plastic.iter().any(|&k| k != 0), "nothing happened");
+    // Bit for bit: compare the f32 bit patterns, not just the values.
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&a.stress), bits(&b.stress));
+    assert_eq!(a, b);
+    assert!(
+        !dir.join("run.ckpt.tmp").exists(),
+        "temporary file left behind"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_checkpoints_are_refused_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("epm-bad-checkpoint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("garbage.ckpt");
+    std::fs::write(&path, b"not a checkpoint at all").unwrap();
+    match Simulation::restore(&path, &device()) {
+        Err(e @ SimError::Checkpoint { .. }) => {
+            assert!(e.to_string().contains("garbage.ckpt"), "{e}")
+        }
+        other => panic!("expected a checkpoint error, got {:?}", other.err()),
+    }
+    let missing = dir.join("missing.ckpt");
+    assert!(matches!(
+        Simulation::restore(&missing, &device()),
+        Err(SimError::Io { .. })
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,318 @@
+//! The whole device pipeline against the CPU reference, and its statistics against the model.
+
+use std::sync::Arc;
+
+use epm::backend::DynActivation;
+use epm::reference::CpuSimulation;
+use epm::{ActivationConfig, Config, Observer, SimError, Simulation, State};
+
+use super::device;
+
+fn config(l: i64, activation: ActivationConfig, seed: u64) -> Config {
+    Config {
+        l,
+        seed,
+        activation,
+        resync_every: 100,
+        ..Config::default()
+    }
+}
+
+fn rule_of(config: &Config) -> Arc<dyn DynActivation> {
+    match config.activation {
+        ActivationConfig::Thermal { temperature } => Arc::new(epm::Thermal {
+            temperature: temperature as f32,
+            gamma0: config.gamma0 as f32,
+            sigma_y: config.sigma_y as f32,
+        }),
+        ActivationConfig::Random { activity } => {
+            Arc::new(epm::Random::with_activity(activity, config.tau_res))
+        }
+    }
+}
+
+/// Collects the per-step active-site counts the simulation hands out.
+#[derive(Default)]
+struct Counts {
+    next: u64,
+    counts: Vec<u32>,
+}
+
+impl Observer for Counts {
+    fn name(&self) -> &str {
+        "counts"
+    }
+    fn on_activity(&mut self, first: u64, active: &[u32], _sites: usize) -> Result<(), SimError> {
+        assert_eq!(first, self.next, "every step once, in order");
+        self.next += active.len() as u64;
+        self.counts.extend_from_slice(active);
+        Ok(())
+    }
+}
+
+fn compare_with_reference(config: Config, steps: u64) {
+    let mut sim = Simulation::new(config.clone(), &device()).unwrap();
+    let mut cpu =
+        CpuSimulation::new(config.clone(), rule_of(&config), State::initial(&config)).unwrap();
+    let mut counts = Counts::default();
+    let mut cpu_counts = vec![];
+    let (mut worst_stress, mut worst_tracer) = (0.0f64, 0.0f64);
+    let chunk = 25;
+    for done in (0..steps).step_by(chunk) {
+        sim.advance(chunk as u64, &mut [&mut counts]).unwrap();
+        for _ in 0..chunk {
+            cpu_counts.push(cpu.step() as u32);
+        }
+        let (dev, refr) = (sim.state().unwrap(), cpu.state());
+        let step = done + chunk as u64;
+        assert_eq!(dev.active, refr.active, "activity differs by step {step}");
+        assert_eq!(dev.sign, refr.sign, "signs differ by step {step}");
+        assert_eq!(
+            dev.plastic, refr.plastic,
+            "plastic strain differs by step {step}"
+        );
+        for (a, b) in dev.stress.iter().zip(&refr.stress) {
+            worst_stress = worst_stress.max((a - b).abs() as f64);
+        }
+        for i in 0..dev.tracers.len() {
+            let (a, b) = (dev.tracers.position(i), refr.tracers.position(i));
+            worst_tracer = worst_tracer.max((a.0 - b.0).abs()).max((a.1 - b.1).abs());
+        }
+        assert!(
+            worst_stress <= 1e-4,
+            "stress differs by {worst_stress} at step {step}"
+        );
+        assert!(
+            worst_tracer <= 1e-5,
+            "tracers differ by {worst_tracer} at step {step}"
+        );
+    }
+    assert_eq!(counts.counts, cpu_counts, "per-step active-site counts");
+    let total: u64 = cpu_counts.iter().map(|&c| c as u64).sum();
+    let quiet = cpu_counts.iter().filter(|&&c| c == 0).count();
+    eprintln!(
+        "{:?}: {steps} steps, {total} site-steps active, {quiet} steps without events; \
+         worst stress difference {worst_stress:e}, worst tracer difference {worst_tracer:e}",
+        config.activation
+    );
+    assert!(total > 1000, "too few events for a meaningful comparison");
+}
+
+#[test]
+fn thermal_run_equals_the_cpu_reference() {
+    // From zero stress at T = 0.1 the first steps have few events (the sparse path, which
+    // skips empty steps), later ones many (the dense path).
+    compare_with_reference(
+        config(32, ActivationConfig::Thermal { temperature: 0.1 }, 11),
+        500,
+    );
+}
+
+#[test]
+fn random_run_equals_the_cpu_reference() {
+    compare_with_reference(
+        config(32, ActivationConfig::Random { activity: 0.05 }, 12),
+        500,
+    );
+}
+
+/// Time average of the activity (active sites / sites), with a standard error from blocks of
+/// `block` steps (longer than the correlation time).
+struct Activity {
+    warm_up: u64,
+    block: usize,
+    current: Vec<f64>,
+    blocks: Vec<f64>,
+}
+
+impl Activity {
+    fn new(warm_up: u64, block: usize) -> Self {
+        Self {
+            warm_up,
+            block,
+            current: vec![],
+            blocks: vec![],
+        }
+    }
+
+    fn mean_and_error(&self) -> (f64, f64) {
+        let n = self.blocks.len() as f64;
+        let mean = self.blocks.iter().sum::<f64>() / n;
+        let var = self.blocks.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        (mean, (var / n).sqrt())
+    }
+}
+
+impl Observer for Activity {
+    fn name(&self) -> &str {
+        "activity"
+    }
+    fn on_activity(&mut self, first: u64, active: &[u32], sites: usize) -> Result<(), SimError> {
+        for (i, &a) in active.iter().enumerate() {
+            if first + i as u64 >= self.warm_up {
+                self.current.push(a as f64 / sites as f64);
+                if self.current.len() == self.block {
+                    self.blocks
+                        .push(self.current.iter().sum::<f64>() / self.block as f64);
+                    self.current.clear();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn measure_activity(config: Config, warm_up: u64, steps: u64) -> (f64, f64) {
+    let mut sim = Simulation::new(config, &device()).unwrap();
+    let mut activity = Activity::new(warm_up, 200);
+    sim.advance(warm_up + steps, &mut [&mut activity]).unwrap();
+    activity.mean_and_error()
+}
+
+#[test]
+fn random_model_activity_is_the_requested_one() {
+    let a = 0.02;
+    let (mean, err) = measure_activity(
+        Config {
+            tracers: Some(0),
+            ..config(32, ActivationConfig::Random { activity: a }, 3)
+        },
+        200,
+        8000,
+    );
+    eprintln!("random model: requested a = {a}, measured {mean:.5} +- {err:.5}");
+    assert!(
+        (mean - a).abs() < 3.0 * err,
+        "requested {a}, measured {mean} +- {err}"
+    );
+}
+
+#[test]
+fn thermal_activity_rises_with_temperature() {
+    // L = 64, dt = 0.1 as in the README's table (which comes from longer runs).
+    let run = |t: f64| {
+        let c = Config {
+            tracers: Some(0),
+            ..config(64, ActivationConfig::Thermal { temperature: t }, 4)
+        };
+        measure_activity(c, 2000, 4000)
+    };
+    let (a1, e1) = run(0.1);
+    let (a2, e2) = run(0.2);
+    let slope = (a2 / a1).ln() / (1.0 / 0.1 - 1.0 / 0.2);
+    eprintln!(
+        "thermal L = 64: a(0.1) = {a1:.5} +- {e1:.5}, a(0.2) = {a2:.5} +- {e2:.5}, \
+         Arrhenius E = {slope:.3} (paper: 3.1 exp(-0.48 / T): {:.5}, {:.5})",
+        3.1 * (-4.8f64).exp(),
+        3.1 * (-2.4f64).exp()
+    );
+    assert!(
+        a2 - a1 > 3.0 * (e1 * e1 + e2 * e2).sqrt(),
+        "a(0.2) = {a2} +- {e2} is not above a(0.1) = {a1} +- {e1}"
+    );
+}
+
+/// The mean of the stress, in f64 from the host copy.
+fn mean_stress(sim: &Simulation) -> f64 {
+    let s = sim.state().unwrap().stress;
+    s.iter().map(|&v| v as f64).sum::<f64>() / s.len() as f64
+}
+
+#[test]
+fn mean_stress_is_conserved_over_1e5_steps() {
+    let config = Config {
+        tracers: Some(0),
+        ..config(16, ActivationConfig::Thermal { temperature: 0.15 }, 5)
+    };
+    let mut sim = Simulation::new(config, &device()).unwrap();
+    let mut worst = 0.0f64;
+    for _ in 0..20 {
+        sim.advance(5000, &mut []).unwrap();
+        worst = worst.max(mean_stress(&sim).abs());
+    }
+    let spread = sim
+        .state()
+        .unwrap()
+        .stress
+        .iter()
+        .fold(0.0f32, |m, s| m.max(s.abs()));
+    eprintln!("after 1e5 steps: |mean stress| <= {worst:e}, max |sigma| {spread}");
+    assert!(spread > 0.1, "the stress never moved");
+    assert!(worst < 1e-5, "mean stress drifted to {worst}");
+}
+
+#[test]
+fn a_non_finite_stress_stops_the_run_naming_the_step() {
+    let config = Config {
+        tracers: Some(0),
+        ..config(16, ActivationConfig::Random { activity: 0.3 }, 6)
+    };
+    let mut sim = Simulation::new(config, &device()).unwrap();
+    sim.advance(10, &mut []).unwrap();
+    // Poison one site: the first stress update after it (step 10, there are events in every
+    // step at this activity) keeps it NaN.
+    sim.set_stress(37, f32::NAN).unwrap();
+    match sim.advance(100, &mut []) {
+        Err(SimError::NonFiniteStress { step, site, x, y }) => {
+            assert_eq!((step, site, x, y), (10, 37, 5, 2));
+        }
+        other => panic!("expected a non-finite stress error, got {other:?}"),
+    }
+    // It does not go on.
+    assert!(matches!(
+        sim.advance(1, &mut []),
+        Err(SimError::NonFiniteStress { step: 10, .. })
+    ));
+}
+
+#[test]
+fn invalid_configurations_are_refused_before_device_work() {
+    let cases = [
+        (
+            Config {
+                l: 48,
+                ..Config::default()
+            },
+            "l",
+        ),
+        (
+            Config {
+                dt: 2.0,
+                ..Config::default()
+            },
+            "dt",
+        ),
+        (
+            Config {
+                tracers: Some(-1),
+                ..Config::default()
+            },
+            "tracers",
+        ),
+        (
+            Config {
+                activation: ActivationConfig::Thermal {
+                    temperature: f64::NAN,
+                },
+                ..Config::default()
+            },
+            "activation.temperature",
+        ),
+        (
+            Config {
+                activation: ActivationConfig::Random { activity: 1.5 },
+                ..Config::default()
+            },
+            "activation.activity",
+        ),
+    ];
+    for (config, field) in cases {
+        match Simulation::new(config, &device()) {
+            Err(SimError::Config(epm::ConfigError::Invalid { field: f, .. })) => {
+                assert_eq!(f, field)
+            }
+            Err(other) => panic!("{field}: wrong error {other}"),
+            Ok(_) => panic!("{field}: accepted"),
+        }
+    }
+}
