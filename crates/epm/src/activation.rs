@@ -126,8 +126,10 @@ pub fn count_index(slot: usize, lane: usize) -> usize {
 /// The activation step on the device (model notes steps 1 to 3), one unit per site.
 ///
 /// `active` holds 0 or 1, `sign` +-1, `plastic` the signed count of each site's active steps
-/// (its plastic strain is `dt eps0 / (2 tau)` times that). Every site active after the step
-/// adds one to the sub-counters of ring slot `slot` in `active_count` (see [`count_index`]).
+/// (its plastic strain is `dt eps0 / (2 tau)` times that), `strain_rate` the plastic strain
+/// rate `n s eps0 / (2 tau)`, which must be consistent with `active` and `sign` on entry (it
+/// is only rewritten when the activity changes). Every site active after the step adds one to
+/// the sub-counters of ring slot `slot` in `active_count` (see [`count_index`]).
 #[cube(launch)]
 pub fn activation_step<R: ActivationRule>(
     stress: &[f32],
@@ -155,24 +157,32 @@ pub fn activation_step<R: ActivationRule>(
     let (r0, _r1, _r2, _r3) = philox(site as u32, step_lo, step_hi, purpose, key_lo, key_hi);
     let u = unit_f32(r0);
     let sigma = stress[site];
-    let mut n = active[site];
-    if n == 1u32 {
+    // Only what changes is written: most sites keep their state from one step to the next,
+    // and `strain_rate` keeps its value while the activity does.
+    if active[site] == 1u32 {
         if u < p_off {
-            n = 0u32;
+            active[site] = 0u32;
+            strain_rate[site] = 0.0f32;
+        } else {
+            plastic[site] += i32::cast_from(sign[site]);
+            count_active(active_count, slot, site);
         }
     } else if u < R::rate(&rule, sigma) * dt {
-        n = 1u32;
-        sign[site] = select(sigma >= 0.0f32, 1.0f32, -1.0f32);
-    }
-    active[site] = n;
-    let s = sign[site];
-    strain_rate[site] = f32::cast_from(n) * s * strain_rate_amplitude;
-    if n == 1u32 {
+        let s = select(sigma >= 0.0f32, 1.0f32, -1.0f32);
+        active[site] = 1u32;
+        sign[site] = s;
+        strain_rate[site] = s * strain_rate_amplitude;
         plastic[site] += i32::cast_from(s);
-        let lanes = comptime![COUNT_LANES];
-        let lane = (slot as usize * lanes + (site & (lanes - 1))) * comptime![COUNT_STRIDE];
-        active_count[lane].fetch_add(1u32);
+        count_active(active_count, slot, site);
     }
+}
+
+/// One more active site in ring slot `slot` (sub-counter `site % COUNT_LANES`).
+#[cube]
+fn count_active(active_count: &[Atomic<u32>], slot: u32, site: usize) {
+    let lanes = comptime![COUNT_LANES];
+    let lane = (slot as usize * lanes + (site & (lanes - 1))) * comptime![COUNT_STRIDE];
+    active_count[lane].fetch_add(1u32);
 }
 
 /// The CPU reference of [`activation_step`]: the same draws and the same `f32` operations,

@@ -19,7 +19,7 @@ use epm_fft::{ComplexBuffers, Fft2d, FftError, PlanOptions, Shape2d};
 
 use crate::activation::{Activation, StepParams, activation_step};
 use crate::propagator::{
-    StepTables, apply_increments, plastic_strain, propagate, resynchronise, scale_spectrum,
+    StepTables, plastic_strain, propagate, resynchronise, scale_spectrum, update_stress,
 };
 use crate::rng;
 use crate::tracers::advect_tracers;
@@ -40,8 +40,12 @@ pub struct ModelFields<B: Backend> {
     pub plastic: IntTensor<B>,
     /// Plastic strain rate `n s eps0 / (2 tau)` of the last step.
     pub strain_rate: FloatTensor<B>,
-    /// The last step's displacement increment, `[2, L, L]`: `du_x` then `du_y` (lattice spacings).
-    pub displacement: FloatTensor<B>,
+    /// Real part of the increments of the last step with events, as the batched inverse
+    /// transform leaves them (`2 L^2`): the stress increment, then `du_y`.
+    pub increments_re: FloatTensor<B>,
+    /// Imaginary part (`2 L^2`): the displacement increment `du_x` (lattice spacings), then
+    /// rounding noise.
+    pub increments_im: FloatTensor<B>,
     /// Tracer cells `[M, 2]` (`i32`, unwrapped); see [`crate::tracers`].
     pub tracer_cells: IntTensor<B>,
     /// Tracer fractions `[M, 4]`: per axis the high and low `u32` words (bits in an `i32`
@@ -60,7 +64,6 @@ pub struct Propagation {
     forward: Arc<Fft2d<f32>>,
     inverse: Arc<Fft2d<f32>>,
     spectrum: ComplexBuffers,
-    packed: ComplexBuffers,
     table_packed: Handle,
     table_displacement_y: Handle,
     table_stress: Handle,
@@ -79,7 +82,6 @@ impl Propagation {
             forward,
             inverse,
             spectrum: ComplexBuffers::empty::<f32>(client, l * l),
-            packed: ComplexBuffers::empty::<f32>(client, 2 * l * l),
             table_packed: upload(&tables.packed),
             table_displacement_y: upload(&tables.displacement_y),
             table_stress: upload(&tables.stress),
@@ -111,8 +113,8 @@ pub trait ModelBackend: Backend {
     ) -> ModelFields<Self>;
 
     /// Model notes steps 4 and 5 ([`crate::propagator`]): one forward transform of the plastic
-    /// strain rate, the propagator and displacement kernels, one batched inverse; then
-    /// `sigma += d_sigma` and the displacement increment. Records a non-finite stress.
+    /// strain rate, the propagator and displacement kernels, one batched inverse into the
+    /// increments; then `sigma += d_sigma`. Records a non-finite stress.
     fn propagate(
         #[extension_type] fields: ModelFields<Self>,
         propagation: &Propagation,
@@ -211,7 +213,8 @@ impl ModelBackend for CubeBackend {
     ) -> ModelFields<Self> {
         let fields = ModelFields {
             stress: owned(fields.stress),
-            displacement: owned(fields.displacement),
+            increments_re: owned(fields.increments_re),
+            increments_im: owned(fields.increments_im),
             status: owned(fields.status),
             ..fields
         };
@@ -230,21 +233,23 @@ impl ModelBackend for CubeBackend {
             plane(&p.spectrum.im, n),
             plane(&p.table_packed, n),
             plane(&p.table_displacement_y, n),
-            plane(&p.packed.re, 2 * n),
-            plane(&p.packed.im, 2 * n),
+            arg(&fields.increments_re),
+            arg(&fields.increments_im),
             n,
         );
+        let increments = ComplexBuffers {
+            re: fields.increments_re.handle.clone(),
+            im: fields.increments_im.handle.clone(),
+        };
         p.inverse
-            .inverse(&p.packed, &p.packed)
+            .inverse(&increments, &increments)
             .expect("the plans and buffers were made for this lattice");
-        apply_increments::launch(
+        update_stress::launch(
             &client,
             count,
             dim,
-            plane(&p.packed.re, 2 * n),
-            plane(&p.packed.im, 2 * n),
+            arg(&fields.increments_re),
             arg(&fields.stress),
-            arg(&fields.displacement),
             arg(&fields.status),
             step as u32,
             n,
@@ -262,7 +267,7 @@ impl ModelBackend for CubeBackend {
             ..fields
         };
         let client = fields.stress.client.clone();
-        let log2_l = (elements(&fields.stress).trailing_zeros() / 2) as usize;
+        let n = elements(&fields.stress);
         let (count, dim) = grid(&client, tracers);
         advect_tracers::launch(
             &client,
@@ -270,8 +275,10 @@ impl ModelBackend for CubeBackend {
             dim,
             arg(&fields.tracer_cells),
             arg(&fields.tracer_fractions),
-            arg(&fields.displacement),
-            log2_l,
+            arg(&fields.increments_im),
+            arg(&fields.increments_re),
+            n,
+            (n.trailing_zeros() / 2) as usize,
             tracers,
         );
         fields

@@ -13,7 +13,7 @@ use crate::activation::{StepParams, activation_step_cpu};
 use crate::backend::DynActivation;
 use crate::config::Config;
 use crate::error::SimError;
-use crate::propagator::{StepTables, propagate_cpu};
+use crate::propagator::{StepTables, propagate_cpu, stress_of_strain_cpu};
 use crate::simulation::State;
 use crate::tracers::advect_tracers_cpu;
 
@@ -142,19 +142,15 @@ impl CpuSimulation {
                 self.displacement[site] = packed[site].im as f32;
                 self.displacement[n + site] = y[site].re as f32;
             }
-            advect_tracers_cpu(&mut s.tracers, &self.displacement, l);
+            let (du_x, du_y) = self.displacement.split_at(n);
+            advect_tracers_cpu(&mut s.tracers, du_x, du_y, l);
         }
         s.step += 1;
         if s.step.is_multiple_of(c.resync_every as u64) {
             let unit = (c.dt * c.eps0 / (2.0 * c.tau)) as f32;
             let strain: Vec<f32> = s.plastic.iter().map(|&k| k as f32 * unit).collect();
             let e = self.fft.forward_real(&strain);
-            let scaled: Vec<(f64, f64)> = e
-                .iter()
-                .zip(&self.tables.stress)
-                .map(|(&(r, i), &g)| (g as f64 * r, g as f64 * i))
-                .collect();
-            let sigma = self.fft.inverse(&scaled);
+            let sigma = self.fft.inverse(&stress_of_strain_cpu(&e, &self.tables));
             for ((stress, initial), sigma) in s.stress.iter_mut().zip(&s.initial_stress).zip(&sigma)
             {
                 *stress = initial + sigma.re as f32;

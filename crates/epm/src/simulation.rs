@@ -217,6 +217,7 @@ impl Simulation {
 
     fn upload(&self, state: &State) -> ModelFields<Dispatch> {
         let n = self.config.sites();
+        let amplitude = (self.config.eps0 / (2.0 * self.config.tau)) as f32;
         let d = &self.device;
         let float = |v: Vec<f32>| {
             let len = v.len();
@@ -242,8 +243,17 @@ impl Simulation {
             active: int(bits(&state.active)),
             sign: float(state.sign.clone()),
             plastic: int(state.plastic.clone()),
-            strain_rate: float(vec![0.0; n]),
-            displacement: float(vec![0.0; 2 * n]),
+            // Consistent with the activity and signs, as the activation kernel expects.
+            strain_rate: float(
+                state
+                    .active
+                    .iter()
+                    .zip(&state.sign)
+                    .map(|(&a, &s)| a as f32 * s * amplitude)
+                    .collect(),
+            ),
+            increments_re: float(vec![0.0; 2 * n]),
+            increments_im: float(vec![0.0; 2 * n]),
             tracer_cells: int(cells),
             tracer_fractions: int(fractions),
             active_count: int(vec![0; count_index(RING, 0)]),
@@ -531,10 +541,15 @@ impl Simulation {
         self.lattice(&self.fields().strain_rate, [l, l])
     }
 
-    /// The displacement increment of the last step that moved, `[2, L, L]` (`du_x`, `du_y`).
+    /// The displacement increment of the last step that moved, `[2, L, L]` (`du_x`, `du_y`,
+    /// lattice spacings).
     pub fn displacement(&self) -> Tensor<3> {
         let l = self.config.l as usize;
-        self.lattice(&self.fields().displacement, [2, l, l])
+        let n = l * l;
+        let f = self.fields();
+        let du_x = Tensor::<1>::from_dispatch(f.increments_im.clone()).slice(0..n);
+        let du_y = Tensor::<1>::from_dispatch(f.increments_re.clone()).slice(n..2 * n);
+        Tensor::cat(vec![du_x, du_y], 0).reshape([2, l, l])
     }
 
     /// Tracer cells `[M, 2]` and fractions `[M, 4]` (`u32` words: x high, x low, y high,

@@ -179,14 +179,16 @@ pub fn weight_cpu(fraction: u32) -> f32 {
 }
 
 /// Tracer advection (model notes, step 6): every tracer moves by the displacement increment
-/// interpolated at its position. `displacement` is `[du_x; du_y]`, two `l x l` fields in
-/// lattice spacings. One unit per tracer; `cells` are `[x0, y0, x1, y1, ...]`, `fractions`
-/// `[x0 high, x0 low, y0 high, y0 low, ...]`.
+/// interpolated at its position: `du_x` is the `l x l` field at the start of `displacement_x`,
+/// `du_y` the one at `y_offset` in `displacement_y` (lattice spacings). One unit per tracer;
+/// `cells` are `[x0, y0, x1, y1, ...]`, `fractions` `[x0 high, x0 low, y0 high, y0 low, ...]`.
 #[cube(launch)]
 pub fn advect_tracers(
     cells: &mut [i32],
     fractions: &mut [u32],
-    displacement: &[f32],
+    displacement_x: &[f32],
+    displacement_y: &[f32],
+    #[comptime] y_offset: usize,
     #[comptime] log2_l: usize,
     #[comptime] count: usize,
 ) {
@@ -198,16 +200,8 @@ pub fn advect_tracers(
     let (hx, lx) = (fractions[4 * i], fractions[4 * i + 1]);
     let (hy, ly) = (fractions[4 * i + 2], fractions[4 * i + 3]);
     let (wx, wy) = (weight(hx), weight(hy));
-    let ux = interpolate(displacement, 0usize, cx, cy, wx, wy, log2_l);
-    let uy = interpolate(
-        displacement,
-        comptime![1usize << (2 * log2_l)],
-        cx,
-        cy,
-        wx,
-        wy,
-        log2_l,
-    );
+    let ux = interpolate(displacement_x, 0usize, cx, cy, wx, wy, log2_l);
+    let uy = interpolate(displacement_y, y_offset, cx, cy, wx, wy, log2_l);
     let (nx, nhx, nlx) = advance_axis(cx, hx, lx, ux);
     let (ny, nhy, nly) = advance_axis(cy, hy, ly, uy);
     cells[2 * i] = nx;
@@ -218,9 +212,8 @@ pub fn advect_tracers(
     fractions[4 * i + 3] = nly;
 }
 
-/// CPU reference of [`advect_tracers`]; `displacement` is `[du_x; du_y]`.
-pub fn advect_tracers_cpu(tracers: &mut TracerPositions, displacement: &[f32], l: usize) {
-    let (du_x, du_y) = displacement.split_at(l * l);
+/// CPU reference of [`advect_tracers`], with the `l x l` fields `du_x` and `du_y`.
+pub fn advect_tracers_cpu(tracers: &mut TracerPositions, du_x: &[f32], du_y: &[f32], l: usize) {
     for i in 0..tracers.len() {
         let (cx, cy) = (tracers.cells[2 * i], tracers.cells[2 * i + 1]);
         let (fx, fy) = (tracers.fractions[2 * i], tracers.fractions[2 * i + 1]);

@@ -19,6 +19,15 @@ struct DeviceState {
     counts: cubecl::server::Handle,
 }
 
+/// The plastic strain rate consistent with an activity and signs (amplitude 0.5).
+fn strain_rate_of(active: &[u32], sign: &[f32]) -> Vec<f32> {
+    active
+        .iter()
+        .zip(sign)
+        .map(|(&a, &s)| a as f32 * s * 0.5)
+        .collect()
+}
+
 /// Slots of the count ring used by these tests.
 const SLOTS: usize = 4;
 
@@ -30,7 +39,7 @@ impl DeviceState {
             active: client.create_from_slice(u32::as_bytes(active)),
             sign: client.create_from_slice(f32::as_bytes(sign)),
             plastic: client.create_from_slice(i32::as_bytes(&vec![0; n])),
-            strain_rate: client.create_from_slice(f32::as_bytes(&vec![0.0; n])),
+            strain_rate: client.create_from_slice(f32::as_bytes(&strain_rate_of(active, sign))),
             counts: client.create_from_slice(u32::as_bytes(&vec![0; count_index(SLOTS, 0)])),
         }
     }
@@ -108,7 +117,7 @@ fn compare_with_cpu<A: Activation>(rule: A, steps: u64) -> usize {
     let seed = 2014;
     let (stress, mut active, mut sign) = initial(sites, seed);
     let mut plastic = vec![0i32; sites];
-    let mut strain_rate = vec![0.0f32; sites];
+    let mut strain_rate = strain_rate_of(&active, &sign);
     let state = DeviceState::new(&client, &stress, &active, &sign);
     let mut activations = 0;
     for step in 0..steps {

@@ -34,18 +34,22 @@ fn advection_kernel_equals_the_cpu_reference() {
                 }
             })
             .collect();
-        let field = client.create_from_slice(f32::as_bytes(&du));
+        let (du_x, du_y) = du.split_at(l * l);
+        let field_x = client.create_from_slice(f32::as_bytes(du_x));
+        let field_y = client.create_from_slice(f32::as_bytes(du_y));
         advect_tracers::launch(
             &client,
             CubeCount::new_1d(count.div_ceil(64) as u32),
             CubeDim::new_1d(64),
             unsafe { BufferArg::from_raw_parts(cells.clone(), 2 * count) },
             unsafe { BufferArg::from_raw_parts(fractions.clone(), 4 * count) },
-            unsafe { BufferArg::from_raw_parts(field, 2 * l * l) },
+            unsafe { BufferArg::from_raw_parts(field_x, l * l) },
+            unsafe { BufferArg::from_raw_parts(field_y, l * l) },
+            0,
             l.trailing_zeros() as usize,
             count,
         );
-        advect_tracers_cpu(&mut tracers, &du, l);
+        advect_tracers_cpu(&mut tracers, du_x, du_y, l);
         let device = TracerPositions::from_words(
             i32::from_bytes(&client.read_one(cells.clone()).unwrap()).to_vec(),
             u32::from_bytes(&client.read_one(fractions.clone()).unwrap()),
