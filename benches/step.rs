@@ -116,6 +116,7 @@ fn step(c: &mut Criterion) {
 struct Kernels {
     client: Client,
     n: usize,
+    per_unit: usize,
     tracers: usize,
     rule: Thermal,
     stress: Handle,
@@ -124,6 +125,7 @@ struct Kernels {
     plastic: Handle,
     strain_rate: Handle,
     counts: Handle,
+    event: Handle,
     status: Handle,
     cells: Handle,
     fractions: Handle,
@@ -153,6 +155,7 @@ impl Kernels {
         Self {
             client: client.clone(),
             n,
+            per_unit: epm::backend::sites_per_unit(client, n),
             tracers: state.tracers.len(),
             rule: Thermal {
                 temperature: TEMPERATURE as f32,
@@ -165,6 +168,7 @@ impl Kernels {
             plastic: i32s(&state.plastic),
             strain_rate: f32s(&strain_rate),
             counts: u32s(&vec![0; count_index(1, 0)]),
+            event: u32s(&[0]),
             status: u32s(&[u32::MAX, 0]),
             cells: i32s(&state.tracers.cells),
             fractions: u32s(&state.tracers.fraction_words()),
@@ -191,7 +195,7 @@ impl Kernels {
     }
 
     fn activation(&self) {
-        let (count, dim) = self.grid(self.n);
+        let (count, dim) = self.grid(self.n / self.per_unit);
         let n = self.n;
         activation_step::launch::<Thermal>(
             &self.client,
@@ -203,6 +207,7 @@ impl Kernels {
             self.arg(&self.plastic, n),
             self.arg(&self.strain_rate, n),
             self.arg(&self.counts, count_index(1, 0)),
+            self.arg(&self.event, 1),
             self.rule.launch_arg(),
             7,
             0,
@@ -212,7 +217,10 @@ impl Kernels {
             0.1,
             0.5,
             0,
+            0,
+            0,
             n,
+            self.per_unit,
         );
     }
 
@@ -223,7 +231,7 @@ impl Kernels {
     }
 
     fn propagate(&self) {
-        let (count, dim) = self.grid(self.n);
+        let (count, dim) = self.grid(self.n / self.per_unit);
         let n = self.n;
         propagate::launch(
             &self.client,
@@ -236,6 +244,7 @@ impl Kernels {
             self.arg(&self.increments.re, 2 * n),
             self.arg(&self.increments.im, 2 * n),
             n,
+            self.per_unit,
         );
     }
 
@@ -246,7 +255,7 @@ impl Kernels {
     }
 
     fn update_stress(&self) {
-        let (count, dim) = self.grid(self.n);
+        let (count, dim) = self.grid(self.n / self.per_unit);
         let n = self.n;
         update_stress::launch(
             &self.client,
@@ -257,6 +266,7 @@ impl Kernels {
             self.arg(&self.status, 2),
             7,
             n,
+            self.per_unit,
         );
     }
 

@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Mean time in ns per benchmark, `size -> id -> ns`, of one criterion group.
+type Group = BTreeMap<u64, BTreeMap<String, f64>>;
+
 /// One markdown table per criterion group found under `dir`.
 pub fn render(dir: &Path) -> Result<String, String> {
     let mut out = String::new();
@@ -18,67 +21,156 @@ pub fn render(dir: &Path) -> Result<String, String> {
         if name == "report" {
             continue;
         }
-        // size -> implementation -> mean ns
-        let mut rows: BTreeMap<u64, BTreeMap<String, f64>> = BTreeMap::new();
-        for imp in std::fs::read_dir(group.path())
+        let rows = read_group(&group.path());
+        if rows.is_empty() {
+            continue;
+        }
+        out += &format!("### {name}\n\n");
+        out += &match name.as_str() {
+            "step" => steps_table(&rows),
+            "step-kernels" => kernels_table(&rows),
+            _ => comparison_table(&rows),
+        };
+        out += "\n";
+    }
+    Ok(out)
+}
+
+fn read_group(path: &Path) -> Group {
+    let mut rows = Group::new();
+    for imp in std::fs::read_dir(path).into_iter().flatten().flatten() {
+        let imp_name = imp.file_name().to_string_lossy().to_string();
+        for size in std::fs::read_dir(imp.path())
             .into_iter()
             .flatten()
             .flatten()
         {
-            let imp_name = imp.file_name().to_string_lossy().to_string();
-            for size in std::fs::read_dir(imp.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let Ok(l) = size.file_name().to_string_lossy().parse::<u64>() else {
-                    continue;
-                };
-                let est = size.path().join("new/estimates.json");
-                if let Some(mean) = std::fs::read_to_string(&est).ok().and_then(|s| mean_ns(&s)) {
-                    rows.entry(l).or_default().insert(imp_name.clone(), mean);
-                }
+            let Ok(l) = size.file_name().to_string_lossy().parse::<u64>() else {
+                continue;
+            };
+            let est = size.path().join("new/estimates.json");
+            if let Some(mean) = std::fs::read_to_string(&est).ok().and_then(|s| mean_ns(&s)) {
+                rows.entry(l).or_default().insert(imp_name.clone(), mean);
             }
         }
-        let imps: Vec<String> = {
-            let mut v: Vec<String> = rows.values().flat_map(|m| m.keys().cloned()).collect();
-            v.sort();
-            v.dedup();
-            // ours first
-            v.sort_by_key(|s| s != "ours");
-            v
-        };
-        out += &format!("### {name}\n\n| L |");
+    }
+    rows
+}
+
+/// The ids of a group, `first` (when present) before the others in name order.
+fn ids(rows: &Group, first: &str) -> Vec<String> {
+    let mut v: Vec<String> = rows.values().flat_map(|m| m.keys().cloned()).collect();
+    v.sort();
+    v.dedup();
+    v.sort_by_key(|s| s != first);
+    v
+}
+
+fn header(columns: &[String]) -> String {
+    let mut s = String::from("| L |");
+    for c in columns {
+        s += &format!(" {c} |");
+    }
+    s += "\n|---|";
+    s += &"---|".repeat(columns.len());
+    s + "\n"
+}
+
+fn ms(ns: Option<&f64>) -> String {
+    ns.map_or(" - |".into(), |ns| format!(" {:.3} |", ns / 1e6))
+}
+
+/// Times of every id, and `ours / id` for the others when an id is called `ours`.
+fn comparison_table(rows: &Group) -> String {
+    let imps = ids(rows, "ours");
+    let has_ours = imps.first().is_some_and(|i| i == "ours");
+    let mut columns: Vec<String> = imps.iter().map(|i| format!("{i} (ms)")).collect();
+    if has_ours {
+        columns.extend(imps.iter().skip(1).map(|i| format!("ours / {i}")));
+    }
+    let mut out = header(&columns);
+    for (l, m) in rows {
+        out += &format!("| {l} |");
         for i in &imps {
-            out += &format!(" {i} (ms) |");
+            out += &ms(m.get(i));
         }
-        for i in imps.iter().skip(1) {
-            out += &format!(" ours / {i} |");
-        }
-        out += "\n|---|";
-        for _ in 0..(2 * imps.len()).saturating_sub(1) {
-            out += "---|";
-        }
-        out += "\n";
-        for (l, m) in &rows {
-            out += &format!("| {l} |");
-            for i in &imps {
-                match m.get(i) {
-                    Some(ns) => out += &format!(" {:.3} |", ns / 1e6),
-                    None => out += " - |",
-                }
-            }
+        if has_ours {
             for i in imps.iter().skip(1) {
-                match (m.get(&imps[0]), m.get(i)) {
+                match (m.get("ours"), m.get(i)) {
                     (Some(a), Some(b)) => out += &format!(" {:.2} |", a / b),
                     _ => out += " - |",
                 }
             }
-            out += "\n";
         }
         out += "\n";
     }
-    Ok(out)
+    out
+}
+
+/// Whole steps: one iteration is one step.
+fn steps_table(rows: &Group) -> String {
+    let imps = ids(rows, "thermal");
+    let mut columns = vec![];
+    for i in &imps {
+        columns.push(format!("{i} (ms per step)"));
+        columns.push(format!("{i} (steps per second)"));
+    }
+    let mut out = header(&columns);
+    for (l, m) in rows {
+        out += &format!("| {l} |");
+        for i in &imps {
+            out += &ms(m.get(i));
+            out += &m
+                .get(i)
+                .map_or(" - |".into(), |ns| format!(" {:.0} |", 1e9 / ns));
+        }
+        out += "\n";
+    }
+    out
+}
+
+/// Each kernel of a step alone, and the share of the transforms in their sum.
+fn kernels_table(rows: &Group) -> String {
+    let order = [
+        "activation",
+        "forward-fft",
+        "propagate",
+        "inverse-fft",
+        "update-stress",
+        "advect",
+    ];
+    let mut imps: Vec<String> = order.iter().map(|s| s.to_string()).collect();
+    for i in ids(rows, "") {
+        if !imps.contains(&i) {
+            imps.push(i);
+        }
+    }
+    let mut columns: Vec<String> = imps.iter().map(|i| format!("{i} (ms)")).collect();
+    columns.extend([
+        "sum (ms)".into(),
+        "FFT share".into(),
+        "other kernels".into(),
+    ]);
+    let mut out = header(&columns);
+    for (l, m) in rows {
+        out += &format!("| {l} |");
+        for i in &imps {
+            out += &ms(m.get(i));
+        }
+        let sum: f64 = m.values().sum();
+        let fft: f64 = m
+            .iter()
+            .filter(|(k, _)| k.ends_with("-fft"))
+            .map(|(_, v)| v)
+            .sum();
+        out += &format!(
+            " {:.3} | {:.0} % | {:.0} % |\n",
+            sum / 1e6,
+            100.0 * fft / sum,
+            100.0 * (sum - fft) / sum
+        );
+    }
+    out
 }
 
 /// The point estimate of the mean, in ns, from criterion's estimates.json.
@@ -93,6 +185,26 @@ fn mean_ns(json: &str) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_shares_add_up() {
+        let mut rows = Group::new();
+        let m = rows.entry(256).or_default();
+        m.insert("forward-fft".into(), 3e6);
+        m.insert("inverse-fft".into(), 4e6);
+        m.insert("activation".into(), 2e6);
+        m.insert("advect".into(), 1e6);
+        let table = kernels_table(&rows);
+        assert!(table.contains("| 10.000 | 70 % | 30 % |"), "{table}");
+        let steps = {
+            let mut r = Group::new();
+            r.entry(128).or_default().insert("thermal".into(), 4e6);
+            steps_table(&r)
+        };
+        assert!(steps.contains("| 128 | 4.000 | 250 |"), "{steps}");
+    }
+
     #[test]
     fn reads_the_mean_point_estimate() {
         let json = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":3.0},"point_estimate":2500000.0,"standard_error":0.1},"median":{"point_estimate":7.0}}"#;

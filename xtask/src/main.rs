@@ -20,12 +20,14 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("bench-table") => bench_table(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <demo|test|bench> [cargo flags, e.g. --features cuda]\n\
                  demo   the main job: transform a field on the device, timed beside rustfft\n\
                  test   fmt --check, clippy -D warnings, cargo test --workspace\n\
-                 bench  criterion benchmarks, then target/bench-table.md"
+                 bench  criterion benchmarks, then target/bench-table.md\n\
+                 bench-table  only the table, from the last benchmark results"
             );
             Err("unknown command".into())
         }
@@ -149,7 +151,14 @@ fn parse_test_result(line: &str) -> Option<(usize, usize)> {
 
 fn bench(extra: &[String]) -> Result {
     ensure_compute_driver(extra)?;
-    cargo(&["bench", "--bench", "fft2d"], extra)?;
+    for bench in ["fft2d", "step"] {
+        cargo(&["bench", "--bench", bench], extra)?;
+    }
+    bench_table()
+}
+
+/// `target/bench-table.md` from criterion's results under `target/criterion`.
+fn bench_table() -> Result {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));

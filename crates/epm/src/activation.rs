@@ -112,7 +112,7 @@ pub struct StepParams {
     pub strain_rate_amplitude: f32,
 }
 
-/// Sub-counters per step of the active-site count: sites add to `site % COUNT_LANES`, so
+/// Sub-counters per step of the active-site count: units add to `unit % COUNT_LANES`, so
 /// fewer units contend for one atomic. The host sums them.
 pub const COUNT_LANES: usize = 16;
 /// Words between two sub-counters (64 bytes: one cache line each on CPU adapters).
@@ -123,13 +123,22 @@ pub fn count_index(slot: usize, lane: usize) -> usize {
     (slot * COUNT_LANES + lane) * COUNT_STRIDE
 }
 
-/// The activation step on the device (model notes steps 1 to 3), one unit per site.
+/// The activation step on the device (model notes steps 1 to 3).
 ///
 /// `active` holds 0 or 1, `sign` +-1, `plastic` the signed count of each site's active steps
 /// (its plastic strain is `dt eps0 / (2 tau)` times that), `strain_rate` the plastic strain
 /// rate `n s eps0 / (2 tau)`, which must be consistent with `active` and `sign` on entry (it
 /// is only rewritten when the activity changes). Every site active after the step adds one to
 /// the sub-counters of ring slot `slot` in `active_count` (see [`count_index`]).
+///
+/// Each unit takes `per_unit` sites, `sites / per_unit` apart (neighbouring units still touch
+/// neighbouring sites), and adds its count with one atomic: see [`crate::backend::sites_per_unit`].
+///
+/// Batches of steps without events: with `in_batch = 1` the step belongs to a batch that
+/// started at step `batch_start` (low 32 bits) from a state without active sites, launched
+/// back to back without transforms. The first step of the batch in which a site is active
+/// records itself in `event` (as `step + 1`, atomic maximum); the later steps of the batch
+/// then do nothing, so the host can resume right after that step.
 #[cube(launch)]
 pub fn activation_step<R: ActivationRule>(
     stress: &[f32],
@@ -138,6 +147,7 @@ pub fn activation_step<R: ActivationRule>(
     plastic: &mut [i32],
     strain_rate: &mut [f32],
     active_count: &[Atomic<u32>],
+    event: &[Atomic<u32>],
     rule: R,
     step_lo: u32,
     step_hi: u32,
@@ -147,42 +157,64 @@ pub fn activation_step<R: ActivationRule>(
     dt: f32,
     strain_rate_amplitude: f32,
     slot: u32,
+    in_batch: u32,
+    batch_start: u32,
     #[comptime] sites: usize,
+    #[comptime] per_unit: usize,
 ) {
-    let site = ABSOLUTE_POS;
-    if site >= sites {
+    let unit = ABSOLUTE_POS;
+    let stride = comptime![sites / per_unit];
+    if unit >= stride {
         terminate!();
     }
-    let purpose = comptime![Purpose::Activation as u32];
-    let (r0, _r1, _r2, _r3) = philox(site as u32, step_lo, step_hi, purpose, key_lo, key_hi);
-    let u = unit_f32(r0);
-    let sigma = stress[site];
-    // Only what changes is written: most sites keep their state from one step to the next,
-    // and `strain_rate` keeps its value while the activity does.
-    if active[site] == 1u32 {
-        if u < p_off {
-            active[site] = 0u32;
-            strain_rate[site] = 0.0f32;
-        } else {
-            plastic[site] += i32::cast_from(sign[site]);
-            count_active(active_count, slot, site);
+    if in_batch == 1u32 {
+        // An event earlier in this batch (at step `event - 1`): this step waits for the host.
+        let recorded = event[0].load();
+        if recorded > batch_start && recorded <= step_lo {
+            terminate!();
         }
-    } else if u < R::rate(&rule, sigma) * dt {
-        let s = select(sigma >= 0.0f32, 1.0f32, -1.0f32);
-        active[site] = 1u32;
-        sign[site] = s;
-        strain_rate[site] = s * strain_rate_amplitude;
-        plastic[site] += i32::cast_from(s);
-        count_active(active_count, slot, site);
+    }
+    let purpose = comptime![Purpose::Activation as u32];
+    let mut count = 0u32;
+    #[unroll]
+    for j in 0..per_unit {
+        let site = unit + j * stride;
+        let (r0, _r1, _r2, _r3) = philox(site as u32, step_lo, step_hi, purpose, key_lo, key_hi);
+        let u = unit_f32(r0);
+        let sigma = stress[site];
+        // Only what changes is written: most sites keep their state from one step to the
+        // next, and `strain_rate` keeps its value while the activity does.
+        if active[site] == 1u32 {
+            if u < p_off {
+                active[site] = 0u32;
+                strain_rate[site] = 0.0f32;
+            } else {
+                plastic[site] += i32::cast_from(sign[site]);
+                count += 1u32;
+            }
+        } else if u < R::rate(&rule, sigma) * dt {
+            let s = select(sigma >= 0.0f32, 1.0f32, -1.0f32);
+            active[site] = 1u32;
+            sign[site] = s;
+            strain_rate[site] = s * strain_rate_amplitude;
+            plastic[site] += i32::cast_from(s);
+            count += 1u32;
+        }
+    }
+    if count > 0u32 {
+        count_active(active_count, slot, unit, count);
+        if in_batch == 1u32 {
+            event[0].fetch_max(step_lo + 1u32);
+        }
     }
 }
 
-/// One more active site in ring slot `slot` (sub-counter `site % COUNT_LANES`).
+/// `count` more active sites in ring slot `slot` (sub-counter `unit % COUNT_LANES`).
 #[cube]
-fn count_active(active_count: &[Atomic<u32>], slot: u32, site: usize) {
+fn count_active(active_count: &[Atomic<u32>], slot: u32, unit: usize, count: u32) {
     let lanes = comptime![COUNT_LANES];
-    let lane = (slot as usize * lanes + (site & (lanes - 1))) * comptime![COUNT_STRIDE];
-    active_count[lane].fetch_add(1u32);
+    let lane = (slot as usize * lanes + (unit & (lanes - 1))) * comptime![COUNT_STRIDE];
+    active_count[lane].fetch_add(count);
 }
 
 /// The CPU reference of [`activation_step`]: the same draws and the same `f32` operations,

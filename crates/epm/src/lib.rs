@@ -13,6 +13,7 @@
 //! The backend is a cargo feature, forwarded to every crate: `wgpu` (default), `vulkan`,
 //! `metal`, `cuda`. The 2D FFT every step stands on is [`fft`] (the `epm-fft` crate).
 
+pub use cubecl;
 pub use epm_fft as fft;
 
 pub mod activation;

@@ -155,9 +155,10 @@ impl StepTables {
     }
 }
 
-/// Model notes steps 4 and 5 in Fourier space, one unit per wave vector: from the spectrum
-/// `E` of the plastic strain rate, the batch of two spectra whose inverse transforms are
-/// `d_sigma + i du_x` (entry 0) and `du_y` (entry 1). `z_re`, `z_im` hold `2 n` values.
+/// Model notes steps 4 and 5 in Fourier space: from the spectrum `E` of the plastic strain
+/// rate, the batch of two spectra whose inverse transforms are `d_sigma + i du_x` (entry 0)
+/// and `du_y` (entry 1). `z_re`, `z_im` hold `2 n` values. Each unit takes `per_unit` wave
+/// vectors, `n / per_unit` apart.
 #[cube(launch)]
 pub fn propagate(
     e_re: &[f32],
@@ -167,19 +168,25 @@ pub fn propagate(
     z_re: &mut [f32],
     z_im: &mut [f32],
     #[comptime] n: usize,
+    #[comptime] per_unit: usize,
 ) {
-    let q = ABSOLUTE_POS;
-    if q >= n {
+    let unit = ABSOLUTE_POS;
+    let stride = comptime![n / per_unit];
+    if unit >= stride {
         terminate!();
     }
-    let (er, ei) = (e_re[q], e_im[q]);
-    let k = packed[q];
-    let u = displacement_y[q];
-    z_re[q] = k * er;
-    z_im[q] = k * ei;
-    // i u E
-    z_re[n + q] = -(u * ei);
-    z_im[n + q] = u * er;
+    #[unroll]
+    for j in 0..per_unit {
+        let q = unit + j * stride;
+        let (er, ei) = (e_re[q], e_im[q]);
+        let k = packed[q];
+        let u = displacement_y[q];
+        z_re[q] = k * er;
+        z_im[q] = k * ei;
+        // i u E
+        z_re[n + q] = -(u * ei);
+        z_im[n + q] = u * er;
+    }
 }
 
 /// A complex number as `(re, im)`, for the CPU twins.
@@ -210,7 +217,8 @@ pub fn stress_of_strain_cpu(e: &[Complex64], tables: &StepTables) -> Vec<Complex
 
 /// After the inverse transform of [`propagate`]'s output, whose real part starts with the
 /// stress increment: `sigma += d_sigma`. A stress that is not finite afterwards records the
-/// step (`status[0]`, atomic minimum of `step_lo`) and the site (`status[1]`).
+/// step (`status[0]`, atomic minimum of `step_lo`) and the site (`status[1]`). Each unit takes
+/// `per_unit` sites, `n / per_unit` apart.
 #[cube(launch)]
 pub fn update_stress(
     increments_re: &[f32],
@@ -218,16 +226,22 @@ pub fn update_stress(
     status: &[Atomic<u32>],
     step_lo: u32,
     #[comptime] n: usize,
+    #[comptime] per_unit: usize,
 ) {
-    let s = ABSOLUTE_POS;
-    if s >= n {
+    let unit = ABSOLUTE_POS;
+    let stride = comptime![n / per_unit];
+    if unit >= stride {
         terminate!();
     }
-    let sigma = stress[s] + increments_re[s];
-    stress[s] = sigma;
-    if f32::is_nan(sigma) || f32::is_inf(sigma) {
-        status[0].fetch_min(step_lo);
-        status[1].store(s as u32);
+    #[unroll]
+    for j in 0..per_unit {
+        let s = unit + j * stride;
+        let sigma = stress[s] + increments_re[s];
+        stress[s] = sigma;
+        if f32::is_nan(sigma) || f32::is_inf(sigma) {
+            status[0].fetch_min(step_lo);
+            status[1].store(s as u32);
+        }
     }
 }
 

@@ -170,3 +170,40 @@ impl CpuSimulation {
         &self.displacement
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::Random;
+    use crate::config::ActivationConfig;
+
+    #[test]
+    fn reference_conserves_mean_stress_and_resynchronises_exactly() {
+        let config = Config {
+            l: 16,
+            seed: 3,
+            resync_every: 50,
+            activation: ActivationConfig::Random { activity: 0.1 },
+            ..Config::default()
+        };
+        let rule = Arc::new(Random::with_activity(0.1, 1.0));
+        let mut sim = CpuSimulation::new(config.clone(), rule, State::initial(&config)).unwrap();
+        let mut active_steps = 0;
+        for _ in 0..200 {
+            active_steps += sim.step();
+        }
+        assert!(active_steps > 1000, "{active_steps} site-steps active");
+        let s = sim.state();
+        let mean = s.stress.iter().map(|&v| v as f64).sum::<f64>() / s.stress.len() as f64;
+        assert!(mean.abs() < 1e-6, "mean stress {mean}");
+        // At step 200 (a multiple of 50) the stress is exactly 2 mu G * eps_p.
+        let tables = StepTables::new(16, &config.propagator, config.mu, config.dt);
+        let fft = Fft2dCpu::new(16);
+        let strain: Vec<f32> = s.plastic.iter().map(|&k| k as f32 * 0.05).collect();
+        let sigma = fft.inverse(&stress_of_strain_cpu(&fft.forward_real(&strain), &tables));
+        for (a, b) in s.stress.iter().zip(&sigma) {
+            assert_eq!(*a, b.re as f32);
+        }
+        assert!(s.stress.iter().any(|&v| v.abs() > 0.1), "the stress never moved");
+    }
+}

@@ -31,10 +31,14 @@ use crate::tracers::TracerPositions;
 
 /// Steps whose active-site counts the device ring holds before they must be read back.
 const RING: usize = 64;
-/// With at least this many active sites at the last count, steps are assumed to have events
-/// (running the transforms on an empty step is correct, only wasted); below it the count of
-/// every step is read back so that empty steps skip the transforms.
-const DENSE: u32 = 32;
+/// With at least this many active sites at the last count, the next step almost surely has
+/// events (all of them end together with probability `(dt / tau_res)^count`): the counts are
+/// read back only every [`RING`] steps. Below it every step's count is read back, so that
+/// the first step without events is seen at once. Running the transforms on an empty step is
+/// correct, only wasted.
+const DENSE: u32 = 3;
+/// Longest batch of steps run ahead while no site is active (see [`Simulation::advance`]).
+const MAX_BATCH: u64 = RING as u64;
 /// Checkpoint format version.
 const CHECKPOINT_FORMAT: u32 = 1;
 
@@ -149,6 +153,8 @@ pub struct Simulation {
     last_count: u32,
     /// Set once the stress went non-finite: the run cannot go on.
     failed: Option<(u64, usize)>,
+    /// Length of the next batch of steps run ahead without active sites.
+    batch: u64,
 }
 
 impl Simulation {
@@ -210,6 +216,7 @@ impl Simulation {
             cleared: state.step,
             last_count,
             failed: None,
+            batch: 4,
         };
         sim.fields = Some(sim.upload(&state));
         Ok(sim)
@@ -258,6 +265,7 @@ impl Simulation {
             tracer_fractions: int(fractions),
             active_count: int(vec![0; count_index(RING, 0)]),
             status: int(vec![-1, 0]),
+            event: int(vec![0]),
         }
     }
 
@@ -335,6 +343,12 @@ impl Simulation {
 
     /// Runs `steps` steps, calling `observers` after each (see [`Observer`]). On return every
     /// step's active-site count has been handed to the observers.
+    ///
+    /// While no site is active the stress cannot change, so the activation of several steps is
+    /// launched at once and their counts read back together; the first step in which a site
+    /// activates stops the batch on the device, and the run resumes from there. Batches end
+    /// at resynchronisations and count-ring boundaries: the results are the same, bit for bit,
+    /// as one step at a time.
     pub fn advance(
         &mut self,
         steps: u64,
@@ -343,14 +357,34 @@ impl Simulation {
         if let Some((step, site)) = self.failed {
             return Err(self.non_finite(step, site));
         }
-        for _ in 0..steps {
-            self.step_once(observers)?;
+        let end = self.step + steps;
+        while self.step < end {
+            let step = self.step;
+            let until_boundary = [
+                end - step,
+                RING as u64 - step % RING as u64,
+                self.config.resync_every as u64 - step % self.config.resync_every as u64,
+            ];
+            let batch = until_boundary.into_iter().fold(self.batch, u64::min);
+            if self.last_count == 0 && self.delivered == step && batch >= 2 {
+                self.empty_batch(batch, observers)?;
+            } else {
+                self.activate(step, None);
+                let moved = if self.last_count < DENSE {
+                    // Few events: read this step's count and skip the transforms if it is zero.
+                    self.collect(step + 1, observers)?;
+                    self.last_count > 0
+                } else {
+                    true
+                };
+                self.finish_step(moved, observers)?;
+            }
         }
         self.collect(self.step, observers)
     }
 
-    fn step_once(&mut self, observers: &mut [&mut dyn Observer]) -> Result<(), SimError> {
-        let step = self.step;
+    /// The activation (model notes steps 1 to 3) of `step`.
+    fn activate(&mut self, step: u64, batch_start: Option<u64>) {
         let c = &self.config;
         let params = StepParams {
             step,
@@ -359,15 +393,49 @@ impl Simulation {
             dt: c.dt as f32,
             strain_rate_amplitude: (c.eps0 / (2.0 * c.tau)) as f32,
         };
-        let unit = (c.dt * c.eps0 / (2.0 * c.tau)) as f32;
         let slot = (step % RING as u64) as u32;
         let fields = self.take_fields();
-        self.fields = Some(self.rule.activate(fields, params, slot));
-        if self.last_count < DENSE {
-            // Few events: read this step's count and skip the transforms if it is zero.
-            self.collect(step + 1, observers)?;
+        self.fields = Some(self.rule.activate(fields, params, slot, batch_start));
+    }
+
+    /// `batch` steps from a state without active sites, activations only; then the steps
+    /// up to the first with an event are finished (see [`Simulation::advance`]).
+    fn empty_batch(
+        &mut self,
+        batch: u64,
+        observers: &mut [&mut dyn Observer],
+    ) -> Result<(), SimError> {
+        let start = self.step;
+        for step in start..start + batch {
+            self.activate(step, Some(start));
         }
-        let moved = self.delivered <= step || self.last_count > 0;
+        let counts = self.read_counts(start, start + batch)?;
+        // Steps after the first event did nothing on the device: they are run again later.
+        let ran = counts
+            .iter()
+            .position(|&c| c > 0)
+            .map_or(batch as usize, |e| e + 1);
+        self.deliver(&counts[..ran], observers)?;
+        let event = ran < batch as usize || counts[ran - 1] > 0;
+        self.batch = if event {
+            4
+        } else {
+            (2 * self.batch).min(MAX_BATCH)
+        };
+        for i in 0..ran {
+            self.finish_step(event && i + 1 == ran, observers)?;
+        }
+        Ok(())
+    }
+
+    /// Model notes steps 4 to 6 of the step whose activation is done (skipped when `moved` is
+    /// false: nothing was active), the resynchronisation when due, and the observers.
+    fn finish_step(
+        &mut self,
+        moved: bool,
+        observers: &mut [&mut dyn Observer],
+    ) -> Result<(), SimError> {
+        let step = self.step;
         if moved {
             let fields = self.take_fields();
             let fields = <Dispatch as ModelBackend>::propagate(fields, &self.propagation, step);
@@ -375,6 +443,8 @@ impl Simulation {
         }
         self.step += 1;
         if self.step.is_multiple_of(self.config.resync_every as u64) {
+            let c = &self.config;
+            let unit = (c.dt * c.eps0 / (2.0 * c.tau)) as f32;
             let fields = self.take_fields();
             self.fields = Some(<Dispatch as ModelBackend>::resynchronise(
                 fields,
@@ -396,37 +466,12 @@ impl Simulation {
         Ok(())
     }
 
-    /// Reads the active-site counts of steps up to `upto` (exclusive) and the fault status,
-    /// hands the new counts to the observers, and clears the ring once all its slots are read.
+    /// Hands the active-site counts of steps up to `upto` (exclusive) to the observers, and
+    /// clears the ring once all its slots are read.
     fn collect(&mut self, upto: u64, observers: &mut [&mut dyn Observer]) -> Result<(), SimError> {
         if upto > self.delivered {
-            let f = self.fields();
-            let status = read_i32(&f.status)?;
-            let counts = read_i32(&f.active_count)?;
-            if status[0] != -1 {
-                // The low 32 bits of the first bad step: it is among the unchecked ones.
-                let low = status[0] as u32;
-                let step = (self.delivered.saturating_sub(RING as u64)..upto)
-                    .find(|&s| s as u32 == low)
-                    .unwrap_or(upto - 1);
-                self.failed = Some((step, status[1] as u32 as usize));
-                return Err(self.non_finite(step, status[1] as u32 as usize));
-            }
-            let per_step: Vec<u32> = (self.delivered..upto)
-                .map(|s| {
-                    let slot = (s % RING as u64) as usize;
-                    (0..COUNT_LANES)
-                        .map(|lane| counts[count_index(slot, lane)] as u32)
-                        .sum()
-                })
-                .collect();
-            self.last_count = *per_step.last().expect("upto > delivered");
-            let first = self.delivered;
-            self.delivered = upto;
-            let sites = self.config.sites();
-            for o in observers.iter_mut() {
-                o.on_activity(first, &per_step, sites)?;
-            }
+            let counts = self.read_counts(self.delivered, upto)?;
+            self.deliver(&counts, observers)?;
         }
         if upto.is_multiple_of(RING as u64) && self.cleared < upto && self.delivered >= upto {
             let zeros = vec![0i32; count_index(RING, 0)];
@@ -439,6 +484,51 @@ impl Simulation {
             fields.active_count = tensor.into_dispatch();
             self.fields = Some(fields);
             self.cleared = upto;
+        }
+        Ok(())
+    }
+
+    /// The active-site counts of steps `from..to` (within one ring), after checking the
+    /// fault status: a non-finite stress is an error naming its step.
+    fn read_counts(&mut self, from: u64, to: u64) -> Result<Vec<u32>, SimError> {
+        let f = self.fields();
+        let status = read_i32(&f.status)?;
+        let counts = read_i32(&f.active_count)?;
+        if status[0] != -1 {
+            // The low 32 bits of the first bad step: it is among the unchecked ones.
+            let low = status[0] as u32;
+            let step = (self.delivered.saturating_sub(RING as u64)..to)
+                .find(|&s| s as u32 == low)
+                .unwrap_or(to - 1);
+            let site = status[1] as u32 as usize;
+            self.failed = Some((step, site));
+            return Err(self.non_finite(step, site));
+        }
+        Ok((from..to)
+            .map(|s| {
+                let slot = (s % RING as u64) as usize;
+                (0..COUNT_LANES)
+                    .map(|lane| counts[count_index(slot, lane)] as u32)
+                    .sum()
+            })
+            .collect())
+    }
+
+    /// Hands `counts`, of the steps from `self.delivered` on, to the observers.
+    fn deliver(
+        &mut self,
+        counts: &[u32],
+        observers: &mut [&mut dyn Observer],
+    ) -> Result<(), SimError> {
+        let Some(&last) = counts.last() else {
+            return Ok(());
+        };
+        let first = self.delivered;
+        self.delivered += counts.len() as u64;
+        self.last_count = last;
+        let sites = self.config.sites();
+        for o in observers.iter_mut() {
+            o.on_activity(first, counts, sites)?;
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ struct DeviceState {
     plastic: cubecl::server::Handle,
     strain_rate: cubecl::server::Handle,
     counts: cubecl::server::Handle,
+    event: cubecl::server::Handle,
 }
 
 /// The plastic strain rate consistent with an activity and signs (amplitude 0.5).
@@ -41,6 +42,7 @@ impl DeviceState {
             plastic: client.create_from_slice(i32::as_bytes(&vec![0; n])),
             strain_rate: client.create_from_slice(f32::as_bytes(&strain_rate_of(active, sign))),
             counts: client.create_from_slice(u32::as_bytes(&vec![0; count_index(SLOTS, 0)])),
+            event: client.create_from_slice(u32::as_bytes(&[0])),
         }
     }
 
@@ -59,13 +61,14 @@ fn step_on_device<A: Activation>(
     rule: &A,
     p: &StepParams,
     sites: usize,
+    per_unit: usize,
 ) {
     let arg = |h: &cubecl::server::Handle| unsafe { BufferArg::from_raw_parts(h.clone(), sites) };
     let counts = unsafe { BufferArg::from_raw_parts(state.counts.clone(), count_index(SLOTS, 0)) };
     let key = rng::key(p.seed);
     activation_step::launch::<A>(
         client,
-        CubeCount::new_1d(sites.div_ceil(256) as u32),
+        CubeCount::new_1d((sites / per_unit).div_ceil(256) as u32),
         CubeDim::new_1d(256),
         arg(&state.stress),
         arg(&state.active),
@@ -73,6 +76,7 @@ fn step_on_device<A: Activation>(
         arg(&state.plastic),
         arg(&state.strain_rate),
         counts,
+        unsafe { BufferArg::from_raw_parts(state.event.clone(), 1) },
         rule.launch_arg(),
         p.step as u32,
         (p.step >> 32) as u32,
@@ -82,7 +86,10 @@ fn step_on_device<A: Activation>(
         p.dt,
         p.strain_rate_amplitude,
         (p.step % SLOTS as u64) as u32,
+        0,
+        0,
         sites,
+        per_unit,
     );
 }
 
@@ -111,6 +118,9 @@ fn initial(sites: usize, seed: u64) -> (Vec<f32>, Vec<u32>, Vec<f32>) {
     (stress, active, sign)
 }
 
+/// Runs `steps` steps on the device and on the CPU, comparing everything after each; the
+/// device takes one site per unit on even steps and eight on odd ones (both layouts of
+/// `sites_per_unit`).
 fn compare_with_cpu<A: Activation>(rule: A, steps: u64) -> usize {
     let client = client();
     let sites = 64 * 64;
@@ -143,7 +153,14 @@ fn compare_with_cpu<A: Activation>(rule: A, steps: u64) -> usize {
             .zip(&active)
             .filter(|&(&b, &a)| b == 0 && a == 1)
             .count();
-        step_on_device(&client, &state, &rule, &p, sites);
+        step_on_device(
+            &client,
+            &state,
+            &rule,
+            &p,
+            sites,
+            1 + 7 * (step as usize % 2),
+        );
         let read_u32 = |h: &cubecl::server::Handle| {
             u32::from_bytes(&client.read_one(h.clone()).unwrap()).to_vec()
         };
@@ -217,7 +234,7 @@ fn random_model_activity_is_the_requested_one() {
                 dt: 0.1,
                 strain_rate_amplitude: 0.5,
             };
-            step_on_device(&client, &state, &rule, &p, sites);
+            step_on_device(&client, &state, &rule, &p, sites, 8);
             if step >= warm_up {
                 let active = client.read_one(state.active.clone()).unwrap();
                 for (count, &n) in per_site.iter_mut().zip(u32::from_bytes(&active)) {
