@@ -3,6 +3,8 @@
 //! - `step`, ids `thermal/L` (L = 128, 256, 512): whole steps of the thermal model at T = 0.1
 //!   with the default tracers (one per 16 sites), in the steady state (after a warm-up from
 //!   zero stress), through `Simulation::advance`. One iteration is one step.
+//!   `thermal+observers/256`: the same with every observer of the default `[observables]`
+//!   (activity and stress histogram, tracer MSD / S(q,t) / C_u, P(u), Psi, C_sigma).
 //! - `step-kernels`, ids `<kernel>/L`: each kernel of one step alone, on the same steady
 //!   state: `activation`, `forward-fft` (the plastic strain rate), `propagate` (the
 //!   propagator and displacement multiply), `inverse-fft` (the batch of two), `update-stress`,
@@ -11,6 +13,8 @@
 //! Run with `cargo xtask bench` (adds the markdown table) or `cargo bench --bench step`; pick
 //! the backend with a cargo feature, e.g. `--no-default-features --features cuda`.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -18,6 +22,7 @@ use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm::activation::{Activation, Thermal, activation_step, count_index};
 use epm::fft::{ComplexBuffers, Fft2d, PlanOptions, Shape2d};
+use epm::observables::measurements::Measurements;
 use epm::propagator::{StepTables, propagate, update_stress};
 use epm::tracers::advect_tracers;
 use epm::{ActivationConfig, Config, Simulation};
@@ -63,29 +68,53 @@ fn record_adapter(client: &Client) {
     }
 }
 
+/// A simulation of `config(l)` in its steady state (warmed up once, then shared).
+fn warmed(
+    cache: &RefCell<HashMap<usize, Simulation>>,
+    l: usize,
+) -> std::cell::RefMut<'_, Simulation> {
+    let device = epm::device::default_device().expect("no compute device (see README)");
+    std::cell::RefMut::map(cache.borrow_mut(), |c| {
+        c.entry(l).or_insert_with(|| {
+            let mut sim = Simulation::new(config(l), &device).unwrap();
+            sim.advance(WARM_UP, &mut []).unwrap();
+            eprintln!(
+                "L = {l}: {} of {} sites active after {WARM_UP} steps",
+                sim.active_sites(),
+                l * l
+            );
+            sim
+        })
+    })
+}
+
 fn step(c: &mut Criterion) {
     let device = epm::device::default_device().expect("no compute device (see README)");
     let client = device.client();
     record_adapter(&client);
+    // Simulations are made when a benchmark that needs them runs: a filter skips their warm-up.
+    let cache = RefCell::new(HashMap::new());
     let mut group = c.benchmark_group("step");
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(8));
-    let mut kernels = vec![];
     for l in SIZES {
-        let mut sim = Simulation::new(config(l), &device).unwrap();
-        sim.advance(WARM_UP, &mut []).unwrap();
-        eprintln!(
-            "L = {l}: {} of {} sites active after {WARM_UP} steps",
-            sim.active_sites(),
-            l * l
-        );
         group.bench_function(BenchmarkId::new("thermal", l), |b| {
+            let mut sim = warmed(&cache, l);
             b.iter_custom(|iters| timed(&client, 1, || sim.advance(iters, &mut []).unwrap()))
         });
-        kernels.push((l, sim.state().unwrap()));
     }
+    // The same steps with every observer of a run's default `[observables]`.
+    group.bench_function(BenchmarkId::new("thermal+observers", 256), |b| {
+        let mut sim = warmed(&cache, 256);
+        let mut measurements = Measurements::new(&sim).unwrap();
+        b.iter_custom(|iters| {
+            timed(&client, 1, || {
+                sim.advance(iters, &mut measurements.observers()).unwrap()
+            })
+        })
+    });
     group.finish();
 
     let mut group = c.benchmark_group("step-kernels");
@@ -93,24 +122,36 @@ fn step(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    for (l, state) in kernels {
-        let k = Kernels::new(&client, &config(l), &state);
-        let run: [(&str, &dyn Fn()); 6] = [
-            ("activation", &|| k.activation()),
-            ("forward-fft", &|| k.forward_fft()),
-            ("propagate", &|| k.propagate()),
-            ("inverse-fft", &|| k.inverse_fft()),
-            ("update-stress", &|| k.update_stress()),
-            ("advect", &|| k.advect()),
+    for l in SIZES {
+        let kernels: RefCell<Option<Kernels>> = RefCell::new(None);
+        let get = || {
+            std::cell::RefMut::map(kernels.borrow_mut(), |k| {
+                k.get_or_insert_with(|| {
+                    let state = warmed(&cache, l).state().unwrap();
+                    Kernels::new(&client, &config(l), &state)
+                })
+            })
+        };
+        let run: [KernelBench; 6] = [
+            ("activation", Kernels::activation),
+            ("forward-fft", Kernels::forward_fft),
+            ("propagate", Kernels::propagate),
+            ("inverse-fft", Kernels::inverse_fft),
+            ("update-stress", Kernels::update_stress),
+            ("advect", Kernels::advect),
         ];
         for (name, f) in run {
             group.bench_function(BenchmarkId::new(name, l), |b| {
-                b.iter_custom(|iters| timed(&client, iters, f))
+                let k = get();
+                b.iter_custom(|iters| timed(&client, iters, || f(&k)))
             });
         }
     }
     group.finish();
 }
+
+/// A kernel of the step, by name.
+type KernelBench = (&'static str, fn(&Kernels));
 
 /// The buffers of one step, as the simulation holds them, for timing its kernels one by one.
 struct Kernels {

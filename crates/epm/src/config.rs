@@ -74,6 +74,58 @@ pub struct Config {
     pub activation: ActivationConfig,
     /// The propagator.
     pub propagator: PropagatorSpec,
+    /// What a run measures (`epm run`; see [`crate::observables`]).
+    pub observables: ObservablesConfig,
+}
+
+/// The `[observables]` table: which measurements a run makes and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ObservablesConfig {
+    /// Steps before any measurement (the steady state is measured).
+    pub warm_up: i64,
+    /// `a(t)`, its mean and error, the stress histogram.
+    pub activity: bool,
+    /// Steps between two stress histograms.
+    pub stress_every: i64,
+    /// Tracer MSD, `D(t)`, `S(q, t)` and `C_u(t)`.
+    pub tracer_dynamics: bool,
+    /// Lags per multiple-tau level (`p/2` per octave) of the tracer and stress correlators.
+    pub points_per_level: i64,
+    /// The moduli `|q|` of `S(q, t)` (inverse lattice spacings, `2 pi / L` to `pi`); the
+    /// nearest exact shells are used. Empty: `shells` log-spaced moduli.
+    pub q: Vec<f64>,
+    /// Number of log-spaced moduli when `q` is empty.
+    pub shells: i64,
+    /// `P(u)`.
+    pub displacements: bool,
+    /// Window of `P(u)`, in steps.
+    pub displacement_window: i64,
+    /// `Psi(tau_ev)`.
+    pub waiting_times: bool,
+    /// `C_sigma(t)`.
+    pub stress_correlation: bool,
+    /// Most sites sampled by `C_sigma(t)`.
+    pub stress_correlation_sites: i64,
+}
+
+impl Default for ObservablesConfig {
+    fn default() -> Self {
+        Self {
+            warm_up: 0,
+            activity: true,
+            stress_every: 10,
+            tracer_dynamics: true,
+            points_per_level: 16,
+            q: vec![],
+            shells: 10,
+            displacements: true,
+            displacement_window: 1,
+            waiting_times: true,
+            stress_correlation: true,
+            stress_correlation_sites: 16384,
+        }
+    }
 }
 
 impl Default for Config {
@@ -92,6 +144,7 @@ impl Default for Config {
             resync_every: 1000,
             activation: ActivationConfig::default(),
             propagator: PropagatorSpec::default(),
+            observables: ObservablesConfig::default(),
         }
     }
 }
@@ -209,6 +262,7 @@ impl Config {
         if self.resync_every < 1 {
             return Err(invalid("resync_every", self.resync_every, "must be >= 1"));
         }
+        self.observables.validate(self.l as usize)?;
         match self.activation {
             ActivationConfig::Thermal { temperature } => {
                 positive("activation.temperature", temperature)?
@@ -253,6 +307,66 @@ impl Config {
             ActivationConfig::Random { activity } => activity / (self.tau_res * (1.0 - activity)),
             ActivationConfig::Thermal { .. } => 0.0,
         }
+    }
+}
+
+impl ObservablesConfig {
+    fn validate(&self, l: usize) -> Result<(), ConfigError> {
+        let at_least = |field: &'static str, v: i64, min: i64| {
+            if v < min {
+                Err(invalid(field, v, format!("must be >= {min}")))
+            } else {
+                Ok(())
+            }
+        };
+        at_least("observables.warm_up", self.warm_up, 0)?;
+        at_least("observables.stress_every", self.stress_every, 1)?;
+        at_least(
+            "observables.displacement_window",
+            self.displacement_window,
+            1,
+        )?;
+        at_least(
+            "observables.stress_correlation_sites",
+            self.stress_correlation_sites,
+            1,
+        )?;
+        let p = self.points_per_level;
+        if !(4..=64).contains(&p) || p % 2 != 0 {
+            return Err(invalid(
+                "observables.points_per_level",
+                p,
+                "must be even, from 4 to 64",
+            ));
+        }
+        let max = crate::observables::tracer_dynamics::MAX_SHELLS as i64;
+        if !(1..=max).contains(&self.shells) {
+            return Err(invalid(
+                "observables.shells",
+                self.shells,
+                format!("must be from 1 to {max}"),
+            ));
+        }
+        let (lo, hi) = (2.0 * std::f64::consts::PI / l as f64, std::f64::consts::PI);
+        if self.q.len() > max as usize {
+            return Err(invalid(
+                "observables.q",
+                format!("{} moduli", self.q.len()),
+                format!("at most {max}"),
+            ));
+        }
+        if let Some(bad) = self
+            .q
+            .iter()
+            .find(|q| !(q.is_finite() && **q >= 0.99 * lo && **q <= hi))
+        {
+            return Err(invalid(
+                "observables.q",
+                bad,
+                format!("each |q| must lie in [2 pi / L, pi] = [{lo:.4}, {hi:.4}]"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -318,6 +432,18 @@ mod tests {
             ("sigma_y = nan", "sigma_y"),
             ("tracers = -3", "tracers"),
             ("resync_every = 0", "resync_every"),
+            ("[observables]\nwarm_up = -1", "observables.warm_up"),
+            (
+                "[observables]\npoints_per_level = 7",
+                "observables.points_per_level",
+            ),
+            ("[observables]\nq = [0.001]", "observables.q"),
+            ("[observables]\nq = [nan]", "observables.q"),
+            ("[observables]\nshells = 0", "observables.shells"),
+            (
+                "[observables]\nstress_every = 0",
+                "observables.stress_every",
+            ),
             (
                 "[activation]\nrule = \"thermal\"\ntemperature = 0",
                 "activation.temperature",

@@ -17,10 +17,14 @@ pub use cubecl;
 pub use epm_fft as fft;
 
 pub mod activation;
+pub mod analysis;
 pub mod backend;
 pub mod config;
 pub mod error;
+pub mod fit;
+pub mod observables;
 pub mod observer;
+pub mod output;
 pub mod propagator;
 pub mod reference;
 pub mod rng;

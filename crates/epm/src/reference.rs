@@ -204,6 +204,9 @@ mod tests {
         for (a, b) in s.stress.iter().zip(&sigma) {
             assert_eq!(*a, b.re as f32);
         }
-        assert!(s.stress.iter().any(|&v| v.abs() > 0.1), "the stress never moved");
+        assert!(
+            s.stress.iter().any(|&v| v.abs() > 0.1),
+            "the stress never moved"
+        );
     }
 }

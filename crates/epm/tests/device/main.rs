@@ -3,6 +3,7 @@
 
 mod activation;
 mod checkpoint;
+mod observables;
 mod propagator;
 mod rng;
 mod simulation;

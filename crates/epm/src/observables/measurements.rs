@@ -1,0 +1,155 @@
+//! The observers a run's `[observables]` table asks for, as one bundle.
+
+use super::activity::{Activity, ActivityOptions};
+use super::displacements::{DisplacementOptions, Displacements};
+use super::log_histogram::LogBins;
+use super::stress_correlation::{StressCorrelation, StressCorrelationOptions};
+use super::structure_factor::{log_spaced_moduli, shells_near};
+use super::tracer_dynamics::{TracerDynamics, TracerDynamicsOptions};
+use super::waiting_times::{WaitingTimeOptions, WaitingTimes};
+use super::{Measurement, Quantity, Table};
+use crate::error::SimError;
+use crate::observer::Observer;
+use crate::simulation::Simulation;
+
+/// Every observer of a run, as configured.
+pub struct Measurements {
+    /// `a(t)` and the stress histogram.
+    pub activity: Option<Activity>,
+    /// MSD, `S(q, t)`, `C_u(t)`.
+    pub tracer_dynamics: Option<TracerDynamics>,
+    /// `P(u)`.
+    pub displacements: Option<Displacements>,
+    /// `Psi(tau_ev)`.
+    pub waiting_times: Option<WaitingTimes>,
+    /// `C_sigma(t)`.
+    pub stress_correlation: Option<StressCorrelation>,
+}
+
+impl Measurements {
+    /// The observers `sim.config().observables` asks for. Tracer dynamics need tracers:
+    /// with none they are left out.
+    pub fn new(sim: &Simulation) -> Result<Self, SimError> {
+        let c = sim.config();
+        let o = &c.observables;
+        let warm_up = o.warm_up as u64;
+        let l = c.l as usize;
+        let moduli = if o.q.is_empty() {
+            log_spaced_moduli(l, o.shells as usize)
+        } else {
+            o.q.clone()
+        };
+        Ok(Self {
+            activity: o.activity.then(|| {
+                Activity::new(
+                    ActivityOptions {
+                        warm_up,
+                        stress_every: o.stress_every as u64,
+                        ..Default::default()
+                    },
+                    c.dt,
+                )
+            }),
+            tracer_dynamics: match o.tracer_dynamics && sim.tracer_count() > 0 {
+                true => Some(TracerDynamics::new(
+                    sim.client(),
+                    l,
+                    c.dt,
+                    sim.tracer_count(),
+                    TracerDynamicsOptions {
+                        points_per_level: o.points_per_level as usize,
+                        shells: shells_near(l, &moduli),
+                        warm_up,
+                    },
+                )?),
+                false => None,
+            },
+            displacements: (o.displacements && sim.tracer_count() > 0).then(|| {
+                Displacements::new(
+                    DisplacementOptions {
+                        warm_up,
+                        window: o.displacement_window as u64,
+                        bins: LogBins {
+                            min: 1e-7,
+                            per_decade: 10,
+                            decades: 10,
+                        },
+                    },
+                    c.dt,
+                )
+            }),
+            waiting_times: o.waiting_times.then(|| {
+                WaitingTimes::new(
+                    WaitingTimeOptions {
+                        warm_up,
+                        ..Default::default()
+                    },
+                    c.dt,
+                )
+            }),
+            stress_correlation: match o.stress_correlation {
+                true => Some(StressCorrelation::new(
+                    StressCorrelationOptions {
+                        warm_up,
+                        points_per_level: o.points_per_level as usize,
+                        site_stride: c.sites().div_ceil(o.stress_correlation_sites as usize),
+                    },
+                    c.dt,
+                )?),
+                false => None,
+            },
+        })
+    }
+
+    /// The observers, for [`Simulation::advance`].
+    pub fn observers(&mut self) -> Vec<&mut dyn Observer> {
+        let mut v: Vec<&mut dyn Observer> = vec![];
+        if let Some(o) = &mut self.activity {
+            v.push(o);
+        }
+        if let Some(o) = &mut self.tracer_dynamics {
+            v.push(o);
+        }
+        if let Some(o) = &mut self.displacements {
+            v.push(o);
+        }
+        if let Some(o) = &mut self.waiting_times {
+            v.push(o);
+        }
+        if let Some(o) = &mut self.stress_correlation {
+            v.push(o);
+        }
+        v
+    }
+
+    fn measurements(&mut self) -> Vec<&mut dyn Measurement> {
+        let mut v: Vec<&mut dyn Measurement> = vec![];
+        if let Some(o) = &mut self.activity {
+            v.push(o);
+        }
+        if let Some(o) = &mut self.tracer_dynamics {
+            v.push(o);
+        }
+        if let Some(o) = &mut self.displacements {
+            v.push(o);
+        }
+        if let Some(o) = &mut self.waiting_times {
+            v.push(o);
+        }
+        if let Some(o) = &mut self.stress_correlation {
+            v.push(o);
+        }
+        v
+    }
+
+    /// Every table and number measured so far.
+    pub fn results(&mut self) -> Result<(Vec<Table>, Vec<Quantity>), SimError> {
+        let mut tables = vec![];
+        let mut quantities = vec![];
+        for m in self.measurements() {
+            tables.extend(m.tables()?);
+            quantities.extend(m.summary()?);
+        }
+        Ok((tables, quantities))
+    }
+}

@@ -1,0 +1,650 @@
+//! Tracer dynamics on the device: the mean-square displacement and `D(t) = <dr^2> / (4 t)`
+//! (paper, Fig. 2a), the structure factor `S(q, t)` ([`super::structure_factor`], Figs. 2b-d)
+//! and the autocorrelation of the displacements per unit time `C_u(t)` (Fig. 3c), at
+//! log-spaced lags, averaged over tracers and sliding origins, in memory that grows only with
+//! the logarithm of the run length.
+//!
+//! # Multiple-tau lags
+//! Level `k` keeps the last `p` tracer positions taken every `2^k` steps. At every `2^k`-th
+//! step it pairs the current positions with those `j 2^k` steps back, for `j = 1 .. p - 1` at
+//! level 0 and `j = p/2 .. p - 1` above (the shorter lags are level `k - 1`'s): lags `1 .. p-1`,
+//! then `p/2` per octave. Origins are every step at level 0 and every `2^k` steps at level
+//! `k`. Displacements are exact differences of the tracers' fixed-point positions.
+//!
+//! Per pair: `|dr|^2`, `|dr|^4`, the shell averages of `cos(q . dr)`, and for `C_u` the product
+//! `du(t) . du(t - j 2^k)` of the displacements over the last `2^k` steps at both ends (the
+//! multiple-tau estimate: displacement vectors per unit time averaged over `2^k` steps).
+//!
+//! # Sums
+//! One kernel per level and update: unit `(j, c)` takes chunk `c` of the tracers (tracers
+//! `c, c + chunks, ...`) at lag `j` and adds its sums to its own slot of the level's `f32`
+//! accumulator (`j = 0` stores the snapshot). Every [`READ_EVERY`] updates of level 0 the host
+//! reads the accumulators, adds them in `f64` and clears them.
+
+use std::f64::consts::PI;
+
+use cubecl::prelude::*;
+use cubecl::server::Handle;
+
+use super::structure_factor::{Shell, cos_poly, shell_average};
+use super::{Column, Table};
+use crate::error::SimError;
+use crate::tracers::TracerPositions;
+
+/// Quantities summed per (lag, chunk), before the shells.
+const SQUARED: usize = 0;
+const FOURTH: usize = 1;
+const VELOCITY: usize = 2;
+const FIRST_SHELL: usize = 3;
+/// Tracers per unit of the pair kernel.
+pub const CHUNK: usize = 64;
+/// Level-0 updates between two readbacks of the accumulators.
+pub const READ_EVERY: u64 = 64;
+/// Most shells one run can measure.
+pub const MAX_SHELLS: usize = 32;
+
+/// The difference `a - b` of two fixed-point coordinates (cell, high fraction word), exact
+/// but for the rounding of the fraction to `f32`: returns the cell part and the fraction.
+#[cube]
+fn difference(cell_a: i32, high_a: u32, cell_b: i32, high_b: u32) -> (i32, f32) {
+    let borrow = select(high_a < high_b, 1i32, 0i32);
+    let fraction = f32::cast_from(high_a - high_b) * comptime![1.0f32 / 4_294_967_296.0];
+    (cell_a - cell_b - borrow, fraction)
+}
+
+/// Snapshot of tracer `t` in slot `slot`: cell x, cell y, high fraction x, high fraction y.
+#[cube]
+fn snapshot(
+    ring: &mut [u32],
+    slot: u32,
+    t: usize,
+    #[comptime] tracers: usize,
+) -> (i32, i32, u32, u32) {
+    let base = (slot as usize * tracers + t) * 4;
+    (
+        i32::cast_from(ring[base]),
+        i32::cast_from(ring[base + 1]),
+        ring[base + 2],
+        ring[base + 3],
+    )
+}
+
+/// One level's update: pairs (unit lag `j >= 1`) and the snapshot push (`j = 0`). See the
+/// module documentation. `count` is the number of snapshots this level took before now;
+/// `vectors` lists the half-shells' `(kx, ky, shell)` at compile time (every shell sum is
+/// then a register: a private array indexed at run time was 4 times slower on lavapipe).
+/// Shell sums are of `cos`, not yet divided by the half-shell's size.
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+pub fn correlate_level(
+    cells: &[i32],
+    fractions: &[u32],
+    ring: &mut [u32],
+    accum: &mut [f32],
+    count: u32,
+    first_lag: u32,
+    #[comptime] tracers: usize,
+    #[comptime] p: usize,
+    #[comptime] chunks: usize,
+    #[comptime] shells: usize,
+    #[comptime] vectors: Vec<(i32, i32, usize)>,
+    #[comptime] log2_l: usize,
+) {
+    let unit = ABSOLUTE_POS;
+    if unit >= comptime![p * chunks] {
+        terminate!();
+    }
+    let j = (unit / chunks) as u32;
+    let c = unit % chunks;
+    let per_chunk = comptime![tracers.div_ceil(chunks)];
+    let pu = comptime![p as u32];
+    if j == 0u32 {
+        // The snapshot: overwrites the oldest slot, which no lag below p reads.
+        let slot = count % pu;
+        for i in 0..per_chunk {
+            let t = c + i * chunks;
+            if t < tracers {
+                let base = (slot as usize * tracers + t) * 4;
+                ring[base] = u32::cast_from(cells[2 * t]);
+                ring[base + 1] = u32::cast_from(cells[2 * t + 1]);
+                ring[base + 2] = fractions[4 * t];
+                ring[base + 3] = fractions[4 * t + 2];
+            }
+        }
+        terminate!();
+    }
+    if j < first_lag || j > count {
+        terminate!();
+    }
+    let then = (count - j) % pu;
+    // C_u needs the snapshot before `then` too, and must not read the slot being replaced.
+    let with_velocity = j < count && j + 1 < pu;
+    let previous = (count - 1) % pu;
+    let before_then = (count + pu - j - 1) % pu;
+    let mask = comptime![(1i32 << log2_l) - 1];
+    let phase_scale = comptime![2.0f32 * core::f32::consts::PI / (1usize << log2_l) as f32];
+    let mut squared = 0.0f32;
+    let mut fourth = 0.0f32;
+    let mut velocity = 0.0f32;
+    let mut shell_sum = Array::<f32>::new(comptime![shells.max(1)]);
+    #[unroll]
+    for s in 0..comptime![shells.max(1)] {
+        shell_sum[s] = 0.0f32;
+    }
+    for i in 0..per_chunk {
+        let t = c + i * chunks;
+        if t < tracers {
+            let (cx, cy) = (cells[2 * t], cells[2 * t + 1]);
+            let (hx, hy) = (fractions[4 * t], fractions[4 * t + 2]);
+            let (tcx, tcy, thx, thy) = snapshot(ring, then, t, tracers);
+            let (ix, fx) = difference(cx, hx, tcx, thx);
+            let (iy, fy) = difference(cy, hy, tcy, thy);
+            let dx = f32::cast_from(ix) + fx;
+            let dy = f32::cast_from(iy) + fy;
+            let r2 = dx * dx + dy * dy;
+            squared += r2;
+            fourth += r2 * r2;
+            #[unroll]
+            for v in 0..comptime![vectors.len()] {
+                let kx = comptime![vectors[v].0];
+                let ky = comptime![vectors[v].1];
+                // The integer part of k . dr modulo L is exact; the rest stays below a few L.
+                let whole = (ix * kx + iy * ky) & mask;
+                let phase = phase_scale
+                    * (f32::cast_from(whole)
+                        + fx * comptime![kx as f32]
+                        + fy * comptime![ky as f32]);
+                shell_sum[comptime![vectors[v].2]] += cos_poly(phase);
+            }
+            if with_velocity {
+                let (pcx, pcy, phx, phy) = snapshot(ring, previous, t, tracers);
+                let (bcx, bcy, bhx, bhy) = snapshot(ring, before_then, t, tracers);
+                let (nx, nfx) = difference(cx, hx, pcx, phx);
+                let (ny, nfy) = difference(cy, hy, pcy, phy);
+                let (bx, bfx) = difference(tcx, thx, bcx, bhx);
+                let (by, bfy) = difference(tcy, thy, bcy, bhy);
+                velocity += (f32::cast_from(nx) + nfx) * (f32::cast_from(bx) + bfx)
+                    + (f32::cast_from(ny) + nfy) * (f32::cast_from(by) + bfy);
+            }
+        }
+    }
+    let q = comptime![FIRST_SHELL + shells];
+    let base = unit * q;
+    accum[base + SQUARED] += squared;
+    accum[base + FOURTH] += fourth;
+    accum[base + VELOCITY] += velocity;
+    #[unroll]
+    for s in 0..shells {
+        accum[base + FIRST_SHELL + s] += shell_sum[s];
+    }
+}
+
+/// Copies snapshot slot 0 of `source` (the positions at the first observed step) into slot 0
+/// of a new level's ring.
+#[cube(launch)]
+pub fn copy_words(source: &[u32], destination: &mut [u32], #[comptime] len: usize) {
+    let i = ABSOLUTE_POS;
+    if i < len {
+        destination[i] = source[i];
+    }
+}
+
+/// Options of [`TracerDynamics`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracerDynamicsOptions {
+    /// Lags per level, `p` (even, 4 to 64): `p/2` lags per octave.
+    pub points_per_level: usize,
+    /// The shells of `S(q, t)`.
+    pub shells: Vec<Shell>,
+    /// Steps before the first origin (the steady state is measured).
+    pub warm_up: u64,
+}
+
+struct Level {
+    ring: Handle,
+    accum: Handle,
+    /// Snapshots taken so far.
+    count: u64,
+}
+
+/// Multiple-tau accumulation of the tracers' MSD, `S(q, t)` and `C_u(t)` on the device (see
+/// the module documentation). Feed it positions with [`TracerDynamics::record`] (or plug it
+/// into [`crate::Simulation::advance`]); read the results with [`TracerDynamics::tables`].
+pub struct TracerDynamics {
+    options: TracerDynamicsOptions,
+    client: Client,
+    l: usize,
+    dt: f64,
+    tracers: usize,
+    chunks: usize,
+    quantities: usize,
+    /// The half-shells' `(kx, ky, shell)`.
+    vectors: Vec<(i32, i32, usize)>,
+    /// Vectors per half-shell.
+    half_sizes: Vec<usize>,
+    origin: Handle,
+    levels: Vec<Level>,
+    /// `f64` sums per level, `[lag][quantity]`.
+    sums: Vec<Vec<f64>>,
+    /// Pairs (origins) per level and lag, for the displacements and for `C_u`.
+    origins: Vec<Vec<u64>>,
+    velocity_origins: Vec<Vec<u64>>,
+    start: Option<u64>,
+    updates: u64,
+}
+
+impl TracerDynamics {
+    /// A correlator for `tracers` tracers on an `l x l` lattice with time step `dt`.
+    pub fn new(
+        client: &Client,
+        l: usize,
+        dt: f64,
+        tracers: usize,
+        options: TracerDynamicsOptions,
+    ) -> Result<Self, SimError> {
+        let p = options.points_per_level;
+        if !(4..=64).contains(&p) || !p.is_multiple_of(2) {
+            return Err(SimError::InvalidArgument {
+                argument: "points_per_level",
+                value: p.to_string(),
+                reason: "must be even, from 4 to 64".into(),
+            });
+        }
+        if options.shells.len() > MAX_SHELLS {
+            return Err(SimError::InvalidArgument {
+                argument: "shells",
+                value: options.shells.len().to_string(),
+                reason: format!("at most {MAX_SHELLS}"),
+            });
+        }
+        if tracers == 0 {
+            return Err(SimError::InvalidArgument {
+                argument: "tracers",
+                value: "0".into(),
+                reason: "tracer dynamics needs tracers".into(),
+            });
+        }
+        let mut vectors = vec![];
+        let mut half_sizes = vec![];
+        for (s, shell) in options.shells.iter().enumerate() {
+            let half = shell.half();
+            half_sizes.push(half.len());
+            vectors.extend(half.into_iter().map(|(kx, ky)| (kx, ky, s)));
+        }
+        let chunks = tracers.div_ceil(CHUNK);
+        Ok(Self {
+            client: client.clone(),
+            l,
+            dt,
+            tracers,
+            chunks,
+            quantities: FIRST_SHELL + options.shells.len(),
+            vectors,
+            half_sizes,
+            origin: client.empty(tracers * 16),
+            levels: vec![],
+            sums: vec![],
+            origins: vec![],
+            velocity_origins: vec![],
+            start: None,
+            updates: 0,
+            options,
+        })
+    }
+
+    /// The options.
+    pub fn options(&self) -> &TracerDynamicsOptions {
+        &self.options
+    }
+
+    fn new_level(&mut self) {
+        let p = self.options.points_per_level;
+        let accum_len = p * self.chunks * self.quantities;
+        let level = Level {
+            ring: self.client.empty(p * self.tracers * 16),
+            accum: self
+                .client
+                .create_from_slice(f32::as_bytes(&vec![0.0; accum_len])),
+            count: 0,
+        };
+        self.levels.push(level);
+        self.sums.push(vec![0.0; p * self.quantities]);
+        self.origins.push(vec![0; p]);
+        self.velocity_origins.push(vec![0; p]);
+    }
+
+    /// Records the tracer positions after `step` steps: `cells` (`[M, 2]` `i32`) and
+    /// `fractions` (`[M, 4]` `u32` words), as [`crate::Simulation::tracer_tensors`] holds them.
+    pub fn record(
+        &mut self,
+        cells: &Handle,
+        fractions: &Handle,
+        step: u64,
+    ) -> Result<(), SimError> {
+        if step < self.options.warm_up {
+            return Ok(());
+        }
+        let start = *self.start.get_or_insert(step);
+        let s = step - start;
+        let p = self.options.points_per_level;
+        let top = if s == 0 {
+            0
+        } else {
+            s.trailing_zeros() as usize
+        };
+        for k in 0..=top {
+            if k == self.levels.len() {
+                self.new_level();
+                if k > 0 {
+                    // The new level's first snapshot is the first observed position.
+                    let len = self.tracers * 4;
+                    let dim = CubeDim::new_1d(256);
+                    copy_words::launch(
+                        &self.client,
+                        cubecl::calculate_cube_count_elemwise(&self.client, len, dim),
+                        dim,
+                        // SAFETY: both buffers hold at least `len` words.
+                        unsafe { BufferArg::from_raw_parts(self.origin.clone(), len) },
+                        unsafe { BufferArg::from_raw_parts(self.levels[k].ring.clone(), len) },
+                        len,
+                    );
+                    self.levels[k].count = 1;
+                }
+            }
+            let count = self.levels[k].count;
+            let first_lag = if k == 0 { 1 } else { p / 2 };
+            self.launch(k, cells, fractions, count as u32, first_lag as u32);
+            for j in first_lag..p.min(count as usize + 1) {
+                self.origins[k][j] += 1;
+                if j < count as usize && j + 1 < p {
+                    self.velocity_origins[k][j] += 1;
+                }
+            }
+            self.levels[k].count += 1;
+        }
+        if s == 0 {
+            // Keep the first snapshot for the levels still to come.
+            let len = self.tracers * 4;
+            let dim = CubeDim::new_1d(256);
+            copy_words::launch(
+                &self.client,
+                cubecl::calculate_cube_count_elemwise(&self.client, len, dim),
+                dim,
+                // SAFETY: both buffers hold at least `len` words.
+                unsafe { BufferArg::from_raw_parts(self.levels[0].ring.clone(), len) },
+                unsafe { BufferArg::from_raw_parts(self.origin.clone(), len) },
+                len,
+            );
+        }
+        self.updates += 1;
+        if self.updates.is_multiple_of(READ_EVERY) {
+            self.read_back()?;
+        }
+        Ok(())
+    }
+
+    fn launch(&self, k: usize, cells: &Handle, fractions: &Handle, count: u32, first_lag: u32) {
+        let p = self.options.points_per_level;
+        let units = p * self.chunks;
+        let dim = CubeDim::new_1d(64);
+        let level = &self.levels[k];
+        let arg = |h: &Handle, len: usize| {
+            // SAFETY: every buffer was allocated with at least `len` elements.
+            unsafe { BufferArg::from_raw_parts(h.clone(), len) }
+        };
+        let m = self.tracers;
+        correlate_level::launch(
+            &self.client,
+            cubecl::calculate_cube_count_elemwise(&self.client, units, dim),
+            dim,
+            arg(cells, 2 * m),
+            arg(fractions, 4 * m),
+            arg(&level.ring, 4 * m * p),
+            arg(&level.accum, units * self.quantities),
+            count,
+            first_lag,
+            m,
+            p,
+            self.chunks,
+            self.options.shells.len(),
+            self.vectors.clone(),
+            self.l.trailing_zeros() as usize,
+        );
+    }
+
+    /// Adds the device accumulators to the `f64` sums and clears them.
+    pub fn read_back(&mut self) -> Result<(), SimError> {
+        let p = self.options.points_per_level;
+        let q = self.quantities;
+        for (k, level) in self.levels.iter().enumerate() {
+            let bytes = self
+                .client
+                .read_one(level.accum.clone())
+                .map_err(|e| SimError::Device(format!("{e:?}")))?;
+            let accum = f32::from_bytes(&bytes);
+            for j in 0..p {
+                for c in 0..self.chunks {
+                    for i in 0..q {
+                        self.sums[k][j * q + i] += accum[(j * self.chunks + c) * q + i] as f64;
+                    }
+                }
+            }
+        }
+        for level in &mut self.levels {
+            let zeros = vec![0.0f32; p * self.chunks * q];
+            level.accum = self.client.create_from_slice(f32::as_bytes(&zeros));
+        }
+        Ok(())
+    }
+
+    /// The lags measured so far, in steps, ascending, each with its level and index.
+    fn lags(&self) -> Vec<(u64, usize, usize)> {
+        let p = self.options.points_per_level;
+        let mut lags = vec![];
+        for k in 0..self.levels.len() {
+            let first = if k == 0 { 1 } else { p / 2 };
+            for j in first..p {
+                if self.origins[k][j] > 0 {
+                    lags.push(((j as u64) << k, k, j));
+                }
+            }
+        }
+        lags
+    }
+
+    /// The tables: `msd` (with `D(t)` and the non-Gaussian parameter), `structure_factor`
+    /// (long format, one row per shell and lag) and `velocity_correlation` (`C_u`). Reads the
+    /// device accumulators first.
+    pub fn tables(&mut self) -> Result<Vec<Table>, SimError> {
+        self.read_back()?;
+        let m = self.tracers as f64;
+        let q = self.quantities;
+        let mut msd = Table::new(
+            "msd",
+            "mean-square displacement of the tracers, D(t) = msd / (4 t), and the non-Gaussian parameter alpha2 = <dr^4> / (2 <dr^2>^2) - 1",
+            vec![
+                Column::new("lag", "steps"),
+                Column::new("t", "tau"),
+                Column::new("msd", "lattice^2"),
+                Column::new("D", "lattice^2/tau"),
+                Column::new("alpha2", "1"),
+                Column::new("origins", "1"),
+            ],
+        );
+        let mut sq = Table::new(
+            "structure_factor",
+            "S(q, t) = < cos(q . dr) > over tracers, origins and the lattice vectors of one shell",
+            vec![
+                Column::new("q", "1/lattice"),
+                Column::new("k2", "1"),
+                Column::new("vectors", "1"),
+                Column::new("lag", "steps"),
+                Column::new("t", "tau"),
+                Column::new("S", "1"),
+            ],
+        );
+        let mut cu = Table::new(
+            "velocity_correlation",
+            "C_u(t) = <u(t0) . u(t0 + t)> / <|u|^2>, u the displacement per unit time (averaged over the lag's level spacing)",
+            vec![
+                Column::new("lag", "steps"),
+                Column::new("t", "tau"),
+                Column::new("C_u", "1"),
+                Column::new("origins", "1"),
+            ],
+        );
+        let lags = self.lags();
+        // <|u|^2> dt^2: the one-step mean-square displacement.
+        let one_step = self.sums.first().map_or(0.0, |s| s[q + SQUARED])
+            / (self.origins.first().map_or(0, |o| o[1]).max(1) as f64 * m);
+        if one_step > 0.0 {
+            cu.rows.push(vec![0.0, 0.0, 1.0, self.origins[0][1] as f64]);
+        }
+        for &(lag, k, j) in &lags {
+            let sums = &self.sums[k][j * q..(j + 1) * q];
+            let n = self.origins[k][j] as f64 * m;
+            let t = lag as f64 * self.dt;
+            let r2 = sums[SQUARED] / n;
+            let r4 = sums[FOURTH] / n;
+            let alpha2 = if r2 > 0.0 {
+                r4 / (2.0 * r2 * r2) - 1.0
+            } else {
+                0.0
+            };
+            msd.rows.push(vec![
+                lag as f64,
+                t,
+                r2,
+                r2 / (4.0 * t),
+                alpha2,
+                self.origins[k][j] as f64,
+            ]);
+            for (s, shell) in self.options.shells.iter().enumerate() {
+                sq.rows.push(vec![
+                    shell.q,
+                    shell.norm2 as f64,
+                    shell.vectors.len() as f64,
+                    lag as f64,
+                    t,
+                    sums[FIRST_SHELL + s] / (n * self.half_sizes[s] as f64),
+                ]);
+            }
+            let vo = self.velocity_origins[k][j];
+            if vo > 0 && one_step > 0.0 {
+                let block = (1u64 << k) as f64;
+                let c = sums[VELOCITY] / (vo as f64 * m) / (block * block) / one_step;
+                cu.rows.push(vec![lag as f64, t, c, vo as f64]);
+            }
+        }
+        sq.rows
+            .sort_by(|a, b| a[1].total_cmp(&b[1]).then(a[3].total_cmp(&b[3])));
+        Ok(vec![msd, sq, cu])
+    }
+}
+
+/// The CPU reference of [`TracerDynamics`]: the same lags and origins from a trajectory
+/// (positions after steps `0, 1, 2, ...`, all observed), in `f64`. Returns, per lag in steps,
+/// `(msd, S per shell, C_u numerator before normalisation, origins, velocity origins)`.
+#[allow(clippy::type_complexity)]
+pub fn tracer_dynamics_cpu(
+    trajectory: &[TracerPositions],
+    points_per_level: usize,
+    shells: &[Shell],
+    l: usize,
+) -> Vec<(u64, f64, Vec<f64>, f64, u64, u64)> {
+    let p = points_per_level as u64;
+    let positions = |s: usize| -> Vec<(f64, f64)> {
+        (0..trajectory[s].len())
+            .map(|i| trajectory[s].position(i))
+            .collect()
+    };
+    // Positions as the device holds them: the fraction cut to its high word.
+    let cut = |(x, y): (f64, f64)| {
+        let c = |v: f64| v.floor() + ((v - v.floor()) * 4_294_967_296.0).floor() / 4_294_967_296.0;
+        (c(x), c(y))
+    };
+    let end = trajectory.len() as u64 - 1;
+    let mut rows = vec![];
+    for k in 0..64 {
+        let spacing = 1u64 << k;
+        if spacing > end {
+            break;
+        }
+        let first = if k == 0 { 1 } else { p / 2 };
+        for j in first..p {
+            let lag = j * spacing;
+            let origins: Vec<u64> = (0..=end / spacing)
+                .map(|i| i * spacing)
+                .filter(|&s| s >= lag)
+                .collect();
+            if origins.is_empty() {
+                continue;
+            }
+            let (mut r2, mut sq, mut vel, mut vo) = (0.0, vec![0.0; shells.len()], 0.0, 0u64);
+            for &s in &origins {
+                let now: Vec<_> = positions(s as usize).into_iter().map(cut).collect();
+                let then: Vec<_> = positions((s - lag) as usize).into_iter().map(cut).collect();
+                let dr: Vec<(f64, f64)> = now
+                    .iter()
+                    .zip(&then)
+                    .map(|(a, b)| (a.0 - b.0, a.1 - b.1))
+                    .collect();
+                r2 += dr.iter().map(|d| d.0 * d.0 + d.1 * d.1).sum::<f64>();
+                for (i, shell) in shells.iter().enumerate() {
+                    sq[i] += shell_average(l, shell, &dr) * dr.len() as f64;
+                }
+                if s >= lag + spacing && j + 1 < p {
+                    let before: Vec<_> = positions((s - spacing) as usize)
+                        .into_iter()
+                        .map(cut)
+                        .collect();
+                    let then_before: Vec<_> = positions((s - lag - spacing) as usize)
+                        .into_iter()
+                        .map(cut)
+                        .collect();
+                    for i in 0..now.len() {
+                        let a = (now[i].0 - before[i].0, now[i].1 - before[i].1);
+                        let b = (then[i].0 - then_before[i].0, then[i].1 - then_before[i].1);
+                        vel += a.0 * b.0 + a.1 * b.1;
+                    }
+                    vo += 1;
+                }
+            }
+            let n = (origins.len() * trajectory[0].len()) as f64;
+            rows.push((
+                lag,
+                r2 / n,
+                sq.iter().map(|v| v / n).collect(),
+                vel,
+                origins.len() as u64,
+                vo,
+            ));
+        }
+    }
+    rows.sort_by_key(|r| r.0);
+    rows
+}
+
+/// `2 pi / L`, for tests that build displacements along a shell's vectors.
+pub fn wave_number(l: usize) -> f64 {
+    2.0 * PI / l as f64
+}
+
+impl crate::Observer for TracerDynamics {
+    fn name(&self) -> &str {
+        "tracer dynamics"
+    }
+
+    fn on_step(&mut self, sim: &crate::Simulation, info: &crate::StepInfo) -> Result<(), SimError> {
+        let (cells, fractions) = sim.tracer_tensors();
+        let cells = super::int_buffer(cells)?;
+        let fractions = super::int_buffer(fractions)?;
+        self.record(&cells, &fractions, info.step)
+    }
+}
+
+impl super::Measurement for TracerDynamics {
+    fn tables(&mut self) -> Result<Vec<Table>, SimError> {
+        TracerDynamics::tables(self)
+    }
+}

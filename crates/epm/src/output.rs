@@ -1,0 +1,138 @@
+//! A run's directory: `manifest.json` (configuration, seed, backend and adapter, version,
+//! steps, wall time, every fitted number) and one CSV file per table (`msd.csv`,
+//! `structure_factor.csv`, ...), each with a header `name [unit]`. Every file is written
+//! atomically (a temporary file, then a rename), so a crash never leaves half a file and a
+//! finished file is never lost.
+//!
+//! In Python: `pandas.read_csv("run/msd.csv")`; `json.load(open("run/manifest.json"))`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::analyse;
+use crate::config::Config;
+use crate::error::SimError;
+use crate::observables::{Quantity, Table};
+use crate::write_atomic;
+
+/// One table of the run, as the manifest lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableEntry {
+    /// File name in the run directory.
+    pub file: String,
+    /// What the rows are.
+    pub description: String,
+    /// Column headers, `name [unit]`.
+    pub columns: Vec<String>,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Version of the `epm` crate that made the run.
+    pub epm_version: String,
+    /// Backend of the build (`wgpu`, `cuda`, ...).
+    pub backend: String,
+    /// The adapter the run used.
+    pub adapter: String,
+    /// The activation rule.
+    pub rule: String,
+    /// The configuration.
+    pub config: Config,
+    /// Steps done.
+    pub steps: u64,
+    /// Simulated time, `steps dt`.
+    pub time: f64,
+    /// Wall-clock seconds of the simulation.
+    pub wall_time_seconds: f64,
+    /// Whether the run reached its planned length.
+    pub completed: bool,
+    /// Every measured and fitted number.
+    pub quantities: Vec<Quantity>,
+    /// The tables written beside the manifest.
+    pub tables: Vec<TableEntry>,
+    /// What could not be derived, and why.
+    pub notes: Vec<String>,
+}
+
+impl Manifest {
+    /// The number called `name`.
+    pub fn quantity(&self, name: &str) -> Option<&Quantity> {
+        self.quantities.iter().find(|q| q.name == name)
+    }
+}
+
+/// A run directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDirectory {
+    path: PathBuf,
+}
+
+impl RunDirectory {
+    /// The directory at `path`, created if missing.
+    pub fn create(path: &Path) -> Result<Self, SimError> {
+        std::fs::create_dir_all(path).map_err(|e| SimError::io(path, e))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path of `file` inside the directory.
+    pub fn file(&self, file: &str) -> PathBuf {
+        self.path.join(file)
+    }
+
+    /// Analyses `tables` ([`crate::analysis::analyse`]), writes them and the derived ones as
+    /// CSV, then the manifest with `quantities` and the derived numbers. Returns the manifest.
+    pub fn write(
+        &self,
+        mut manifest: Manifest,
+        mut tables: Vec<Table>,
+        quantities: Vec<Quantity>,
+    ) -> Result<Manifest, SimError> {
+        let analysis = analyse(&mut tables);
+        tables.extend(analysis.tables);
+        manifest.quantities = quantities;
+        manifest.quantities.extend(analysis.quantities);
+        manifest.notes.extend(analysis.notes);
+        manifest.tables = vec![];
+        for t in &tables {
+            let file = format!("{}.csv", t.name);
+            write_atomic(&self.file(&file), t.to_csv().as_bytes())?;
+            manifest.tables.push(TableEntry {
+                file,
+                description: t.description.clone(),
+                columns: t.columns.iter().map(|c| c.header()).collect(),
+            });
+        }
+        let json = serde_json::to_string_pretty(&manifest).map_err(|e| SimError::Checkpoint {
+            path: self.file("manifest.json"),
+            message: e.to_string(),
+        })?;
+        write_atomic(&self.file("manifest.json"), json.as_bytes())?;
+        Ok(manifest)
+    }
+
+    /// Reads the manifest.
+    pub fn manifest(&self) -> Result<Manifest, SimError> {
+        let path = self.file("manifest.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| SimError::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| SimError::Checkpoint {
+            path,
+            message: format!("not a run manifest: {e}"),
+        })
+    }
+
+    /// Reads the table `name` (`name.csv`).
+    pub fn table(&self, name: &str) -> Result<Table, SimError> {
+        let path = self.file(&format!("{name}.csv"));
+        let text = std::fs::read_to_string(&path).map_err(|e| SimError::io(&path, e))?;
+        Table::from_csv(name, &text).map_err(|message| SimError::Checkpoint { path, message })
+    }
+}
