@@ -66,6 +66,8 @@ pub struct Config {
     pub dt: f64,
     /// Seed of every random number of the run (Philox key).
     pub seed: u64,
+    /// Steps of a run (`epm run`): its planned length.
+    pub steps: i64,
     /// Number of tracers; absent: one per 16 sites.
     pub tracers: Option<i64>,
     /// Steps between exact resynchronisations of the stress from the plastic strain.
@@ -140,6 +142,7 @@ impl Default for Config {
             sigma_y: 1.0,
             dt: 0.1,
             seed: 0,
+            steps: 10_000,
             tracers: None,
             resync_every: 1000,
             activation: ActivationConfig::default(),
@@ -258,6 +261,9 @@ impl Config {
             && n < 0
         {
             return Err(invalid("tracers", n, "must be >= 0"));
+        }
+        if self.steps < 1 {
+            return Err(invalid("steps", self.steps, "must be >= 1"));
         }
         if self.resync_every < 1 {
             return Err(invalid("resync_every", self.resync_every, "must be >= 1"));
@@ -432,6 +438,7 @@ mod tests {
             ("sigma_y = nan", "sigma_y"),
             ("tracers = -3", "tracers"),
             ("resync_every = 0", "resync_every"),
+            ("steps = 0", "steps"),
             ("[observables]\nwarm_up = -1", "observables.warm_up"),
             (
                 "[observables]\npoints_per_level = 7",

@@ -28,6 +28,7 @@ pub mod output;
 pub mod propagator;
 pub mod reference;
 pub mod rng;
+pub mod run;
 pub mod simulation;
 pub mod tracers;
 

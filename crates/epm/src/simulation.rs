@@ -289,12 +289,23 @@ impl Simulation {
     /// The configuration and state stored in a checkpoint file.
     pub fn read_checkpoint(path: &Path) -> Result<(Config, State), SimError> {
         let bytes = std::fs::read(path).map_err(|e| SimError::io(path, e))?;
+        Self::decode_checkpoint(&bytes).map_err(|e| match e {
+            SimError::Checkpoint { message, .. } => SimError::Checkpoint {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// The configuration and state of checkpoint bytes ([`Simulation::checkpoint_bytes`]).
+    pub fn decode_checkpoint(bytes: &[u8]) -> Result<(Config, State), SimError> {
         let bad = |message: String| SimError::Checkpoint {
-            path: path.to_path_buf(),
+            path: "<bytes>".into(),
             message,
         };
         let file: CheckpointFile =
-            postcard::from_bytes(&bytes).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
+            postcard::from_bytes(bytes).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
         if file.format != CHECKPOINT_FORMAT {
             return Err(bad(format!(
                 "format {} (this version reads {CHECKPOINT_FORMAT})",
@@ -309,17 +320,21 @@ impl Simulation {
     /// Writes the whole state to `path`, atomically (a temporary file, then a rename): an
     /// interrupted write leaves the previous checkpoint intact.
     pub fn checkpoint(&self, path: &Path) -> Result<(), SimError> {
+        crate::write_atomic(path, &self.checkpoint_bytes()?)
+    }
+
+    /// The whole state as bytes (what [`Simulation::checkpoint`] writes).
+    pub fn checkpoint_bytes(&self) -> Result<Vec<u8>, SimError> {
         let file = CheckpointFile {
             format: CHECKPOINT_FORMAT,
             config_toml: self.config.to_toml(),
             rule: self.rule_name.clone(),
             state: self.state()?,
         };
-        let bytes = postcard::to_stdvec(&file).map_err(|e| SimError::Checkpoint {
-            path: path.to_path_buf(),
+        postcard::to_stdvec(&file).map_err(|e| SimError::Checkpoint {
+            path: "<bytes>".into(),
             message: e.to_string(),
-        })?;
-        crate::write_atomic(path, &bytes)
+        })
     }
 
     /// The whole state, read back from the device.

@@ -23,12 +23,12 @@ use crate::simulation::Simulation;
 pub const MIN_BLOCKS: u64 = 16;
 
 /// Online blocking analysis of a series: mean and standard error in `O(log n)` memory.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Blocking {
     levels: Vec<BlockLevel>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 struct BlockLevel {
     pending: Option<f64>,
     sum: f64,
@@ -101,7 +101,7 @@ impl Blocking {
 }
 
 /// A series of averages over equal spans of steps whose span doubles when it is full.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CoarseSeries {
     capacity: usize,
     span: u64,
@@ -318,43 +318,126 @@ impl Activity {
         Ok(())
     }
 
-    fn read_stress(&mut self) -> Result<(), SimError> {
-        let (Some(client), Some(counts), Some(sums)) = (&self.client, &self.counts, &self.sums)
-        else {
-            return Ok(());
-        };
-        if self.pending == 0 {
-            return Ok(());
-        }
+    /// The device's histogram and sums since the last read, without clearing them.
+    fn device_stress(&self) -> Result<(Vec<u64>, f64, f64), SimError> {
         let bins = self.options.stress_bins;
-        let read = |h: &Handle| {
-            client
-                .read_one(h.clone())
-                .map_err(|e| SimError::Device(format!("{e:?}")))
-        };
-        let c = read(counts)?;
-        let s = read(sums)?;
-        for lane in u32::from_bytes(&c).chunks_exact(bins + 2) {
-            for (h, &v) in self.histogram.iter_mut().zip(lane) {
-                *h += v as u64;
+        let mut histogram = vec![0u64; bins + 2];
+        let (mut sum, mut sum_sq) = (0.0, 0.0);
+        if let (Some(client), Some(counts), Some(sums)) = (&self.client, &self.counts, &self.sums) {
+            for lane in super::download_u32(client, counts)?.chunks_exact(bins + 2) {
+                for (h, &v) in histogram.iter_mut().zip(lane) {
+                    *h += v as u64;
+                }
+            }
+            for pair in super::download_f32(client, sums)?.chunks_exact(2) {
+                sum += pair[0] as f64;
+                sum_sq += pair[1] as f64;
             }
         }
-        for pair in f32::from_bytes(&s).chunks_exact(2) {
-            self.stress_sum += pair[0] as f64;
-            self.stress_sum_sq += pair[1] as f64;
+        Ok((histogram, sum, sum_sq))
+    }
+
+    /// Moves the device's histogram and sums into the host's and clears them (every 64
+    /// samples, so the `f32` sums stay short).
+    fn read_stress(&mut self) -> Result<(), SimError> {
+        let (histogram, sum, sum_sq) = self.device_stress()?;
+        self.histogram
+            .iter_mut()
+            .zip(histogram)
+            .for_each(|(h, d)| *h += d);
+        self.stress_sum += sum;
+        self.stress_sum_sq += sum_sq;
+        if let Some(client) = &self.client {
+            let bins = self.options.stress_bins;
+            self.counts =
+                Some(client.create_from_slice(u32::as_bytes(&vec![0; LANES * (bins + 2)])));
+            self.sums = Some(client.create_from_slice(f32::as_bytes(&vec![0.0; 2 * self.units])));
         }
-        self.counts = Some(client.create_from_slice(u32::as_bytes(&vec![0; LANES * (bins + 2)])));
-        self.sums = Some(client.create_from_slice(f32::as_bytes(&vec![0.0; 2 * self.units])));
         self.pending = 0;
         Ok(())
     }
 
+    /// Histogram and sums so far, host and device together.
+    fn stress_so_far(&self) -> Result<(Vec<u64>, f64, f64), SimError> {
+        let (mut histogram, sum, sum_sq) = self.device_stress()?;
+        histogram
+            .iter_mut()
+            .zip(&self.histogram)
+            .for_each(|(d, h)| *d += h);
+        Ok((
+            histogram,
+            sum + self.stress_sum,
+            sum_sq + self.stress_sum_sq,
+        ))
+    }
+
     /// Stress mean and standard deviation over the samples so far.
-    pub fn stress_moments(&mut self) -> Result<(f64, f64), SimError> {
-        self.read_stress()?;
+    pub fn stress_moments(&self) -> Result<(f64, f64), SimError> {
+        let (_, sum, sum_sq) = self.stress_so_far()?;
         let n = (self.samples as usize * self.sites) as f64;
-        let mean = self.stress_sum / n;
-        Ok((mean, (self.stress_sum_sq / n - mean * mean).max(0.0).sqrt()))
+        let mean = sum / n;
+        Ok((mean, (sum_sq / n - mean * mean).max(0.0).sqrt()))
+    }
+}
+
+/// What [`Activity`] saves.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedActivity {
+    series: CoarseSeries,
+    blocking: Blocking,
+    device: Option<(Vec<u32>, Vec<f32>)>,
+    per_unit: usize,
+    units: usize,
+    samples: u64,
+    pending: u64,
+    histogram: Vec<u64>,
+    stress_sum: f64,
+    stress_sum_sq: f64,
+    sites: usize,
+}
+
+impl super::Persist for Activity {
+    fn save(&self) -> Result<Vec<u8>, SimError> {
+        let device = match (&self.client, &self.counts, &self.sums) {
+            (Some(client), Some(counts), Some(sums)) => Some((
+                super::download_u32(client, counts)?,
+                super::download_f32(client, sums)?,
+            )),
+            _ => None,
+        };
+        super::encode(&SavedActivity {
+            series: self.series.clone(),
+            blocking: self.blocking.clone(),
+            device,
+            per_unit: self.per_unit,
+            units: self.units,
+            samples: self.samples,
+            pending: self.pending,
+            histogram: self.histogram.clone(),
+            stress_sum: self.stress_sum,
+            stress_sum_sq: self.stress_sum_sq,
+            sites: self.sites,
+        })
+    }
+
+    fn load(&mut self, bytes: &[u8], client: &Client) -> Result<(), SimError> {
+        let s: SavedActivity = super::decode(bytes)?;
+        if let Some((counts, sums)) = s.device {
+            self.counts = Some(client.create_from_slice(u32::as_bytes(&counts)));
+            self.sums = Some(client.create_from_slice(f32::as_bytes(&sums)));
+            self.client = Some(client.clone());
+        }
+        self.series = s.series;
+        self.blocking = s.blocking;
+        self.per_unit = s.per_unit;
+        self.units = s.units;
+        self.samples = s.samples;
+        self.pending = s.pending;
+        self.histogram = s.histogram;
+        self.stress_sum = s.stress_sum;
+        self.stress_sum_sq = s.stress_sum_sq;
+        self.sites = s.sites;
+        Ok(())
     }
 }
 
@@ -386,7 +469,7 @@ impl Observer for Activity {
 
 impl Measurement for Activity {
     fn tables(&mut self) -> Result<Vec<Table>, SimError> {
-        self.read_stress()?;
+        let (histogram, _, _) = self.stress_so_far()?;
         let mut series = Table::new(
             "activity",
             "a(t): the fraction of active sites, averaged over spans of equal length",
@@ -420,7 +503,7 @@ impl Measurement for Activity {
             let bins = self.options.stress_bins;
             let range = self.options.stress_range;
             let width = 2.0 * range / bins as f64;
-            let inside: u64 = self.histogram[..bins].iter().sum();
+            let inside: u64 = histogram[..bins].iter().sum();
             let mut hist = Table::new(
                 "stress_histogram",
                 "P(sigma), normalised over [-range, range]; the counts outside are in the summary",
@@ -430,7 +513,7 @@ impl Measurement for Activity {
                     Column::new("P(sigma)", "1/sigma_Y"),
                 ],
             );
-            for (b, &c) in self.histogram[..bins].iter().enumerate() {
+            for (b, &c) in histogram[..bins].iter().enumerate() {
                 let centre = -range + (b as f64 + 0.5) * width;
                 hist.rows.push(vec![
                     centre,
@@ -448,9 +531,10 @@ impl Measurement for Activity {
         let mut out = vec![Quantity::new("mean_activity", a, Some(err), "1")];
         if self.samples > 0 {
             let (mean, std) = self.stress_moments()?;
+            let (histogram, _, _) = self.stress_so_far()?;
             let bins = self.options.stress_bins;
-            let total: u64 = self.histogram.iter().sum();
-            let outside = self.histogram[bins] + self.histogram[bins + 1];
+            let total: u64 = histogram.iter().sum();
+            let outside = histogram[bins] + histogram[bins + 1];
             out.push(Quantity::new("stress_mean", mean, None, "sigma_Y"));
             out.push(Quantity::new("stress_std", std, None, "sigma_Y"));
             out.push(Quantity::new(

@@ -167,7 +167,7 @@ impl Displacements {
         Ok(())
     }
 
-    fn read(&mut self) -> Result<Vec<u64>, SimError> {
+    fn read(&self) -> Result<Vec<u64>, SimError> {
         let mut h = self.histogram.clone();
         if let (Some(client), Some(counts)) = (&self.client, &self.counts) {
             let bytes = client
@@ -182,6 +182,49 @@ impl Displacements {
         }
         h[self.options.bins.bins()] += self.host_zeros;
         Ok(h)
+    }
+}
+
+/// What [`Displacements`] saves.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedDisplacements {
+    device: Option<(Vec<u32>, Vec<u32>)>,
+    tracers: usize,
+    histogram: Vec<u64>,
+    host_zeros: u64,
+    moved_in_window: bool,
+}
+
+impl super::Persist for Displacements {
+    fn save(&self) -> Result<Vec<u8>, SimError> {
+        let device = match (&self.client, &self.previous, &self.counts) {
+            (Some(client), Some(previous), Some(counts)) => Some((
+                super::download_u32(client, previous)?,
+                super::download_u32(client, counts)?,
+            )),
+            _ => None,
+        };
+        super::encode(&SavedDisplacements {
+            device,
+            tracers: self.tracers,
+            histogram: self.histogram.clone(),
+            host_zeros: self.host_zeros,
+            moved_in_window: self.moved_in_window,
+        })
+    }
+
+    fn load(&mut self, bytes: &[u8], client: &Client) -> Result<(), SimError> {
+        let s: SavedDisplacements = super::decode(bytes)?;
+        if let Some((previous, counts)) = s.device {
+            self.previous = Some(client.create_from_slice(u32::as_bytes(&previous)));
+            self.counts = Some(client.create_from_slice(u32::as_bytes(&counts)));
+            self.client = Some(client.clone());
+        }
+        self.tracers = s.tracers;
+        self.histogram = s.histogram;
+        self.host_zeros = s.host_zeros;
+        self.moved_in_window = s.moved_in_window;
+        Ok(())
     }
 }
 

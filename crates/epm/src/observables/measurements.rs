@@ -7,10 +7,19 @@ use super::stress_correlation::{StressCorrelation, StressCorrelationOptions};
 use super::structure_factor::{log_spaced_moduli, shells_near};
 use super::tracer_dynamics::{TracerDynamics, TracerDynamicsOptions};
 use super::waiting_times::{WaitingTimeOptions, WaitingTimes};
-use super::{Measurement, Quantity, Table};
+use super::{Measurement, Persist, Quantity, Table};
 use crate::error::SimError;
 use crate::observer::Observer;
 use crate::simulation::Simulation;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedMeasurements {
+    activity: Option<Vec<u8>>,
+    tracer_dynamics: Option<Vec<u8>>,
+    displacements: Option<Vec<u8>>,
+    waiting_times: Option<Vec<u8>>,
+    stress_correlation: Option<Vec<u8>>,
+}
 
 /// Every observer of a run, as configured.
 pub struct Measurements {
@@ -140,6 +149,71 @@ impl Measurements {
             v.push(o);
         }
         v
+    }
+
+    /// Every observer's state (see [`Persist`]).
+    pub fn save(&self) -> Result<Vec<u8>, SimError> {
+        let state = SavedMeasurements {
+            activity: self.activity.as_ref().map(Persist::save).transpose()?,
+            tracer_dynamics: self
+                .tracer_dynamics
+                .as_ref()
+                .map(Persist::save)
+                .transpose()?,
+            displacements: self.displacements.as_ref().map(Persist::save).transpose()?,
+            waiting_times: self.waiting_times.as_ref().map(Persist::save).transpose()?,
+            stress_correlation: self
+                .stress_correlation
+                .as_ref()
+                .map(Persist::save)
+                .transpose()?,
+        };
+        super::encode(&state)
+    }
+
+    /// Restores the states of [`Measurements::save`] into observers made for the same
+    /// configuration.
+    pub fn load(&mut self, bytes: &[u8], client: &cubecl::prelude::Client) -> Result<(), SimError> {
+        let s: SavedMeasurements = super::decode(bytes)?;
+        fn one<P: Persist>(
+            o: &mut Option<P>,
+            saved: Option<Vec<u8>>,
+            client: &cubecl::prelude::Client,
+            name: &str,
+        ) -> Result<(), SimError> {
+            match (o, saved) {
+                (Some(o), Some(bytes)) => o.load(&bytes, client),
+                (None, None) => Ok(()),
+                _ => Err(SimError::Device(format!(
+                    "the saved observers do not match the configuration: {name}"
+                ))),
+            }
+        }
+        one(&mut self.activity, s.activity, client, "activity")?;
+        one(
+            &mut self.tracer_dynamics,
+            s.tracer_dynamics,
+            client,
+            "tracer dynamics",
+        )?;
+        one(
+            &mut self.displacements,
+            s.displacements,
+            client,
+            "displacements",
+        )?;
+        one(
+            &mut self.waiting_times,
+            s.waiting_times,
+            client,
+            "waiting times",
+        )?;
+        one(
+            &mut self.stress_correlation,
+            s.stress_correlation,
+            client,
+            "stress correlation",
+        )
     }
 
     /// Every table and number measured so far.

@@ -24,6 +24,7 @@ use std::fmt::Write as _;
 
 use burn::tensor::{Int, Tensor};
 use burn_cubecl::CubeBackend;
+use cubecl::prelude::*;
 use cubecl::server::Handle;
 
 use crate::error::SimError;
@@ -170,6 +171,42 @@ pub trait Measurement: crate::Observer {
     fn summary(&mut self) -> Result<Vec<Quantity>, SimError> {
         Ok(vec![])
     }
+}
+
+/// An observer whose whole state can be saved and restored, device buffers included (as
+/// they are: nothing is flushed, so a restored run accumulates in the same order as one that
+/// never stopped).
+pub trait Persist {
+    /// The state, serialised.
+    fn save(&self) -> Result<Vec<u8>, SimError>;
+    /// Restores a state from [`Persist::save`], its device buffers on `client`.
+    fn load(&mut self, bytes: &[u8], client: &Client) -> Result<(), SimError>;
+}
+
+/// A device buffer of `u32` read back.
+pub(crate) fn download_u32(client: &Client, h: &Handle) -> Result<Vec<u32>, SimError> {
+    let bytes = client
+        .read_one(h.clone())
+        .map_err(|e| SimError::Device(format!("{e:?}")))?;
+    Ok(u32::from_bytes(&bytes).to_vec())
+}
+
+/// A device buffer of `f32` read back.
+pub(crate) fn download_f32(client: &Client, h: &Handle) -> Result<Vec<f32>, SimError> {
+    let bytes = client
+        .read_one(h.clone())
+        .map_err(|e| SimError::Device(format!("{e:?}")))?;
+    Ok(f32::from_bytes(&bytes).to_vec())
+}
+
+/// Serialises an observer state.
+pub(crate) fn encode<T: serde::Serialize>(state: &T) -> Result<Vec<u8>, SimError> {
+    postcard::to_stdvec(state).map_err(|e| SimError::Device(format!("saving an observer: {e}")))
+}
+
+/// Reads an observer state back.
+pub(crate) fn decode<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, SimError> {
+    postcard::from_bytes(bytes).map_err(|e| SimError::Device(format!("restoring an observer: {e}")))
 }
 
 /// The CubeCL buffer of an integer field, for an observer's own kernels.

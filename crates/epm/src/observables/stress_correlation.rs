@@ -287,22 +287,115 @@ impl StressCorrelation {
         Ok(())
     }
 
-    fn read_back(&mut self) -> Result<(), SimError> {
+    /// The device accumulators folded over chunks: `[level][lag][product, sum]`.
+    fn device_sums(&self) -> Result<Vec<Vec<f64>>, SimError> {
         let Some(client) = &self.client else {
-            return Ok(());
+            return Ok(vec![]);
         };
         let p = self.options.points_per_level;
-        for (k, level) in self.levels.iter_mut().enumerate() {
-            let bytes = client
-                .read_one(level.accum.clone())
-                .map_err(|e| SimError::Device(format!("{e:?}")))?;
-            for (unit, pair) in f32::from_bytes(&bytes).chunks_exact(2).enumerate() {
-                let j = unit / self.chunks;
-                self.sums[k][2 * j] += pair[0] as f64;
-                self.sums[k][2 * j + 1] += pair[1] as f64;
-            }
-            level.accum = client.create_from_slice(f32::as_bytes(&vec![0.0; 2 * p * self.chunks]));
+        self.levels
+            .iter()
+            .map(|level| {
+                let mut out = vec![0.0; 2 * p];
+                let accum = super::download_f32(client, &level.accum)?;
+                for (unit, pair) in accum.chunks_exact(2).enumerate() {
+                    let j = unit / self.chunks;
+                    out[2 * j] += pair[0] as f64;
+                    out[2 * j + 1] += pair[1] as f64;
+                }
+                Ok(out)
+            })
+            .collect()
+    }
+
+    /// Moves the device accumulators into the `f64` sums and clears them (every 64 updates).
+    fn read_back(&mut self) -> Result<(), SimError> {
+        let device = self.device_sums()?;
+        for (sums, d) in self.sums.iter_mut().zip(device) {
+            sums.iter_mut().zip(d).for_each(|(s, d)| *s += d);
         }
+        if let Some(client) = &self.client {
+            let p = self.options.points_per_level;
+            for level in &mut self.levels {
+                level.accum =
+                    client.create_from_slice(f32::as_bytes(&vec![0.0; 2 * p * self.chunks]));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One level as saved: value, block, ring, accumulator, count.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedLevel(Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, u64);
+
+/// What [`StressCorrelation`] saves.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedStressCorrelation {
+    samples: usize,
+    stride: usize,
+    chunks: usize,
+    levels: Vec<SavedLevel>,
+    sums: Vec<Vec<f64>>,
+    origins: Vec<Vec<u64>>,
+    start: Option<u64>,
+    updates: u64,
+}
+
+impl super::Persist for StressCorrelation {
+    fn save(&self) -> Result<Vec<u8>, SimError> {
+        let levels = match &self.client {
+            Some(client) => self
+                .levels
+                .iter()
+                .map(|l| {
+                    Ok(SavedLevel(
+                        super::download_f32(client, &l.value)?,
+                        super::download_f32(client, &l.block)?,
+                        super::download_f32(client, &l.ring)?,
+                        super::download_f32(client, &l.accum)?,
+                        l.count,
+                    ))
+                })
+                .collect::<Result<_, SimError>>()?,
+            None => vec![],
+        };
+        super::encode(&SavedStressCorrelation {
+            samples: self.samples,
+            stride: self.stride,
+            chunks: self.chunks,
+            levels,
+            sums: self.sums.clone(),
+            origins: self.origins.clone(),
+            start: self.start,
+            updates: self.updates,
+        })
+    }
+
+    fn load(&mut self, bytes: &[u8], client: &Client) -> Result<(), SimError> {
+        let s: SavedStressCorrelation = super::decode(bytes)?;
+        let up = |v: &[f32]| client.create_from_slice(f32::as_bytes(v));
+        self.levels = s
+            .levels
+            .iter()
+            .map(|SavedLevel(value, block, ring, accum, count)| Level {
+                value: up(value),
+                block: up(block),
+                ring: up(ring),
+                accum: up(accum),
+                count: *count,
+            })
+            .collect();
+        if s.start.is_some() {
+            self.client = Some(client.clone());
+        }
+        self.samples = s.samples;
+        self.stride = s.stride;
+        self.chunks = s.chunks;
+        self.sums = s.sums;
+        self.origins = s.origins;
+        self.start = s.start;
+        self.updates = s.updates;
         Ok(())
     }
 }
@@ -320,7 +413,10 @@ impl Observer for StressCorrelation {
 
 impl Measurement for StressCorrelation {
     fn tables(&mut self) -> Result<Vec<Table>, SimError> {
-        self.read_back()?;
+        let mut sums = self.sums.clone();
+        for (s, d) in sums.iter_mut().zip(self.device_sums()?) {
+            s.iter_mut().zip(d).for_each(|(s, d)| *s += d);
+        }
         let mut t = Table::new(
             "stress_correlation",
             "C_sigma(t): autocorrelation of the local stress, mean removed, 1 at t = 0",
@@ -336,11 +432,11 @@ impl Measurement for StressCorrelation {
         }
         let n = self.samples as f64;
         let zero = self.origins[0][0] as f64 * n;
-        let mean = self.sums[0][1] / zero;
-        let variance = self.sums[0][0] / zero - mean * mean;
+        let mean = sums[0][1] / zero;
+        let variance = sums[0][0] / zero - mean * mean;
         t.rows.push(vec![0.0, 0.0, 1.0, self.origins[0][0] as f64]);
         let p = self.options.points_per_level;
-        for k in 0..self.levels.len() {
+        for (k, level_sums) in sums.iter().enumerate() {
             let first = if k == 0 { 1 } else { p / 2 };
             for j in first..p {
                 let o = self.origins[k][j];
@@ -348,7 +444,7 @@ impl Measurement for StressCorrelation {
                     continue;
                 }
                 let lag = (j as u64) << k;
-                let c = (self.sums[k][2 * j] / (o as f64 * n) - mean * mean) / variance;
+                let c = (level_sums[2 * j] / (o as f64 * n) - mean * mean) / variance;
                 t.rows
                     .push(vec![lag as f64, lag as f64 * self.dt, c, o as f64]);
             }

@@ -412,26 +412,37 @@ impl TracerDynamics {
         );
     }
 
-    /// Adds the device accumulators to the `f64` sums and clears them.
-    pub fn read_back(&mut self) -> Result<(), SimError> {
+    /// The device accumulators of every level, folded over chunks: `[level][lag * q + i]`.
+    fn device_sums(&self) -> Result<Vec<Vec<f64>>, SimError> {
         let p = self.options.points_per_level;
         let q = self.quantities;
-        for (k, level) in self.levels.iter().enumerate() {
-            let bytes = self
-                .client
-                .read_one(level.accum.clone())
-                .map_err(|e| SimError::Device(format!("{e:?}")))?;
-            let accum = f32::from_bytes(&bytes);
-            for j in 0..p {
-                for c in 0..self.chunks {
-                    for i in 0..q {
-                        self.sums[k][j * q + i] += accum[(j * self.chunks + c) * q + i] as f64;
+        self.levels
+            .iter()
+            .map(|level| {
+                let accum = super::download_f32(&self.client, &level.accum)?;
+                let mut out = vec![0.0; p * q];
+                for j in 0..p {
+                    for c in 0..self.chunks {
+                        for i in 0..q {
+                            out[j * q + i] += accum[(j * self.chunks + c) * q + i] as f64;
+                        }
                     }
                 }
-            }
+                Ok(out)
+            })
+            .collect()
+    }
+
+    /// Adds the device accumulators to the `f64` sums and clears them (every
+    /// [`READ_EVERY`] updates, so `f32` sums stay short).
+    pub fn read_back(&mut self) -> Result<(), SimError> {
+        let device = self.device_sums()?;
+        for (sums, d) in self.sums.iter_mut().zip(device) {
+            sums.iter_mut().zip(d).for_each(|(s, d)| *s += d);
         }
+        let p = self.options.points_per_level;
         for level in &mut self.levels {
-            let zeros = vec![0.0f32; p * self.chunks * q];
+            let zeros = vec![0.0f32; p * self.chunks * self.quantities];
             level.accum = self.client.create_from_slice(f32::as_bytes(&zeros));
         }
         Ok(())
@@ -454,9 +465,12 @@ impl TracerDynamics {
 
     /// The tables: `msd` (with `D(t)` and the non-Gaussian parameter), `structure_factor`
     /// (long format, one row per shell and lag) and `velocity_correlation` (`C_u`). Reads the
-    /// device accumulators first.
-    pub fn tables(&mut self) -> Result<Vec<Table>, SimError> {
-        self.read_back()?;
+    /// device accumulators without clearing them: the accumulation goes on undisturbed.
+    pub fn tables(&self) -> Result<Vec<Table>, SimError> {
+        let mut all = self.sums.clone();
+        for (sums, d) in all.iter_mut().zip(self.device_sums()?) {
+            sums.iter_mut().zip(d).for_each(|(s, d)| *s += d);
+        }
         let m = self.tracers as f64;
         let q = self.quantities;
         let mut msd = Table::new(
@@ -495,13 +509,13 @@ impl TracerDynamics {
         );
         let lags = self.lags();
         // <|u|^2> dt^2: the one-step mean-square displacement.
-        let one_step = self.sums.first().map_or(0.0, |s| s[q + SQUARED])
+        let one_step = all.first().map_or(0.0, |s| s[q + SQUARED])
             / (self.origins.first().map_or(0, |o| o[1]).max(1) as f64 * m);
         if one_step > 0.0 {
             cu.rows.push(vec![0.0, 0.0, 1.0, self.origins[0][1] as f64]);
         }
         for &(lag, k, j) in &lags {
-            let sums = &self.sums[k][j * q..(j + 1) * q];
+            let sums = &all[k][j * q..(j + 1) * q];
             let n = self.origins[k][j] as f64 * m;
             let t = lag as f64 * self.dt;
             let r2 = sums[SQUARED] / n;
@@ -640,6 +654,64 @@ impl crate::Observer for TracerDynamics {
         let cells = super::int_buffer(cells)?;
         let fractions = super::int_buffer(fractions)?;
         self.record(&cells, &fractions, info.step)
+    }
+}
+
+/// What [`TracerDynamics`] saves: everything but the client and the options.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedTracerDynamics {
+    origin: Vec<u32>,
+    levels: Vec<(Vec<u32>, Vec<f32>, u64)>,
+    sums: Vec<Vec<f64>>,
+    origins: Vec<Vec<u64>>,
+    velocity_origins: Vec<Vec<u64>>,
+    start: Option<u64>,
+    updates: u64,
+}
+
+impl super::Persist for TracerDynamics {
+    fn save(&self) -> Result<Vec<u8>, SimError> {
+        let levels = self
+            .levels
+            .iter()
+            .map(|l| {
+                Ok((
+                    super::download_u32(&self.client, &l.ring)?,
+                    super::download_f32(&self.client, &l.accum)?,
+                    l.count,
+                ))
+            })
+            .collect::<Result<_, SimError>>()?;
+        super::encode(&SavedTracerDynamics {
+            origin: super::download_u32(&self.client, &self.origin)?,
+            levels,
+            sums: self.sums.clone(),
+            origins: self.origins.clone(),
+            velocity_origins: self.velocity_origins.clone(),
+            start: self.start,
+            updates: self.updates,
+        })
+    }
+
+    fn load(&mut self, bytes: &[u8], client: &Client) -> Result<(), SimError> {
+        let s: SavedTracerDynamics = super::decode(bytes)?;
+        self.client = client.clone();
+        self.origin = client.create_from_slice(u32::as_bytes(&s.origin));
+        self.levels = s
+            .levels
+            .into_iter()
+            .map(|(ring, accum, count)| Level {
+                ring: client.create_from_slice(u32::as_bytes(&ring)),
+                accum: client.create_from_slice(f32::as_bytes(&accum)),
+                count,
+            })
+            .collect();
+        self.sums = s.sums;
+        self.origins = s.origins;
+        self.velocity_origins = s.velocity_origins;
+        self.start = s.start;
+        self.updates = s.updates;
+        Ok(())
     }
 }
 

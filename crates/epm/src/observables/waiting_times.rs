@@ -141,6 +141,48 @@ impl WaitingTimes {
     }
 }
 
+/// What [`WaitingTimes`] saves.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedWaitingTimes {
+    device: Option<(Vec<u32>, Vec<u32>, Vec<u32>)>,
+    sites: usize,
+    per_unit: usize,
+    quiet: bool,
+}
+
+impl super::Persist for WaitingTimes {
+    fn save(&self) -> Result<Vec<u8>, SimError> {
+        let device = match (&self.client, &self.previous, &self.last, &self.counts) {
+            (Some(client), Some(previous), Some(last), Some(counts)) => Some((
+                super::download_u32(client, previous)?,
+                super::download_u32(client, last)?,
+                super::download_u32(client, counts)?,
+            )),
+            _ => None,
+        };
+        super::encode(&SavedWaitingTimes {
+            device,
+            sites: self.sites,
+            per_unit: self.per_unit,
+            quiet: self.quiet,
+        })
+    }
+
+    fn load(&mut self, bytes: &[u8], client: &Client) -> Result<(), SimError> {
+        let s: SavedWaitingTimes = super::decode(bytes)?;
+        if let Some((previous, last, counts)) = s.device {
+            self.previous = Some(client.create_from_slice(u32::as_bytes(&previous)));
+            self.last = Some(client.create_from_slice(u32::as_bytes(&last)));
+            self.counts = Some(client.create_from_slice(u32::as_bytes(&counts)));
+            self.client = Some(client.clone());
+        }
+        self.sites = s.sites;
+        self.per_unit = s.per_unit;
+        self.quiet = s.quiet;
+        Ok(())
+    }
+}
+
 impl Observer for WaitingTimes {
     fn name(&self) -> &str {
         "waiting times"
@@ -157,8 +199,7 @@ impl Observer for WaitingTimes {
             self.per_unit = crate::backend::sites_per_unit(&client, sites);
             self.previous = Some(client.create_from_slice(u32::as_bytes(&vec![0; sites])));
             self.last = Some(client.create_from_slice(u32::as_bytes(&vec![NEVER; sites])));
-            self.counts =
-                Some(client.create_from_slice(u32::as_bytes(&vec![
+            self.counts = Some(client.create_from_slice(u32::as_bytes(&vec![
                     0;
                     LANES
                         * self.options.bins.slots()

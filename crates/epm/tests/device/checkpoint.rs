@@ -66,3 +66,69 @@ fn bad_checkpoints_are_refused_naming_the_file() {
     ));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_resumed_run_ends_with_the_same_tables_bit_for_bit() {
+    use epm::run::Run;
+    let base = std::env::temp_dir().join(format!("epm-resume-{}", std::process::id()));
+    let mut config = Config {
+        l: 32,
+        seed: 31,
+        steps: 1500,
+        activation: ActivationConfig::Thermal { temperature: 0.12 },
+        ..Config::default()
+    };
+    config.observables.warm_up = 200;
+    // Straight through, in uneven pieces.
+    let straight = base.join("straight");
+    let mut run = Run::start(config.clone(), &straight, &device()).unwrap();
+    for piece in [7, 600, 893] {
+        run.advance(piece).unwrap();
+    }
+    assert_eq!(run.remaining(), 0);
+    let a = run.write_outputs().unwrap();
+    drop(run);
+    // Stopped at step 777 (outputs written there too), then resumed in a new Run.
+    let stopped = base.join("stopped");
+    let mut run = Run::start(config.clone(), &stopped, &device()).unwrap();
+    run.advance(777).unwrap();
+    run.write_outputs().unwrap();
+    run.checkpoint().unwrap();
+    assert!(!Run::is_complete(&stopped));
+    drop(run);
+    let mut resumed = Run::resume(&stopped, Some(&config), &device()).unwrap();
+    assert_eq!(resumed.simulation().step(), 777);
+    resumed.advance(10_000).unwrap();
+    let b = resumed.write_outputs().unwrap();
+    assert!(Run::is_complete(&stopped));
+    assert_eq!(a.quantities, b.quantities);
+    for t in &a.tables {
+        let left = std::fs::read(straight.join(&t.file)).unwrap();
+        let right = std::fs::read(stopped.join(&t.file)).unwrap();
+        assert!(left == right, "{} differs after resuming", t.file);
+    }
+    // A different configuration is refused by key; a longer `steps` is accepted.
+    let mut other = config.clone();
+    other.dt = 0.05;
+    match Run::resume(&stopped, Some(&other), &device()) {
+        Err(SimError::InvalidArgument { value, .. }) => assert_eq!(value, "dt"),
+        other => panic!("{:?}", other.err()),
+    }
+    other = config.clone();
+    other.steps = 2000;
+    // The checkpoint on disk is the one of step 777.
+    assert_eq!(
+        Run::resume(&stopped, Some(&other), &device())
+            .unwrap()
+            .remaining(),
+        1223
+    );
+    assert!(matches!(
+        Run::start(config, &stopped, &device()),
+        Err(SimError::InvalidArgument {
+            argument: "out",
+            ..
+        })
+    ));
+    std::fs::remove_dir_all(&base).unwrap();
+}

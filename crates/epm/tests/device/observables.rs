@@ -273,9 +273,9 @@ fn run_model(config: epm::Config, steps: u64, observers: &mut [&mut dyn epm::Obs
 fn random_model_waiting_times_follow_their_exact_law() {
     use epm::observables::Measurement;
     use epm::observables::waiting_times::{WaitingTimeOptions, WaitingTimes};
-    let (a, warm_up, steps) = (0.05, 500u64, 8_000u64);
+    let (a, warm_up, steps) = (0.05, 500u64, 10_000u64);
     let config = epm::Config {
-        l: 128,
+        l: 64,
         tracers: Some(0),
         activation: epm::ActivationConfig::Random { activity: a },
         ..epm::Config::default()
