@@ -1,52 +1,380 @@
-//! The `epm` command.
+//! The `epm` command: see `epm --help`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-const USAGE: &str = "usage: epm <command>\n\ncommands:\n  info   the backend of this build and the adapters it can use";
+use clap::{Parser, Subcommand};
+use epm::Config;
+use epm::run::Run;
+use epm_cli::drive::{DriveOptions, Outcome, drive, interrupt_flag};
+use epm_cli::paper::{PaperFigure, draw, load_runs, report};
+use epm_cli::reproduce::{Scale, reproduce};
+use epm_cli::sweep::{RunResult, SweepFile, run_one, slurm_script};
+use epm_cli::{CliError, collect, figures, paper};
+
+/// Thermally activated elastoplastic models on any GPU (Ferrero, Martens & Barrat, PRL 2014).
+#[derive(Parser)]
+#[command(name = "epm", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// One simulation with its observables; Ctrl-C writes a checkpoint and the outputs.
+    Run {
+        /// The configuration (TOML; every key has the paper's default).
+        config: PathBuf,
+        /// The run's directory (manifest.json, one CSV per table, checkpoint.epm).
+        #[arg(long)]
+        out: PathBuf,
+        /// Continue the run in --out from its checkpoint.
+        #[arg(long)]
+        resume: bool,
+        /// Minutes between checkpoints.
+        #[arg(long, default_value_t = 10.0)]
+        checkpoint_minutes: f64,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// A grid of temperatures, seeds and models, one run after another; finished runs are
+    /// skipped, so a killed sweep resumes.
+    Sweep {
+        /// The sweep file: `[base]` (a run's configuration) and `[sweep]` (the grid).
+        sweep: PathBuf,
+        /// Where the runs go, one directory each.
+        #[arg(long)]
+        out: PathBuf,
+        /// Write a SLURM job-array script (one task per run) to this file instead of running.
+        #[arg(long)]
+        emit_slurm: Option<PathBuf>,
+        /// Only the run with this index (what each SLURM task does).
+        #[arg(long)]
+        only: Option<usize>,
+        /// Seconds a random run waits for its thermal twin to finish (cluster tasks).
+        #[arg(long, default_value_t = 0)]
+        wait_for_twin: u64,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Merge the finished runs in DIR into per-temperature tables (DIR/collected).
+    Collect {
+        /// A sweep's directory.
+        dir: PathBuf,
+    },
+    /// Run what a figure of the paper needs and draw it, with report.md.
+    Reproduce {
+        /// fig2a, fig2b, fig2c, fig2d, fig3a, fig3b, fig3c, fig3d, all, or demo.
+        figure: String,
+        /// quick (about 20 minutes on a CPU for all), paper (a GPU), test (tiny).
+        #[arg(long, default_value = "quick")]
+        scale: String,
+        /// Runs, figures and report go here.
+        #[arg(long)]
+        out: PathBuf,
+        /// No progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Redraw the figures of finished runs (a run, a sweep or a reproduction) into DIR/figures.
+    Plot {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// The backend of this build and the adapters it can use.
+    Info,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("info") => info(),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        other => {
-            if let Some(cmd) = other {
-                eprintln!("epm: unknown command `{cmd}`");
-            }
-            eprintln!("{USAGE}");
-            ExitCode::FAILURE
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info => info(),
+        Command::Run {
+            config,
+            out,
+            resume,
+            checkpoint_minutes,
+            quiet,
+        } => run(&config, &out, resume, checkpoint_minutes, quiet),
+        Command::Sweep {
+            sweep,
+            out,
+            emit_slurm,
+            only,
+            wait_for_twin,
+            quiet,
+        } => sweep_command(&sweep, &out, emit_slurm, only, wait_for_twin, quiet),
+        Command::Collect { dir } => collect::collect(&dir).map(|out| {
+            println!("epm: merged tables in {}", out.display());
+        }),
+        Command::Reproduce {
+            figure,
+            scale,
+            out,
+            quiet,
+        } => reproduce_command(&figure, &scale, &out, quiet),
+        Command::Plot { dir } => plot(&dir),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("epm: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }
 
+fn device() -> Result<epm::cubecl::Device, CliError> {
+    epm::device::default_device().map_err(|e| {
+        CliError::Usage(format!(
+            "no compute device: {e}; on Linux without a GPU install Mesa's software Vulkan driver \
+             (apt-get install mesa-vulkan-drivers), see `epm info`"
+        ))
+    })
+}
+
+fn load_config(path: &Path) -> Result<Config, CliError> {
+    Config::load(path).map_err(|e| CliError::config(path, e))
+}
+
+fn run(
+    config_path: &Path,
+    out: &Path,
+    resume: bool,
+    minutes: f64,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let config = load_config(config_path)?;
+    if minutes.is_nan() || minutes <= 0.0 {
+        return Err(CliError::Usage(format!(
+            "--checkpoint-minutes {minutes}: must be > 0"
+        )));
+    }
+    let device = device()?;
+    let interrupt = interrupt_flag();
+    let mut run = if resume {
+        if !out.join(epm::run::CHECKPOINT).exists() {
+            return Err(CliError::Usage(format!(
+                "{} holds no checkpoint to resume: run without --resume",
+                out.display()
+            )));
+        }
+        Run::resume(out, Some(&config), &device)?
+    } else {
+        Run::start(config.clone(), out, &device)?
+    };
+    epm::write_atomic(
+        &out.join("config.toml"),
+        run.simulation().config().to_toml().as_bytes(),
+    )?;
+    eprintln!("epm: {}", epm::device::describe(run.simulation().client()));
+    let options = DriveOptions {
+        checkpoint_every: Duration::from_secs_f64(minutes * 60.0),
+        progress: !quiet,
+        label: out.display().to_string(),
+    };
+    match drive(&mut run, &interrupt, &options)? {
+        Outcome::Completed => println!("epm: done: {}", out.display()),
+        Outcome::Interrupted => println!(
+            "epm: interrupted at step {}: checkpoint and outputs written in {}; continue with \
+             `epm run {} --out {} --resume`",
+            run.simulation().step(),
+            out.display(),
+            config_path.display(),
+            out.display()
+        ),
+    }
+    Ok(())
+}
+
+fn sweep_command(
+    path: &Path,
+    out: &Path,
+    emit_slurm: Option<PathBuf>,
+    only: Option<usize>,
+    wait_for_twin: u64,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let file = SweepFile::load(path)?;
+    let runs = file.runs().map_err(|message| CliError::Config {
+        file: path.to_path_buf(),
+        message,
+    })?;
+    if let Some(script) = emit_slurm {
+        let epm = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("epm"));
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let text = slurm_script(&absolute(path), &absolute(out), &runs, &epm);
+        epm::write_atomic(&script, text.as_bytes())?;
+        println!(
+            "epm: SLURM script for {} runs: {} (sbatch {})",
+            runs.len(),
+            script.display(),
+            script.display()
+        );
+        return Ok(());
+    }
+    let selected: Vec<(usize, &epm_cli::sweep::RunSpec)> = match only {
+        Some(i) if i < runs.len() => vec![(i, &runs[i])],
+        Some(i) => {
+            return Err(CliError::Usage(format!(
+                "--only {i}: the sweep has {} runs (0 to {})",
+                runs.len(),
+                runs.len() - 1
+            )));
+        }
+        None => runs.iter().enumerate().collect(),
+    };
+    std::fs::create_dir_all(out).map_err(|e| CliError::Io {
+        path: out.to_path_buf(),
+        source: e,
+    })?;
+    let device = device()?;
+    let interrupt = interrupt_flag();
+    let (mut done, mut skipped) = (0, 0);
+    for (i, spec) in selected {
+        let options = DriveOptions {
+            checkpoint_every: Duration::from_secs(600),
+            progress: !quiet,
+            label: format!("[{}/{}] {}", i + 1, runs.len(), spec.name),
+        };
+        match run_one(
+            out,
+            spec,
+            &device,
+            &interrupt,
+            &options,
+            Duration::from_secs(wait_for_twin),
+        )? {
+            RunResult::Skipped => {
+                skipped += 1;
+                eprintln!("epm: {} is finished: skipped", spec.name);
+            }
+            RunResult::Completed => done += 1,
+            RunResult::Interrupted => {
+                println!(
+                    "epm: interrupted in {}: run the same command again to resume",
+                    spec.name
+                );
+                return Ok(());
+            }
+        }
+    }
+    println!(
+        "epm: sweep in {}: {done} runs done, {skipped} already finished",
+        out.display()
+    );
+    Ok(())
+}
+
+fn reproduce_command(figure: &str, scale: &str, out: &Path, quiet: bool) -> Result<(), CliError> {
+    let scale = Scale::parse(scale).ok_or_else(|| {
+        CliError::Usage(format!(
+            "--scale {scale}: must be quick, paper, demo or test"
+        ))
+    })?;
+    let (figures, scale) = match figure {
+        "all" => (PaperFigure::ALL.to_vec(), scale),
+        "demo" => (vec![], Scale::Demo),
+        name => (
+            vec![PaperFigure::parse(name).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "unknown figure `{name}`: fig2a, fig2b, fig2c, fig2d, fig3a, fig3b, fig3c, fig3d, all or demo"
+                ))
+            })?],
+            scale,
+        ),
+    };
+    let device = device()?;
+    let interrupt = interrupt_flag();
+    if let Some(report) = reproduce(&figures, scale, out, &device, &interrupt, !quiet)? {
+        println!("epm: report: {}", report.display());
+        println!("epm: figures: {}", out.join("figures").display());
+    }
+    Ok(())
+}
+
+fn plot(dir: &Path) -> Result<(), CliError> {
+    let out = dir.join("figures");
+    let files = if dir.join("manifest.json").exists() {
+        // One run: its own curves.
+        let parent = dir.parent().unwrap_or(Path::new("."));
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let data: Vec<paper::RunData> = load_runs(parent)?
+            .into_iter()
+            .filter(|r| {
+                r.dir
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy() == name)
+            })
+            .collect();
+        if data.is_empty() {
+            return Err(CliError::Usage(format!(
+                "{}: the run is not finished",
+                dir.display()
+            )));
+        }
+        let mut files = draw(
+            &[
+                PaperFigure::Fig2a,
+                PaperFigure::Fig3a,
+                PaperFigure::Fig3b,
+                PaperFigure::Fig3c,
+                PaperFigure::Fig3d,
+            ],
+            &data,
+            &out,
+            false,
+        )?;
+        for (regime, file) in [
+            ("ballistic", "sq_ballistic"),
+            ("subdiffusive", "sq_crossover"),
+            ("diffusive", "sq_diffusive"),
+        ] {
+            let (f, _) = paper::collapse(&format!("S(q,t), {regime} regime"), data.first(), regime);
+            files.extend(figures::save(&f, &out.join(file))?);
+        }
+        files
+    } else {
+        let data = load_runs(dir)?;
+        if data.is_empty() {
+            return Err(CliError::Usage(format!(
+                "{} holds no finished run",
+                dir.display()
+            )));
+        }
+        let files = draw(&PaperFigure::ALL, &data, &out, true)?;
+        let header = format!("Redrawn by `epm plot` from {}.", dir.display());
+        epm::write_atomic(&dir.join("report.md"), report(&data, &header).as_bytes())?;
+        println!("epm: report: {}", dir.join("report.md").display());
+        files
+    };
+    for f in &files {
+        println!("epm: wrote {}", f.display());
+    }
+    Ok(())
+}
+
 /// Lists the devices of the compiled backend and the one a run would use.
-fn info() -> ExitCode {
+fn info() -> Result<(), CliError> {
     println!(
         "epm {} built for backend `{}`",
         env!("CARGO_PKG_VERSION"),
         epm::device::BACKEND
     );
-    let all = epm::fft::cubecl::Device::enumerate_all();
+    let all = epm::cubecl::Device::enumerate_all();
     println!("devices this build can use: {}", all.len());
     for d in &all {
         println!("  {d:?}");
     }
-    match epm::device::default_device() {
-        Ok(device) => {
-            let client = device.client();
-            println!("a run would use: {device:?}");
-            println!("  {}", epm::device::describe(&client));
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!(
-                "no usable device: {e}\n\
-                 on Linux without a GPU install Mesa's software Vulkan driver: apt-get install mesa-vulkan-drivers"
-            );
-            ExitCode::FAILURE
-        }
-    }
+    let device = device()?;
+    println!("a run would use: {device:?}");
+    println!("  {}", epm::device::describe(&device.client()));
+    Ok(())
 }

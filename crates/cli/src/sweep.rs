@@ -1,0 +1,344 @@
+//! Sweeps: a grid of temperatures, seeds and models run one after another on this machine
+//! (`epm sweep`), one directory per run, or as a SLURM job array (`--emit-slurm`).
+//!
+//! ```toml
+//! [base]                  # any key of a run's configuration
+//! l = 64
+//! steps = 20000
+//! [base.observables]
+//! warm_up = 2000
+//!
+//! [sweep]
+//! temperatures = [0.05, 0.07, 0.1]
+//! seeds = [1, 2]
+//! models = ["thermal", "random"]
+//! # The random model's activity at each temperature: "measured" (its thermal twin's, same
+//! # temperature and seed), "arrhenius" (the paper's 3.1 exp(-0.48 / T)), or a list.
+//! random_activity = "measured"
+//! ```
+//!
+//! A run is `DIR/T<T>_<model>_seed<seed>/`. A finished run (its manifest says `completed`) is
+//! skipped; one with a checkpoint is resumed; others start. So a killed sweep resumes.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use epm::run::Run;
+use epm::{ActivationConfig, Config, SimError};
+use serde::{Deserialize, Serialize};
+
+use crate::drive::{DriveOptions, Outcome, drive};
+use crate::error::CliError;
+
+/// The activity of the random model at each temperature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RandomActivity {
+    /// `"measured"` or `"arrhenius"`.
+    Named(String),
+    /// One activity per temperature, in order.
+    List(Vec<f64>),
+}
+
+impl Default for RandomActivity {
+    fn default() -> Self {
+        RandomActivity::Named("measured".into())
+    }
+}
+
+/// The `[sweep]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Axes {
+    /// Temperatures.
+    pub temperatures: Vec<f64>,
+    /// Seeds.
+    pub seeds: Vec<u64>,
+    /// `"thermal"` and/or `"random"`.
+    pub models: Vec<String>,
+    /// The random model's activity.
+    pub random_activity: RandomActivity,
+}
+
+impl Default for Axes {
+    fn default() -> Self {
+        Self {
+            temperatures: vec![],
+            seeds: vec![0],
+            models: vec!["thermal".into()],
+            random_activity: RandomActivity::default(),
+        }
+    }
+}
+
+/// A sweep file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    /// The configuration every run starts from.
+    #[serde(default)]
+    pub base: Config,
+    /// The grid.
+    pub sweep: Axes,
+}
+
+/// Which model a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// Paper Eq. 2.
+    Thermal,
+    /// Constant rate at a given activity.
+    Random,
+}
+
+/// One run of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    /// Directory name, `T<T>_<model>_seed<seed>`.
+    pub name: String,
+    /// Temperature (for the random model: its thermal twin's).
+    pub temperature: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Model.
+    pub model: Model,
+    /// The configuration; for a random run with a measured activity, its activation is
+    /// settled when the twin has finished.
+    pub config: Config,
+    /// For a random run with a measured activity: its thermal twin's name.
+    pub twin: Option<String>,
+}
+
+/// The paper's fit of the thermal model's activity, `3.1 exp(-0.48 / T)`.
+pub fn paper_activity(temperature: f64) -> f64 {
+    3.1 * (-0.48 / temperature).exp()
+}
+
+/// The name of a run.
+pub fn run_name(temperature: f64, model: Model, seed: u64) -> String {
+    let m = match model {
+        Model::Thermal => "thermal",
+        Model::Random => "random",
+    };
+    format!("T{temperature}_{m}_seed{seed}")
+}
+
+impl SweepFile {
+    /// Reads and checks a sweep file; errors name the file and the key.
+    pub fn load(path: &Path) -> Result<Self, CliError> {
+        let text = std::fs::read_to_string(path).map_err(|e| CliError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let file: SweepFile = toml::from_str(&text).map_err(|e| CliError::Config {
+            file: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        file.runs().map_err(|message| CliError::Config {
+            file: path.to_path_buf(),
+            message,
+        })?;
+        Ok(file)
+    }
+
+    /// Every run, thermal ones first (random twins may need their activity).
+    pub fn runs(&self) -> Result<Vec<RunSpec>, String> {
+        let a = &self.sweep;
+        if a.temperatures.is_empty() {
+            return Err("`sweep.temperatures` is empty: list at least one".into());
+        }
+        if a.seeds.is_empty() {
+            return Err("`sweep.seeds` is empty: list at least one".into());
+        }
+        let mut models = vec![];
+        for m in &a.models {
+            models.push(match m.as_str() {
+                "thermal" => Model::Thermal,
+                "random" => Model::Random,
+                other => {
+                    return Err(format!(
+                        "`sweep.models` = \"{other}\": each must be \"thermal\" or \"random\""
+                    ));
+                }
+            });
+        }
+        if let RandomActivity::Named(n) = &a.random_activity
+            && n != "measured"
+            && n != "arrhenius"
+        {
+            return Err(format!(
+                "`sweep.random_activity` = \"{n}\": must be \"measured\", \"arrhenius\" or a list of activities"
+            ));
+        }
+        if let RandomActivity::List(l) = &a.random_activity
+            && l.len() != a.temperatures.len()
+        {
+            return Err(format!(
+                "`sweep.random_activity` has {} activities for {} temperatures",
+                l.len(),
+                a.temperatures.len()
+            ));
+        }
+        let mut runs = vec![];
+        for model in [Model::Thermal, Model::Random] {
+            if !models.contains(&model) {
+                continue;
+            }
+            for (i, &t) in a.temperatures.iter().enumerate() {
+                for &seed in &a.seeds {
+                    let mut config = self.base.clone();
+                    config.seed = seed;
+                    let mut twin = None;
+                    config.activation = match model {
+                        Model::Thermal => ActivationConfig::Thermal { temperature: t },
+                        Model::Random => {
+                            let activity = match &a.random_activity {
+                                RandomActivity::List(l) => l[i],
+                                RandomActivity::Named(n) if n == "arrhenius" => paper_activity(t),
+                                _ => {
+                                    twin = Some(run_name(t, Model::Thermal, seed));
+                                    // Settled from the twin before the run starts.
+                                    paper_activity(t).min(0.5)
+                                }
+                            };
+                            ActivationConfig::Random { activity }
+                        }
+                    };
+                    config.validate().map_err(|e| {
+                        format!("the run at T = {t}, seed {seed}: {e} (from `base` or `sweep`)")
+                    })?;
+                    runs.push(RunSpec {
+                        name: run_name(t, model, seed),
+                        temperature: t,
+                        seed,
+                        model,
+                        config,
+                        twin,
+                    });
+                }
+            }
+        }
+        Ok(runs)
+    }
+}
+
+/// The mean activity a finished run measured.
+pub fn measured_activity(dir: &Path) -> Result<f64, CliError> {
+    let manifest = epm::output::RunDirectory::create(dir)
+        .and_then(|d| d.manifest())
+        .map_err(CliError::Sim)?;
+    manifest
+        .quantity("mean_activity")
+        .map(|q| q.value)
+        .filter(|a| *a > 0.0 && *a < 1.0)
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "{} has no mean activity in (0, 1): is its activity observer on?",
+                dir.display()
+            ))
+        })
+}
+
+/// What [`run_one`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunResult {
+    /// Already finished: skipped.
+    Skipped,
+    /// Ran (or resumed) to its end.
+    Completed,
+    /// Stopped by a signal.
+    Interrupted,
+}
+
+/// Runs (or resumes, or skips) one run of a sweep in `dir/spec.name`. A random run with a
+/// measured activity waits up to `wait_for_twin` for its thermal twin to finish (cluster
+/// jobs run in any order).
+pub fn run_one(
+    dir: &Path,
+    spec: &RunSpec,
+    device: &epm::cubecl::Device,
+    interrupt: &AtomicBool,
+    options: &DriveOptions,
+    wait_for_twin: Duration,
+) -> Result<RunResult, CliError> {
+    let out = dir.join(&spec.name);
+    if Run::is_complete(&out) {
+        return Ok(RunResult::Skipped);
+    }
+    let mut config = spec.config.clone();
+    if let Some(twin) = &spec.twin {
+        let twin_dir = dir.join(twin);
+        let start = std::time::Instant::now();
+        while !Run::is_complete(&twin_dir) {
+            if start.elapsed() >= wait_for_twin {
+                return Err(CliError::Usage(format!(
+                    "{} takes the activity of {}, which has not finished: run it first",
+                    spec.name,
+                    twin_dir.display()
+                )));
+            }
+            std::thread::sleep(Duration::from_secs(10).min(wait_for_twin));
+        }
+        let activity = match measured_activity(&twin_dir) {
+            Ok(a) => a,
+            Err(e) => {
+                // A twin too short to see an event: the paper's law stands in, said aloud.
+                let a = paper_activity(spec.temperature).min(0.5);
+                eprintln!(
+                    "epm: {e}; {} takes the paper's 3.1 exp(-0.48/T) = {a:.3e}",
+                    spec.name
+                );
+                a
+            }
+        };
+        config.activation = ActivationConfig::Random { activity };
+    }
+    let mut run = if out.join(epm::run::CHECKPOINT).exists() {
+        Run::resume(&out, Some(&config), device)?
+    } else {
+        Run::start(config.clone(), &out, device)?
+    };
+    // The configuration beside the outputs, for a look or a rerun by hand.
+    epm::write_atomic(&out.join("config.toml"), config.to_toml().as_bytes())?;
+    Ok(match drive(&mut run, interrupt, options)? {
+        Outcome::Completed => RunResult::Completed,
+        Outcome::Interrupted => RunResult::Interrupted,
+    })
+}
+
+/// The SLURM job-array script of a sweep: one array task per run, each running
+/// `epm sweep SWEEP --out DIR --only <task>`.
+pub fn slurm_script(sweep_file: &Path, dir: &Path, runs: &[RunSpec], epm: &Path) -> String {
+    let mut s = String::new();
+    s += "#!/usr/bin/env bash\n";
+    s += &format!(
+        "#SBATCH --job-name=epm-sweep\n#SBATCH --array=0-{}\n",
+        runs.len() - 1
+    );
+    s += "#SBATCH --output=epm-sweep-%A_%a.out\n";
+    s += "# One task per run; random runs with a measured activity wait for their thermal twin.\n";
+    s += "# Tasks:\n";
+    for (i, r) in runs.iter().enumerate() {
+        s += &format!("#   {i}: {}\n", r.name);
+    }
+    s += "set -euo pipefail\n";
+    s += &format!(
+        "exec {} sweep {} --out {} --only \"$SLURM_ARRAY_TASK_ID\" --wait-for-twin 172800\n",
+        shell_quote(&epm.display().to_string()),
+        shell_quote(&sweep_file.display().to_string()),
+        shell_quote(&dir.display().to_string())
+    );
+    s
+}
+
+/// `s` quoted for bash.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+impl From<SimError> for CliError {
+    fn from(e: SimError) -> Self {
+        CliError::Sim(e)
+    }
+}

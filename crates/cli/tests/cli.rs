@@ -1,0 +1,393 @@
+//! The `epm` command end to end: the real binary, on the build's device (lavapipe in CI).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn epm() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_epm"));
+    // Mesa's loader warns without it; harmless, but it clutters the captured output.
+    c.env(
+        "XDG_RUNTIME_DIR",
+        std::env::temp_dir().join("epm-xdg-runtime"),
+    );
+    let _ = std::fs::create_dir_all(std::env::temp_dir().join("epm-xdg-runtime"));
+    c
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("epm-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn check(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const TINY: &str = r#"
+l = 16
+seed = 3
+steps = 6000
+[activation]
+rule = "thermal"
+temperature = 0.15
+[observables]
+warm_up = 500
+points_per_level = 8
+shells = 4
+"#;
+
+/// Every CSV file of a run directory, by name.
+fn tables(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "csv"))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().to_string(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sigint_then_resume_gives_the_tables_of_an_uninterrupted_run() {
+    let dir = scratch("sigint");
+    let config = dir.join("tiny.toml");
+    std::fs::write(&config, TINY).unwrap();
+
+    let straight = dir.join("straight");
+    check(
+        &epm()
+            .args(["run"])
+            .arg(&config)
+            .arg("--out")
+            .arg(&straight)
+            .arg("--quiet")
+            .output()
+            .unwrap(),
+        "the uninterrupted run",
+    );
+
+    let stopped = dir.join("stopped");
+    let mut child = epm()
+        .args(["run"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&stopped)
+        .args(["--quiet", "--checkpoint-minutes", "0.005"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first periodic checkpoint: the run is under way.
+    let start = Instant::now();
+    while !stopped.join("checkpoint.epm").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no checkpoint appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be interrupted"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    check(&out, "the interrupted run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("interrupted at step"), "{stdout}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stopped.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["completed"], false, "the partial outputs say so");
+    let step = manifest["steps"].as_u64().unwrap();
+    assert!(step > 0 && step < 6000, "interrupted at step {step}");
+
+    check(
+        &epm()
+            .args(["run"])
+            .arg(&config)
+            .arg("--out")
+            .arg(&stopped)
+            .args(["--resume", "--quiet"])
+            .output()
+            .unwrap(),
+        "the resumed run",
+    );
+    let (a, b) = (tables(&straight), tables(&stopped));
+    assert_eq!(a.len(), b.len());
+    assert!(a.len() >= 9, "{} tables", a.len());
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs after SIGINT and --resume");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn configuration_errors_name_the_file_and_key_and_exit_2() {
+    let dir = scratch("config-errors");
+    let cases = [
+        ("l = 100", "`l` = 100"),
+        ("dt = 2.0", "`dt` = 2"),
+        ("temprature = 0.1", "temprature"),
+        ("l = \"big\"", "l"),
+        (
+            "[activation]\nrule = \"thermal\"\ntemperature = -1.0",
+            "`activation.temperature` = -1",
+        ),
+        (
+            "[activation]\nrule = \"random\"\nactivity = 2.0",
+            "`activation.activity` = 2",
+        ),
+        ("[activation]\nrule = \"magic\"", "magic"),
+        (
+            "[observables]\npoints_per_level = 7",
+            "`observables.points_per_level` = 7",
+        ),
+        ("[observables]\nq = [100.0]", "`observables.q` = 100"),
+        ("steps = 0", "`steps` = 0"),
+    ];
+    for (i, (text, key)) in cases.iter().enumerate() {
+        let file = dir.join(format!("bad{i}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let out = epm()
+            .args(["run"])
+            .arg(&file)
+            .arg("--out")
+            .arg(dir.join("out"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {stderr}");
+        assert!(
+            stderr.contains(&format!("bad{i}.toml")),
+            "{text}: the file is not named: {stderr}"
+        );
+        assert!(
+            stderr.contains(key),
+            "{text}: `{key}` is not named: {stderr}"
+        );
+        assert!(!dir.join("out").exists(), "{text}: nothing may be written");
+    }
+    let missing = epm()
+        .args(["run", "/nonexistent.toml", "--out"])
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    assert_ne!(missing.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.toml"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sweeps_skip_finished_runs_resume_broken_ones_and_emit_slurm() {
+    let dir = scratch("sweep");
+    let file = dir.join("sweep.toml");
+    std::fs::write(
+        &file,
+        r#"
+[base]
+l = 8
+steps = 300
+[base.observables]
+warm_up = 50
+points_per_level = 8
+shells = 2
+
+[sweep]
+temperatures = [0.2, 0.3]
+seeds = [1]
+models = ["thermal", "random"]
+random_activity = "measured"
+"#,
+    )
+    .unwrap();
+    let out = dir.join("runs");
+    let first = epm()
+        .args(["sweep"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    check(&first, "the sweep");
+    assert!(String::from_utf8_lossy(&first.stdout).contains("4 runs done, 0 already finished"));
+    let names = [
+        "T0.2_thermal_seed1",
+        "T0.3_thermal_seed1",
+        "T0.2_random_seed1",
+        "T0.3_random_seed1",
+    ];
+    // The random twins took their thermal twins' measured activity.
+    let activity = |name: &str| -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(out.join(name).join("manifest.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let thermal = activity("T0.2_thermal_seed1");
+    let measured = thermal["quantities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "mean_activity")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(
+        activity("T0.2_random_seed1")["config"]["activation"]["activity"]
+            .as_f64()
+            .unwrap(),
+        measured
+    );
+
+    // Break one run (its manifest gone, its checkpoint kept) and delete another.
+    std::fs::remove_file(out.join(names[1]).join("manifest.json")).unwrap();
+    std::fs::remove_dir_all(out.join(names[3])).unwrap();
+    let second = epm()
+        .args(["sweep"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    check(&second, "the second sweep");
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        stdout.contains("2 runs done, 2 already finished"),
+        "{stdout}"
+    );
+    for n in names {
+        assert_eq!(activity(n)["completed"], true, "{n}");
+    }
+
+    let collected = epm().args(["collect"]).arg(&out).output().unwrap();
+    check(&collected, "collect");
+    let merged = std::fs::read_to_string(out.join("collected/thermal/msd.csv")).unwrap();
+    assert!(merged.starts_with("T [sigma_Y^2],lag [steps]"), "{merged}");
+    assert!(out.join("collected/activity.csv").exists());
+
+    let script = dir.join("sweep.sh");
+    let emitted = epm()
+        .args(["sweep"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .arg("--emit-slurm")
+        .arg(&script)
+        .output()
+        .unwrap();
+    check(&emitted, "--emit-slurm");
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("#SBATCH --array=0-3"), "{text}");
+    for (i, n) in [
+        "T0.2_thermal_seed1",
+        "T0.3_thermal_seed1",
+        "T0.2_random_seed1",
+        "T0.3_random_seed1",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            text.contains(&format!("#   {i}: {n}")),
+            "task {i} is not {n}:\n{text}"
+        );
+    }
+    assert_eq!(text.matches("#   ").count(), 4, "one task per run:\n{text}");
+    assert!(text.contains("--only \"$SLURM_ARRAY_TASK_ID\""));
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    check(&syntax, "bash -n on the SLURM script");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn is_png(path: &Path) -> bool {
+    let bytes = std::fs::read(path).unwrap();
+    bytes.len() > 1000
+        && bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        && &bytes[12..16] == b"IHDR"
+        && u32::from_be_bytes(bytes[16..20].try_into().unwrap()) == 900
+        && u32::from_be_bytes(bytes[20..24].try_into().unwrap()) == 640
+        && bytes.windows(4).any(|w| w == b"IEND")
+}
+
+fn is_svg(path: &Path) -> bool {
+    let text = std::fs::read_to_string(path).unwrap();
+    let ok = text.trim_start().starts_with("<svg")
+        && text.trim_end().ends_with("</svg>")
+        && (text.contains("<path") || text.contains("<polyline"));
+    // Python's XML parser, where there is one, checks that it is well-formed.
+    let parsed = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])",
+        ])
+        .arg(path)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(true);
+    ok && parsed
+}
+
+#[test]
+fn the_figures_are_valid_png_and_svg() {
+    let dir = scratch("figures");
+    let out = epm()
+        .args(["reproduce", "all", "--scale", "test", "--quiet", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    check(&out, "reproduce all --scale test");
+    for f in [
+        "fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b", "fig3c", "fig3d",
+    ] {
+        let base = dir.join("figures").join(f);
+        assert!(is_png(&base.with_extension("png")), "{f}.png");
+        assert!(is_svg(&base.with_extension("svg")), "{f}.svg");
+    }
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("| quantity | measured | paper |"),
+        "{report}"
+    );
+    assert!(report.contains("Arrhenius E"), "{report}");
+    // A second time everything is finished: nothing runs, the figures are redrawn.
+    let again = epm()
+        .args(["reproduce", "all", "--scale", "test", "--quiet", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    check(&again, "the second reproduce");
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("runs to do"));
+    // `epm plot` on one run.
+    let one = dir.join("runs/T0.1_thermal_seed1");
+    check(&epm().arg("plot").arg(&one).output().unwrap(), "epm plot");
+    assert!(
+        is_png(&one.join("figures/fig2a.png")) && is_svg(&one.join("figures/sq_ballistic.svg"))
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
