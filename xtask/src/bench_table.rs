@@ -29,6 +29,7 @@ pub fn render(dir: &Path) -> Result<String, String> {
         out += &match name.as_str() {
             "step" => steps_table(&rows),
             "step-kernels" => kernels_table(&rows),
+            "observers" => observers_table(&rows),
             _ => comparison_table(&rows),
         };
         out += "\n";
@@ -125,6 +126,22 @@ fn steps_table(rows: &Group) -> String {
                 .map_or(" - |".into(), |ns| format!(" {:.0} |", 1e9 / ns));
         }
         out += "\n";
+    }
+    out
+}
+
+/// Steps with one observer each: milliseconds per step and the cost over bare steps.
+fn observers_table(rows: &Group) -> String {
+    let imps = ids(rows, "none");
+    let mut out =
+        String::from("| L | observer | ms per step | added ms per step |\n|---|---|---|---|\n");
+    for (l, m) in rows {
+        let base = m.get("none").copied();
+        for i in &imps {
+            let Some(ns) = m.get(i) else { continue };
+            let added = base.map_or("-".into(), |b| format!("{:.3}", (ns - b) / 1e6));
+            out += &format!("| {l} | {i} | {:.3} | {added} |\n", ns / 1e6);
+        }
     }
     out
 }
