@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's automation (as burn and cubecl do it).
 //!
-//! - `demo`: the main job (for now: a 2D FFT on the device beside rustfft).
+//! - `demo`: the main job: the thermal model at T = 0.1 and its random-model twin, with the
+//!   D(t) and S(q,t) figures and the report (`epm reproduce demo`).
 //! - `test`: everything CI checks: fmt, clippy, the whole test suite.
 //! - `bench`: the criterion benchmarks, then the markdown table of their results.
 //!
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench_table;
+mod book_links;
 
 fn main() -> ExitCode {
     quiet_vulkan_loader();
@@ -24,7 +26,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: cargo xtask <demo|test|bench> [cargo flags, e.g. --features cuda]\n\
-                 demo   the main job: transform a field on the device, timed beside rustfft\n\
+                 demo   the main job: T = 0.1 and its random twin, D(t) and S(q,t) figures, report\n\
                  test   fmt --check, clippy -D warnings, cargo test --workspace\n\
                  bench  criterion benchmarks, then target/bench-table.md\n\
                  bench-table  only the table, from the last benchmark results"
@@ -87,8 +89,23 @@ fn cargo(args: &[&str], extra: &[String]) -> Result {
 
 fn demo(extra: &[String]) -> Result {
     ensure_compute_driver(extra)?;
-    // Release: the timings printed are then the ones a user gets (and the benchmarks measure).
-    cargo(&["run", "--release", "--example", "fft2d"], extra)
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let out = target.join("demo");
+    let out = out.to_string_lossy().to_string();
+    // Release: what a user runs. Finished runs are kept, so a second demo only redraws.
+    // Cargo's flags (a backend feature) go before `--`, the command's after.
+    let with_command: Vec<String> = extra
+        .iter()
+        .cloned()
+        .chain(["--", "reproduce", "demo", "--out", &out].map(String::from))
+        .collect();
+    cargo(&["run", "--release", "--package", "epm-cli"], &with_command)?;
+    println!(
+        "xtask: the demo is in {out}: figures/ (D(t): fig2a, S(q,t): sq_ballistic, sq_crossover, C_u: fig3c), report.md, runs/"
+    );
+    Ok(())
 }
 
 fn test(extra: &[String]) -> Result {
@@ -98,9 +115,77 @@ fn test(extra: &[String]) -> Result {
         &["clippy", "--workspace", "--all-targets"],
         &[extra, &["--".into(), "-D".into(), "warnings".into()]].concat(),
     )?;
-    let (passed, failed) = cargo_test(extra)?;
+    let (mut passed, failed) = cargo_test(extra)?;
+    passed += run_examples(extra)?;
+    book()?;
+    passed += 1;
     // One closing line for the whole suite (cargo's own last line is a doc-test group's).
-    println!("{passed} passed, {failed} failed");
+    println!(
+        "{passed} passed, {failed} failed (tests, {} examples, the book)",
+        EXAMPLES.len()
+    );
+    Ok(())
+}
+
+/// The examples, each at a size that runs in seconds: CI runs them all.
+const EXAMPLES: [(&str, &[&str]); 7] = [
+    ("quickstart", &["16", "300"]),
+    ("custom_activation", &["16", "300"]),
+    ("custom_observer", &["16", "400"]),
+    ("random_vs_thermal", &["16", "600", "0.2"]),
+    ("single_event", &["target/single_event.png", "32"]),
+    ("activity_vs_temperature", &["16", "800", "0.1", "0.2"]),
+    ("fft2d", &["64", "3"]),
+];
+
+/// Runs every example of [`EXAMPLES`]; returns how many ran.
+fn run_examples(extra: &[String]) -> Result<usize> {
+    for (name, args) in EXAMPLES {
+        let with_args: Vec<String> = extra
+            .iter()
+            .cloned()
+            .chain(std::iter::once("--".to_string()))
+            .chain(args.iter().map(|a| a.to_string()))
+            .collect();
+        cargo(&["run", "--quiet", "--example", name], &with_args)?;
+    }
+    Ok(EXAMPLES.len())
+}
+
+/// Builds the book with mdbook (installed from crates.io when missing): a missing include
+/// fails the build; then every relative link of the book must lead to a file.
+fn book() -> Result {
+    let has_mdbook = Command::new("mdbook")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_mdbook {
+        eprintln!("xtask: installing mdbook from crates.io (once)");
+        cargo(
+            &[
+                "install",
+                "mdbook",
+                "--locked",
+                "--version",
+                "^0.5",
+                "--no-default-features",
+            ],
+            &[],
+        )?;
+    }
+    eprintln!("+ mdbook build book");
+    let status = Command::new("mdbook")
+        .args(["build", "book"])
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("could not run mdbook: {e}"))?;
+    if !status.success() {
+        return Err("`mdbook build book` failed".into());
+    }
+    let broken = book_links::broken(&root().join("book/src"))?;
+    if !broken.is_empty() {
+        return Err(format!("broken links in the book:\n{}", broken.join("\n")));
+    }
     Ok(())
 }
 
@@ -151,7 +236,7 @@ fn parse_test_result(line: &str) -> Option<(usize, usize)> {
 
 fn bench(extra: &[String]) -> Result {
     ensure_compute_driver(extra)?;
-    for bench in ["fft2d", "step"] {
+    for bench in ["fft2d", "step", "observers"] {
         cargo(&["bench", "--bench", bench], extra)?;
     }
     bench_table()
@@ -163,9 +248,15 @@ fn bench_table() -> Result {
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
     let table = bench_table::render(&target.join("criterion"))?;
-    let out = target.join("bench-table.md");
-    std::fs::write(&out, &table).map_err(|e| format!("writing {}: {e}", out.display()))?;
-    println!("{table}\nwritten to {}", out.display());
+    // The book's performance chapter includes the table: it lives in the book's sources.
+    for out in [
+        target.join("bench-table.md"),
+        root().join("book/src/bench-table.md"),
+    ] {
+        std::fs::write(&out, &table).map_err(|e| format!("writing {}: {e}", out.display()))?;
+        println!("written to {}", out.display());
+    }
+    println!("{table}");
     Ok(())
 }
 
