@@ -5,8 +5,9 @@
 //! reproduction resumes), figures to `DIR/figures/`, the report to `DIR/report.md`.
 //!
 //! Scales (L, steps per temperature, warm-up):
-//! - `quick`: L = 64, 20 000 to 150 000 steps (colder: longer): `reproduce all` in about 20
-//!   minutes on a 2-core machine without a GPU; the regimes show qualitatively.
+//! - `quick`: L = 64, 10 000 to 60 000 steps (colder: longer), 8 lags per level, `C_sigma` on
+//!   1024 sites: `reproduce all` within 20 minutes on a 2-core machine without a GPU; the
+//!   regimes show qualitatively.
 //! - `paper`: L = 256, 10^6 to 10^7 steps: for a GPU; the estimated time is printed first.
 //! - `demo`: the T = 0.1 run and its random twin at L = 64, about 3 minutes on that machine.
 //! - `test`: L = 16, a few hundred steps: what CI draws its figures from.
@@ -61,15 +62,15 @@ impl Scale {
         match self {
             Scale::Quick => (
                 64,
-                cold(20_000, 40_000, 80_000, 150_000),
-                cold(2_000, 3_000, 5_000, 10_000),
+                cold(10_000, 20_000, 30_000, 60_000),
+                cold(1_000, 2_000, 3_000, 6_000),
             ),
             Scale::Paper => (
                 256,
                 cold(1_000_000, 2_000_000, 5_000_000, 10_000_000),
                 cold(50_000, 100_000, 200_000, 500_000),
             ),
-            Scale::Demo => (64, 40_000, 3_000),
+            Scale::Demo => (64, 20_000, 2_000),
             Scale::Test => (16, 800, 100),
         }
     }
@@ -91,9 +92,18 @@ impl Scale {
             ..Config::default()
         };
         c.observables.warm_up = warm_up;
-        if self == Scale::Test {
-            c.observables.points_per_level = 8;
-            c.observables.shells = 4;
+        match self {
+            // The correlators cost per step whether or not anything moved: on a CPU, fewer
+            // lags per level (4 per octave) and C_sigma on a quarter of the sites.
+            Scale::Quick | Scale::Demo => {
+                c.observables.points_per_level = 8;
+                c.observables.stress_correlation_sites = 1024;
+            }
+            Scale::Test => {
+                c.observables.points_per_level = 8;
+                c.observables.shells = 4;
+            }
+            Scale::Paper => {}
         }
         c
     }
@@ -149,38 +159,71 @@ fn demo_plan(thermal: &mut Vec<f64>, random: &mut Vec<f64>, scale: Scale) {
     }
 }
 
-/// Seconds per step with every observer, measured on this device at each lattice size of
-/// `runs` (a short run at T = 0.1), and the estimated total.
+/// The cost of a step with every observer on this device at one lattice size: `eventful`
+/// when some site is active (the transforms run), `quiet` when none is (most steps at low T).
+#[derive(Debug, Clone, Copy)]
+pub struct StepCost {
+    /// Lattice size.
+    pub l: i64,
+    /// Seconds per step with events.
+    pub eventful: f64,
+    /// Seconds per step without.
+    pub quiet: f64,
+}
+
+/// Seconds per step of a short run of `config` with every observer, after 100 untimed steps
+/// (the observers' kernels compile then).
+fn time_steps(config: Config, device: &epm::cubecl::Device) -> Result<f64, CliError> {
+    let mut sim = Simulation::new(config, device)?;
+    sim.advance(200, &mut [])?;
+    let mut m = Measurements::new(&sim)?;
+    sim.advance(100, &mut m.observers())?;
+    let steps = 300;
+    let start = Instant::now();
+    sim.advance(steps, &mut m.observers())?;
+    Ok(start.elapsed().as_secs_f64() / steps as f64)
+}
+
+/// The expected fraction of steps with at least one active site: the number of active sites
+/// is about Poisson with mean `a L^2`, `a` the run's activity (thermal: this code's Arrhenius
+/// fit at L = 64, README, `1.73 exp(-0.479 / T)`).
+pub fn eventful_fraction(config: &Config) -> f64 {
+    let a = match config.activation {
+        ActivationConfig::Thermal { temperature } => 1.73 * (-0.479 / temperature).exp(),
+        ActivationConfig::Random { activity } => activity,
+    };
+    1.0 - (-a * config.sites() as f64).exp()
+}
+
+/// The estimated run time of `runs`, from the step costs measured on this device at each
+/// lattice size (eventful: T = 0.1; quiet: the random rule at a vanishing activity) and each
+/// run's expected fraction of eventful steps.
 pub fn estimate(
     runs: &[RunSpec],
     device: &epm::cubecl::Device,
-) -> Result<(Duration, Vec<(i64, f64)>), CliError> {
-    let mut per_l: Vec<(i64, f64)> = vec![];
+) -> Result<(Duration, Vec<StepCost>), CliError> {
+    let mut costs: Vec<StepCost> = vec![];
     let mut total = 0.0;
     for r in runs {
         let l = r.config.l;
-        let seconds = match per_l.iter().find(|p| p.0 == l) {
-            Some(p) => p.1,
+        let cost = match costs.iter().find(|c| c.l == l) {
+            Some(c) => *c,
             None => {
                 let mut config = r.config.clone();
-                config.activation = ActivationConfig::Thermal { temperature: 0.1 };
                 config.observables.warm_up = 0;
-                let mut sim = Simulation::new(config, device)?;
-                sim.advance(200, &mut [])?;
-                let mut m = Measurements::new(&sim)?;
-                // First steps with the observers compile their kernels: not timed.
-                sim.advance(100, &mut m.observers())?;
-                let steps = 300;
-                let start = Instant::now();
-                sim.advance(steps, &mut m.observers())?;
-                let s = start.elapsed().as_secs_f64() / steps as f64;
-                per_l.push((l, s));
-                s
+                config.activation = ActivationConfig::Thermal { temperature: 0.1 };
+                let eventful = time_steps(config.clone(), device)?;
+                config.activation = ActivationConfig::Random { activity: 1e-12 };
+                let quiet = time_steps(config, device)?;
+                let c = StepCost { l, eventful, quiet };
+                costs.push(c);
+                c
             }
         };
-        total += seconds * r.config.steps as f64;
+        let f = eventful_fraction(&r.config);
+        total += (f * cost.eventful + (1.0 - f) * cost.quiet) * r.config.steps as f64;
     }
-    Ok((Duration::from_secs_f64(total), per_l))
+    Ok((Duration::from_secs_f64(total), costs))
 }
 
 /// Runs what `figures` need and draws them. Returns the report's path, or `None` when a
@@ -205,10 +248,17 @@ pub fn reproduce(
         .collect();
     if !todo.is_empty() {
         let todo_owned: Vec<RunSpec> = todo.iter().map(|r| (*r).clone()).collect();
-        let (eta, per_l) = estimate(&todo_owned, device)?;
-        let rates: Vec<String> = per_l
+        let (eta, costs) = estimate(&todo_owned, device)?;
+        let rates: Vec<String> = costs
             .iter()
-            .map(|(l, s)| format!("{:.2} ms per step at L = {l}", s * 1e3))
+            .map(|c| {
+                format!(
+                    "at L = {}: {:.2} ms per step with events, {:.2} ms without",
+                    c.l,
+                    c.eventful * 1e3,
+                    c.quiet * 1e3
+                )
+            })
             .collect();
         eprintln!(
             "epm: {} runs to do ({} finished); estimated run time {} ({} on {})",
@@ -301,6 +351,17 @@ pub fn human(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eventful_fraction_follows_the_expected_activity() {
+        let at = |t: f64| eventful_fraction(&Scale::Quick.config(t, Model::Thermal));
+        // L = 64: a(0.04) L^2 = 0.045 active sites on average, a(0.1) L^2 = 59.
+        assert!((at(0.04) - 0.0437).abs() < 0.001, "{}", at(0.04));
+        assert!(at(0.1) > 0.999_999);
+        let mut quiet = Scale::Quick.config(0.1, Model::Random);
+        quiet.activation = ActivationConfig::Random { activity: 1e-12 };
+        assert!(eventful_fraction(&quiet) < 1e-8);
+    }
 
     #[test]
     fn plans_share_runs_and_put_thermal_twins_first() {
