@@ -58,6 +58,9 @@ pub struct Panel {
     pub marks: Vec<(f64, String)>,
     /// Fixed y range (data units), else from the data.
     pub y_range: Option<(f64, f64)>,
+    /// As an inset: where it goes, `(left, top, right, bottom)` as fractions of the figure's
+    /// width and height; `None`: top right, `(0.56, 0.09, 0.97, 0.51)`.
+    pub place: Option<(f64, f64, f64, f64)>,
 }
 
 impl Panel {
@@ -72,11 +75,12 @@ impl Panel {
             series: vec![],
             marks: vec![],
             y_range: None,
+            place: None,
         }
     }
 }
 
-/// A figure: a main panel and perhaps an inset (top right).
+/// A figure: a main panel and perhaps an inset (top right unless the inset says otherwise).
 #[derive(Debug, Clone)]
 pub struct Figure {
     /// The main panel.
@@ -255,9 +259,13 @@ where
     draw_panel(&root, &f.main, false)?;
     if let Some(inset) = &f.inset {
         let (w, h) = root.dim_in_pixel();
+        let (left, top, right, bottom) = inset.place.unwrap_or((0.56, 0.09, 0.97, 0.51));
         let area = root.clone().shrink(
-            ((w as f64 * 0.56) as u32, (h as f64 * 0.09) as u32),
-            ((w as f64 * 0.41) as u32, (h as f64 * 0.40) as u32),
+            ((w as f64 * left) as u32, (h as f64 * top) as u32),
+            (
+                (w as f64 * (right - left)) as u32,
+                (h as f64 * (bottom - top)) as u32,
+            ),
         );
         area.fill(&WHITE)?;
         draw_panel(&area, inset, true)?;

@@ -236,6 +236,9 @@ fn collapse_figure(
     main.y_range = Some((0.0, 1.02));
     let mut inset = Panel::new("raw data", "t [tau]", "S", true, false);
     inset.y_range = Some((0.0, 1.02));
+    // The collapsed curves run along the top and fall on the right: the inset goes below,
+    // between the legend (lower left) and the fall.
+    inset.place = Some((0.40, 0.45, 0.65, 0.82));
     let Some(run) = run else {
         main.title = format!("{title} (no run)");
         return (Figure { main, inset: None }, None);
@@ -894,7 +897,7 @@ pub fn report(runs: &[RunData], header: &str) -> String {
             let t = r.quantity("C_u_minimum_time").unwrap_or(f64::NAN);
             push(
                 &format!("C_u minimum, T = {}", r.temperature),
-                format!("{m:.4} at t = {t}"),
+                format!("{m:.4} at t = {t:.2} tau"),
                 if r.temperature <= 0.1 { "negative" } else { "" },
                 String::new(),
             );
