@@ -88,7 +88,7 @@ fn cargo(args: &[&str], extra: &[String]) -> Result {
 }
 
 fn demo(extra: &[String]) -> Result {
-    ensure_compute_driver(extra)?;
+    ensure_compute_driver(extra, Info::Release)?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
@@ -110,7 +110,9 @@ fn demo(extra: &[String]) -> Result {
 
 fn test(extra: &[String]) -> Result {
     cargo(&["fmt", "--all", "--check"], &[])?;
-    ensure_compute_driver(extra)?;
+    // The whole workspace in one build, which the tests then reuse; `epm info` from it.
+    cargo(&["build", "--workspace", "--all-targets"], extra)?;
+    ensure_compute_driver(extra, Info::WorkspaceBuild)?;
     cargo(
         &["clippy", "--workspace", "--all-targets"],
         &[extra, &["--".into(), "-D".into(), "warnings".into()]].concat(),
@@ -235,7 +237,7 @@ fn parse_test_result(line: &str) -> Option<(usize, usize)> {
 }
 
 fn bench(extra: &[String]) -> Result {
-    ensure_compute_driver(extra)?;
+    ensure_compute_driver(extra, Info::Release)?;
     for bench in ["fft2d", "step", "observers"] {
         cargo(&["bench", "--bench", bench], extra)?;
     }
@@ -263,12 +265,45 @@ fn bench_table() -> Result {
 /// Asks `epm info` for the adapter a run would use, which also prints it. When there is none
 /// (on Linux: no Vulkan driver), installs Mesa's software Vulkan driver (lavapipe) if we are root with apt, and asks
 /// again; otherwise says exactly what to run.
-fn ensure_compute_driver(extra: &[String]) -> Result {
-    let info = || {
-        cargo(
-            &["run", "--quiet", "--package", "epm-cli", "--", "info"],
+/// Which `epm` prints the adapter: the one a release build runs (demo, bench), or the one
+/// `cargo build --workspace --all-targets` made (test). Running `cargo run -p epm-cli` in a
+/// test would build burn and cubecl a second time: alone, the package resolves other features.
+#[derive(Clone, Copy)]
+enum Info {
+    Release,
+    WorkspaceBuild,
+}
+
+fn ensure_compute_driver(extra: &[String], which: Info) -> Result {
+    let info = || match which {
+        Info::Release => cargo(
+            &[
+                "run",
+                "--quiet",
+                "--release",
+                "--package",
+                "epm-cli",
+                "--",
+                "info",
+            ],
             extra,
-        )
+        ),
+        Info::WorkspaceBuild => {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root().join("target"));
+            let epm = target.join("debug").join("epm");
+            eprintln!("+ {} info", epm.display());
+            let status = Command::new(&epm)
+                .arg("info")
+                .status()
+                .map_err(|e| format!("could not run {}: {e}", epm.display()))?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(format!("`epm info` failed ({status})"))
+            }
+        }
     };
     // On Linux the wgpu and vulkan builds run on Vulkan: an OpenGL software renderer that
     // wgpu would also accept is not what the tests are meant for.
