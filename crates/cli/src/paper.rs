@@ -331,32 +331,52 @@ fn fig3a(runs: &[RunData]) -> Figure {
         true,
     );
     let mut inset = Panel::new("raw", "u", "P(u)", true, true);
+    let all = rescaled_curves(
+        runs,
+        ("displacement_distribution", "u", "P(u)"),
+        |a, (u, p)| (u / a.sqrt(), p * a.sqrt()),
+        &mut main,
+        &mut inset,
+    );
+    add_guides(&mut main, &all, &[(1.0, "u^1", 0.1), (-3.0, "u^-3", 0.9)]);
+    Figure {
+        main,
+        inset: Some(inset),
+    }
+}
+
+/// The curves `(x, y)` of `table` of every run, thermal ones coloured by temperature and
+/// random ones grey: raw in `inset`, rescaled by the run's activity (`scale(a, point)`) in
+/// `main`. Returns every rescaled point (for the guides).
+fn rescaled_curves(
+    runs: &[RunData],
+    (table, x, y): (&str, &str, &str),
+    scale: impl Fn(f64, (f64, f64)) -> (f64, f64),
+    main: &mut Panel,
+    inset: &mut Panel,
+) -> Vec<(f64, f64)> {
     let mut all = vec![];
-    for (i, r) in thermal_sorted(runs)
+    let thermal = thermal_sorted(runs);
+    let curves = thermal
         .iter()
         .enumerate()
-        .map(|(i, r)| (i, *r))
-        .chain(runs.iter().filter(|r| !r.thermal).map(|r| (usize::MAX, r)))
-    {
-        let Some(t) = r.table("displacement_distribution") else {
+        .map(|(i, r)| (Some(i), *r))
+        .chain(runs.iter().filter(|r| !r.thermal).map(|r| (None, r)));
+    for (i, r) in curves {
+        let Some(t) = r.table(table) else {
             continue;
         };
         let a = r.activity();
-        let raw: Vec<(f64, f64)> = column_pairs(&t, "u", "P(u)")
+        let raw: Vec<(f64, f64)> = column_pairs(&t, x, y)
             .into_iter()
             .filter(|p| p.1 > 0.0)
             .collect();
-        let color = if i == usize::MAX { GREY } else { palette(i) };
-        let label = if i == usize::MAX {
-            format!("random, a = {a:.2e}")
-        } else {
-            format!("T = {}", r.temperature)
+        let (color, label) = match i {
+            Some(i) => (palette(i), format!("T = {}", r.temperature)),
+            None => (GREY, format!("random, a = {a:.2e}")),
         };
-        let scaled: Vec<(f64, f64)> = raw
-            .iter()
-            .map(|&(u, p)| (u / a.sqrt(), p * a.sqrt()))
-            .collect();
-        all.extend(scaled.clone());
+        let scaled: Vec<(f64, f64)> = raw.iter().map(|&p| scale(a, p)).collect();
+        all.extend(scaled.iter().copied());
         main.series.push(Series {
             label: Some(label),
             points: scaled,
@@ -370,11 +390,7 @@ fn fig3a(runs: &[RunData]) -> Figure {
             style: Style::Line,
         });
     }
-    add_guides(&mut main, &all, &[(1.0, "u^1", 0.1), (-3.0, "u^-3", 0.9)]);
-    Figure {
-        main,
-        inset: Some(inset),
-    }
+    all
 }
 
 /// Power-law guides through the data's cloud: `(slope, label, where along x in log)`.
@@ -408,42 +424,13 @@ fn add_guides(panel: &mut Panel, points: &[(f64, f64)], guides: &[(f64, &str, f6
 fn fig3b(runs: &[RunData]) -> Figure {
     let mut main = Panel::new("Fig. 3b: Psi(a tau) / a", "a tau_ev", "Psi / a", true, true);
     let mut inset = Panel::new("raw", "tau_ev [tau]", "Psi", true, true);
-    let mut all = vec![];
-    for (i, r) in thermal_sorted(runs)
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (i, *r))
-        .chain(runs.iter().filter(|r| !r.thermal).map(|r| (usize::MAX, r)))
-    {
-        let Some(t) = r.table("waiting_times") else {
-            continue;
-        };
-        let a = r.activity();
-        let raw: Vec<(f64, f64)> = column_pairs(&t, "tau_ev", "P(tau_ev)")
-            .into_iter()
-            .filter(|p| p.1 > 0.0)
-            .collect();
-        let color = if i == usize::MAX { GREY } else { palette(i) };
-        let label = if i == usize::MAX {
-            format!("random, a = {a:.2e}")
-        } else {
-            format!("T = {}", r.temperature)
-        };
-        let scaled: Vec<(f64, f64)> = raw.iter().map(|&(t, p)| (a * t, p / a)).collect();
-        all.extend(scaled.clone());
-        main.series.push(Series {
-            label: Some(label),
-            points: scaled,
-            color,
-            style: Style::LinePoints,
-        });
-        inset.series.push(Series {
-            label: None,
-            points: raw,
-            color,
-            style: Style::Line,
-        });
-    }
+    let all = rescaled_curves(
+        runs,
+        ("waiting_times", "tau_ev", "P(tau_ev)"),
+        |a, (t, p)| (a * t, p / a),
+        &mut main,
+        &mut inset,
+    );
     add_guides(&mut main, &all, &[(-2.0 / 3.0, "(a tau)^-2/3", 0.35)]);
     Figure {
         main,

@@ -221,14 +221,17 @@ random_activity = "measured"
     )
     .unwrap();
     let out = dir.join("runs");
-    let first = epm()
-        .args(["sweep"])
-        .arg(&file)
-        .arg("--out")
-        .arg(&out)
-        .arg("--quiet")
-        .output()
-        .unwrap();
+    let sweep = || {
+        epm()
+            .args(["sweep"])
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .arg("--quiet")
+            .output()
+            .unwrap()
+    };
+    let first = sweep();
     check(&first, "the sweep");
     assert!(String::from_utf8_lossy(&first.stdout).contains("4 runs done, 0 already finished"));
     let names = [
@@ -238,13 +241,13 @@ random_activity = "measured"
         "T0.3_random_seed1",
     ];
     // The random twins took their thermal twins' measured activity.
-    let activity = |name: &str| -> serde_json::Value {
+    let manifest = |name: &str| -> serde_json::Value {
         serde_json::from_str(
             &std::fs::read_to_string(out.join(name).join("manifest.json")).unwrap(),
         )
         .unwrap()
     };
-    let thermal = activity("T0.2_thermal_seed1");
+    let thermal = manifest("T0.2_thermal_seed1");
     let measured = thermal["quantities"]
         .as_array()
         .unwrap()
@@ -254,7 +257,7 @@ random_activity = "measured"
         .as_f64()
         .unwrap();
     assert_eq!(
-        activity("T0.2_random_seed1")["config"]["activation"]["activity"]
+        manifest("T0.2_random_seed1")["config"]["activation"]["activity"]
             .as_f64()
             .unwrap(),
         measured
@@ -263,14 +266,7 @@ random_activity = "measured"
     // Break one run (its manifest gone, its checkpoint kept) and delete another.
     std::fs::remove_file(out.join(names[1]).join("manifest.json")).unwrap();
     std::fs::remove_dir_all(out.join(names[3])).unwrap();
-    let second = epm()
-        .args(["sweep"])
-        .arg(&file)
-        .arg("--out")
-        .arg(&out)
-        .arg("--quiet")
-        .output()
-        .unwrap();
+    let second = sweep();
     check(&second, "the second sweep");
     let stdout = String::from_utf8_lossy(&second.stdout);
     assert!(
@@ -278,7 +274,7 @@ random_activity = "measured"
         "{stdout}"
     );
     for n in names {
-        assert_eq!(activity(n)["completed"], true, "{n}");
+        assert_eq!(manifest(n)["completed"], true, "{n}");
     }
 
     let collected = epm().args(["collect"]).arg(&out).output().unwrap();
