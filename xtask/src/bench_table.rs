@@ -10,6 +10,9 @@ type Group = BTreeMap<u64, BTreeMap<String, f64>>;
 /// One markdown table per criterion group found under `dir`.
 pub fn render(dir: &Path) -> Result<String, String> {
     let mut out = String::new();
+    if let Ok(host) = std::fs::read_to_string(dir.join("host.txt")) {
+        out += &format!("Host: {}\n\n", host.trim());
+    }
     if let Ok(adapter) = std::fs::read_to_string(dir.join("adapter.txt")) {
         out += &format!("Device: {}\n\n", adapter.trim());
     }
@@ -190,6 +193,45 @@ fn kernels_table(rows: &Group) -> String {
     out
 }
 
+/// The machine the benchmarks run on, in one line: CPU, logical cores, memory, OS, and the
+/// date (UTC). On Linux from `/proc`; elsewhere what the standard library knows.
+pub fn host() -> String {
+    let proc = |file: &str, key: &str| {
+        let text = std::fs::read_to_string(file).ok()?;
+        let line = text.lines().find(|l| l.starts_with(key))?;
+        Some(line.split_once(':')?.1.trim().to_string())
+    };
+    let cpu = proc("/proc/cpuinfo", "model name").unwrap_or_else(|| "CPU unknown".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = proc("/proc/meminfo", "MemTotal")
+        .and_then(|kb| kb.trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(String::new(), |kb| {
+            format!(", {:.0} GiB", kb / (1024.0 * 1024.0))
+        });
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    let (y, m, d) = civil_date(days as i64);
+    format!(
+        "{cpu}, {cores} logical cores{memory}, {}; {y:04}-{m:02}-{d:02}",
+        std::env::consts::OS
+    )
+}
+
+/// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian; H. Hinnant's
+/// `civil_from_days`).
+fn civil_date(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// The point estimate of the mean, in ns, from criterion's estimates.json.
 fn mean_ns(json: &str) -> Option<f64> {
     let at = json.find("\"mean\"")?;
@@ -220,6 +262,14 @@ mod tests {
             steps_table(&r)
         };
         assert!(steps.contains("| 128 | 4.000 | 250 |"), "{steps}");
+    }
+
+    #[test]
+    fn dates_from_days_since_1970() {
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(11_016), (2000, 2, 29));
+        assert_eq!(civil_date(20_417), (2025, 11, 25));
+        assert_eq!(civil_date(-1), (1969, 12, 31));
     }
 
     #[test]

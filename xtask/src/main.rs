@@ -89,10 +89,7 @@ fn cargo(args: &[&str], extra: &[String]) -> Result {
 
 fn demo(extra: &[String]) -> Result {
     ensure_compute_driver(extra, Info::Release)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let out = target.join("demo");
+    let out = target_dir().join("demo");
     let out = out.to_string_lossy().to_string();
     // Release: what a user runs. Finished runs are kept, so a second demo only redraws.
     // Cargo's flags (a backend feature) go before `--`, the command's after.
@@ -238,17 +235,32 @@ fn parse_test_result(line: &str) -> Option<(usize, usize)> {
 
 fn bench(extra: &[String]) -> Result {
     ensure_compute_driver(extra, Info::Release)?;
+    // One run, one table: results of an earlier run (other sizes, removed ids) would mix in.
+    let criterion = target_dir().join("criterion");
+    if criterion.exists() {
+        std::fs::remove_dir_all(&criterion)
+            .map_err(|e| format!("removing {}: {e}", criterion.display()))?;
+    }
+    std::fs::create_dir_all(&criterion)
+        .map_err(|e| format!("creating {}: {e}", criterion.display()))?;
+    let host = bench_table::host();
+    std::fs::write(criterion.join("host.txt"), &host)
+        .map_err(|e| format!("writing host.txt: {e}"))?;
     for bench in ["fft2d", "step", "observers"] {
         cargo(&["bench", "--bench", bench], extra)?;
     }
     bench_table()
 }
 
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
 /// `target/bench-table.md` from criterion's results under `target/criterion`.
 fn bench_table() -> Result {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
+    let target = target_dir();
     let table = bench_table::render(&target.join("criterion"))?;
     // The book's performance chapter includes the table: it lives in the book's sources.
     for out in [
@@ -289,10 +301,7 @@ fn ensure_compute_driver(extra: &[String], which: Info) -> Result {
             extra,
         ),
         Info::WorkspaceBuild => {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root().join("target"));
-            let epm = target.join("debug").join("epm");
+            let epm = target_dir().join("debug").join("epm");
             eprintln!("+ {} info", epm.display());
             let status = Command::new(&epm)
                 .arg("info")
