@@ -6,32 +6,9 @@
 
 use std::sync::Arc;
 
-use epm::activation::{Activation, ActivationRule};
-use epm::cubecl::prelude::*;
+use epm::activation::Random;
 use epm::{Config, Simulation, State};
 use plotters::prelude::*;
-
-/// A rule under which nothing new activates: the events are the prepared ones.
-#[derive(CubeLaunch, CubeType, Clone, Copy, Debug)]
-struct Frozen {
-    rate: f32,
-}
-
-#[cube]
-impl ActivationRule for Frozen {
-    fn rate(rule: &Frozen, _sigma: f32) -> f32 {
-        rule.rate
-    }
-}
-
-impl Activation for Frozen {
-    fn launch_arg(&self) -> FrozenLaunch {
-        FrozenLaunch::new(self.rate)
-    }
-    fn rate_cpu(&self, _sigma: f32) -> f32 {
-        self.rate
-    }
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -57,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         state.sign[y * l + x] = sign;
     }
     let device = epm::device::default_device()?;
-    let rule = Arc::new(Frozen { rate: 0.0 });
+    let rule = Arc::new(Random { rate: 0.0 }); // nothing new activates: only these three
     let mut sim = Simulation::from_state(config, Some(rule), state, &device)?;
     sim.advance(1, &mut [])?;
     let stress = sim.stress().into_data().try_to_vec::<f32>()?; // the change: it started at zero

@@ -66,6 +66,9 @@ impl Activation for Thermal {
 }
 
 /// The random model: a constant rate `a / (tau_res (1 - a))`, stationary activity `a`.
+///
+/// With `rate: 0.0` nothing activates: only the events prepared in the [`crate::State`] run,
+/// as for the paper's Fig. 1 (`examples/single_event.rs`).
 #[derive(CubeLaunch, CubeType, Clone, Copy, Debug, PartialEq)]
 pub struct Random {
     /// The activation rate per unit time.

@@ -4,35 +4,12 @@
 use std::f64::consts::PI;
 use std::sync::Arc;
 
-use cubecl::prelude::*;
-use epm::activation::{Activation, ActivationRule};
+use epm::activation::Random;
 use epm::propagator::{PropagatorForm, PropagatorSpec};
 use epm::{Config, Simulation, State};
 use rustfft::{FftPlanner, num_complex::Complex};
 
 use super::device;
-
-/// A rule under which nothing activates: the events are the ones prepared in the state.
-#[derive(CubeLaunch, CubeType, Clone, Copy, Debug)]
-pub struct Frozen {
-    pub rate: f32,
-}
-
-#[cube]
-impl ActivationRule for Frozen {
-    fn rate(rule: &Frozen, _sigma: f32) -> f32 {
-        rule.rate
-    }
-}
-
-impl Activation for Frozen {
-    fn launch_arg(&self) -> FrozenLaunch {
-        FrozenLaunch::new(self.rate)
-    }
-    fn rate_cpu(&self, _sigma: f32) -> f32 {
-        self.rate
-    }
-}
 
 /// A configuration with events that last (practically) forever and no tracers.
 pub fn frozen_config(l: i64, form: PropagatorForm) -> Config {
@@ -58,7 +35,7 @@ fn one_step(config: &Config, events: &[(usize, f32)]) -> (Vec<f32>, Vec<f32>) {
     }
     let mut sim = Simulation::from_state(
         config.clone(),
-        Some(Arc::new(Frozen { rate: 0.0 })),
+        Some(Arc::new(Random { rate: 0.0 })), // only the prepared events
         state,
         &device(),
     )
