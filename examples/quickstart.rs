@@ -63,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sim.tracer_count(),
         TracerDynamicsOptions {
             points_per_level: 8,
-            shells: shells_near(l, &log_spaced_moduli(l, 4)),
+            shells: shells_near(l, &log_spaced_moduli(l, 4, std::f64::consts::PI)),
             warm_up: 0,
         },
     )?;

@@ -26,7 +26,7 @@ fn run(config: Config, warm_up: u64) -> Result<Outcome, Box<dyn std::error::Erro
         sim.tracer_count(),
         TracerDynamicsOptions {
             points_per_level: 8,
-            shells: shells_near(l, &log_spaced_moduli(l, 4)),
+            shells: shells_near(l, &log_spaced_moduli(l, 4, std::f64::consts::PI)),
             warm_up,
         },
     )?;

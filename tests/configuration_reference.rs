@@ -52,4 +52,50 @@ fn the_example_configurations_load() {
         assert!(runs[..8].iter().any(|t| &t.name == twin), "{twin}");
         random.config.validate().unwrap();
     }
+
+    // The conventions study (book, "The model"): one sweep per choice, each what its name says.
+    use epm::propagator::{DisplacementStrain, Normalisation, PropagatorForm, PropagatorSpec};
+    let literal = PropagatorSpec::LITERAL;
+    let paper = PropagatorSpec::PAPER;
+    for (name, spec) in [
+        ("literal", literal),
+        (
+            "lattice",
+            PropagatorSpec {
+                form: PropagatorForm::Lattice,
+                ..literal
+            },
+        ),
+        (
+            "continuum-self-term",
+            PropagatorSpec {
+                normalisation: Normalisation::SelfTerm,
+                ..literal
+            },
+        ),
+        ("paper", paper),
+        (
+            "paper-engineering",
+            PropagatorSpec {
+                strain: DisplacementStrain::Engineering,
+                ..paper
+            },
+        ),
+        (
+            "continuum-far-field",
+            PropagatorSpec {
+                normalisation: Normalisation::FarField,
+                ..literal
+            },
+        ),
+    ] {
+        let path = dir.join("conventions").join(format!("{name}.toml"));
+        let sweep = epm_cli::sweep::SweepFile::load(&path).unwrap();
+        let runs = sweep.runs().unwrap();
+        assert_eq!(runs.len(), 4, "{name}");
+        for r in &runs {
+            assert_eq!(r.config.propagator, spec, "{name}");
+            r.config.validate().unwrap();
+        }
+    }
 }

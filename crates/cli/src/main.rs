@@ -73,6 +73,12 @@ enum Command {
         /// quick (about 20 minutes on a CPU for all), paper (a GPU), test (tiny).
         #[arg(long, default_value = "quick")]
         scale: String,
+        /// The propagator's conventions: paper (the default: lattice form, G(0,0) = -1, the
+        /// displacement alike), literal (the model notes' closed form, unnormalised), or keys
+        /// of the [propagator] table separated by commas, e.g.
+        /// 'form = "continuum", normalisation = "self-term"'.
+        #[arg(long, default_value = "paper")]
+        propagator: String,
         /// Runs, figures and report go here.
         #[arg(long)]
         out: PathBuf,
@@ -114,9 +120,10 @@ fn main() -> ExitCode {
         Command::Reproduce {
             figure,
             scale,
+            propagator,
             out,
             quiet,
-        } => reproduce_command(&figure, &scale, &out, quiet),
+        } => reproduce_command(&figure, &scale, &propagator, &out, quiet),
         Command::Plot { dir } => plot(&dir),
     };
     match result {
@@ -270,12 +277,32 @@ fn sweep_command(
     Ok(())
 }
 
-fn reproduce_command(figure: &str, scale: &str, out: &Path, quiet: bool) -> Result<(), CliError> {
+/// `paper`, `literal`, or the keys of a `[propagator]` table separated by commas.
+fn propagator_spec(text: &str) -> Result<epm::propagator::PropagatorSpec, CliError> {
+    let table = match text {
+        "paper" | "literal" => format!("preset = \"{text}\""),
+        keys => keys.replace(',', "\n"),
+    };
+    toml::from_str(&table).map_err(|e| {
+        CliError::Usage(format!(
+            "--propagator {text}: must be paper, literal or keys of [propagator] ({e})"
+        ))
+    })
+}
+
+fn reproduce_command(
+    figure: &str,
+    scale: &str,
+    propagator: &str,
+    out: &Path,
+    quiet: bool,
+) -> Result<(), CliError> {
     let scale = Scale::parse(scale).ok_or_else(|| {
         CliError::Usage(format!(
             "--scale {scale}: must be quick, paper, demo or test"
         ))
     })?;
+    let propagator = propagator_spec(propagator)?;
     let (figures, scale) = match figure {
         "all" => (PaperFigure::ALL.to_vec(), scale),
         "demo" => (vec![], Scale::Demo),
@@ -290,7 +317,9 @@ fn reproduce_command(figure: &str, scale: &str, out: &Path, quiet: bool) -> Resu
     };
     let device = device()?;
     let interrupt = interrupt_flag();
-    if let Some(report) = reproduce(&figures, scale, out, &device, &interrupt, !quiet)? {
+    if let Some(report) = reproduce(
+        &figures, scale, propagator, out, &device, &interrupt, !quiet,
+    )? {
         println!("epm: report: {}", report.display());
         println!("epm: figures: {}", out.join("figures").display());
     }
@@ -351,7 +380,9 @@ fn plot(dir: &Path) -> Result<(), CliError> {
         }
         let files = draw(&PaperFigure::ALL, &data, &out, true)?;
         let header = format!("Redrawn by `epm plot` from {}.", dir.display());
-        epm::write_atomic(&dir.join("report.md"), report(&data, &header).as_bytes())?;
+        let (markdown, json) = report(&data, &header);
+        epm::write_atomic(&dir.join("report.md"), markdown.as_bytes())?;
+        epm::write_atomic(&dir.join("report.json"), json.as_bytes())?;
         println!("epm: report: {}", dir.join("report.md").display());
         files
     };

@@ -17,13 +17,15 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use epm::observables::measurements::Measurements;
+use epm::propagator::PropagatorSpec;
 use epm::{ActivationConfig, Config, Simulation};
 
 use crate::drive::DriveOptions;
 use crate::error::CliError;
 use crate::figures::save;
+use crate::paper::values;
 use crate::paper::{PaperFigure, draw, load_runs, report};
-use crate::sweep::{Model, RunResult, RunSpec, paper_activity, run_name, run_one};
+use crate::sweep::{Model, RunResult, RunSpec, run_name, run_one};
 
 /// How big the runs are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,9 +77,9 @@ impl Scale {
         }
     }
 
-    /// The configuration of a run at temperature `t` (the random model's activity is settled
-    /// from its twin when it runs).
-    pub fn config(self, t: f64, model: Model) -> Config {
+    /// The configuration of a run at temperature `t` with the propagator conventions
+    /// `propagator` (the random model's activity is settled from its twin when it runs).
+    pub fn config(self, t: f64, model: Model, propagator: PropagatorSpec) -> Config {
         let (l, steps, warm_up) = self.size(t);
         let mut c = Config {
             l,
@@ -86,9 +88,10 @@ impl Scale {
             activation: match model {
                 Model::Thermal => ActivationConfig::Thermal { temperature: t },
                 Model::Random => ActivationConfig::Random {
-                    activity: paper_activity(t).min(0.5),
+                    activity: values::activity(t).min(0.5),
                 },
             },
+            propagator,
             ..Config::default()
         };
         c.observables.warm_up = warm_up;
@@ -110,7 +113,7 @@ impl Scale {
 }
 
 /// The runs `figures` need at `scale`: thermal runs first, then the random twins.
-pub fn plan(figures: &[PaperFigure], scale: Scale) -> Vec<RunSpec> {
+pub fn plan(figures: &[PaperFigure], scale: Scale, propagator: PropagatorSpec) -> Vec<RunSpec> {
     let mut thermal: Vec<f64> = vec![];
     let mut random: Vec<f64> = vec![];
     for f in figures {
@@ -132,7 +135,7 @@ pub fn plan(figures: &[PaperFigure], scale: Scale) -> Vec<RunSpec> {
             temperature: t,
             seed: 1,
             model: Model::Thermal,
-            config: scale.config(t, Model::Thermal),
+            config: scale.config(t, Model::Thermal, propagator),
             twin: None,
         });
     }
@@ -142,7 +145,7 @@ pub fn plan(figures: &[PaperFigure], scale: Scale) -> Vec<RunSpec> {
             temperature: t,
             seed: 1,
             model: Model::Random,
-            config: scale.config(t, Model::Random),
+            config: scale.config(t, Model::Random, propagator),
             twin: Some(run_name(t, Model::Thermal, 1)),
         });
     }
@@ -185,11 +188,11 @@ fn time_steps(config: Config, device: &epm::cubecl::Device) -> Result<f64, CliEr
 }
 
 /// The expected fraction of steps with at least one active site: the number of active sites
-/// is about Poisson with mean `a L^2`, `a` the run's activity (thermal: this code's Arrhenius
-/// fit at L = 64, README, `1.73 exp(-0.479 / T)`).
+/// is about Poisson with mean `a L^2`, `a` the run's activity (thermal: the paper's law, which
+/// the default conventions follow within 15 % at low T; book, "The model").
 pub fn eventful_fraction(config: &Config) -> f64 {
     let a = match config.activation {
-        ActivationConfig::Thermal { temperature } => 1.73 * (-0.479 / temperature).exp(),
+        ActivationConfig::Thermal { temperature } => values::activity(temperature),
         ActivationConfig::Random { activity } => activity,
     };
     1.0 - (-a * config.sites() as f64).exp()
@@ -231,17 +234,30 @@ pub fn estimate(
 pub fn reproduce(
     figures: &[PaperFigure],
     scale: Scale,
+    propagator: PropagatorSpec,
     out: &Path,
     device: &epm::cubecl::Device,
     interrupt: &AtomicBool,
     progress: bool,
 ) -> Result<Option<PathBuf>, CliError> {
-    let runs = plan(figures, scale);
+    let runs = plan(figures, scale, propagator);
     let runs_dir = out.join("runs");
     std::fs::create_dir_all(&runs_dir).map_err(|e| CliError::Io {
         path: runs_dir.clone(),
         source: e,
     })?;
+    // Finished runs are reused: never those made with other conventions.
+    if let Some(other) = load_runs(out)?
+        .into_iter()
+        .find(|r| r.manifest.config.propagator != propagator)
+    {
+        return Err(CliError::Usage(format!(
+            "{} was made with the propagator {:?}, not {:?}: give another --out",
+            other.dir.display(),
+            other.manifest.config.propagator,
+            propagator
+        )));
+    }
     let todo: Vec<&RunSpec> = runs
         .iter()
         .filter(|r| !epm::run::Run::is_complete(&runs_dir.join(&r.name)))
@@ -312,8 +328,11 @@ pub fn reproduce(
         runs_dir.display(),
         figures_dir.display()
     );
+    let header = format!("{header}\n\nPropagator: {propagator:?}.");
+    let (markdown, json) = report(&data, &header);
     let report_path = out.join("report.md");
-    epm::write_atomic(&report_path, report(&data, &header).as_bytes())?;
+    epm::write_atomic(&report_path, markdown.as_bytes())?;
+    epm::write_atomic(&out.join("report.json"), json.as_bytes())?;
     for f in files {
         eprintln!("epm: wrote {}", f.display());
     }
@@ -354,18 +373,20 @@ mod tests {
 
     #[test]
     fn eventful_fraction_follows_the_expected_activity() {
-        let at = |t: f64| eventful_fraction(&Scale::Quick.config(t, Model::Thermal));
-        // L = 64: a(0.04) L^2 = 0.045 active sites on average, a(0.1) L^2 = 59.
-        assert!((at(0.04) - 0.0437).abs() < 0.001, "{}", at(0.04));
+        let spec = PropagatorSpec::default();
+        let at = |t: f64| eventful_fraction(&Scale::Quick.config(t, Model::Thermal, spec));
+        // L = 64: a(0.04) L^2 = 4096 * 3.1 exp(-12) = 0.078 active sites on average,
+        // a(0.1) L^2 = 104.
+        assert!((at(0.04) - 0.0751).abs() < 0.001, "{}", at(0.04));
         assert!(at(0.1) > 0.999_999);
-        let mut quiet = Scale::Quick.config(0.1, Model::Random);
+        let mut quiet = Scale::Quick.config(0.1, Model::Random, spec);
         quiet.activation = ActivationConfig::Random { activity: 1e-12 };
         assert!(eventful_fraction(&quiet) < 1e-8);
     }
 
     #[test]
     fn plans_share_runs_and_put_thermal_twins_first() {
-        let runs = plan(&PaperFigure::ALL, Scale::Quick);
+        let runs = plan(&PaperFigure::ALL, Scale::Quick, PropagatorSpec::default());
         let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(runs.iter().filter(|r| r.model == Model::Thermal).count(), 6);
         assert_eq!(runs.iter().filter(|r| r.model == Model::Random).count(), 4);
@@ -379,6 +400,9 @@ mod tests {
         }
         let total: i64 = runs.iter().map(|r| r.config.steps).sum();
         assert!(total <= 800_000, "quick is about 20 minutes: {total} steps");
-        assert_eq!(plan(&[PaperFigure::Fig2b], Scale::Demo).len(), 2);
+        assert_eq!(
+            plan(&[PaperFigure::Fig2b], Scale::Demo, PropagatorSpec::LITERAL).len(),
+            2
+        );
     }
 }

@@ -110,11 +110,6 @@ pub struct RunSpec {
     pub twin: Option<String>,
 }
 
-/// The paper's fit of the thermal model's activity, `3.1 exp(-0.48 / T)`.
-pub fn paper_activity(temperature: f64) -> f64 {
-    3.1 * (-0.48 / temperature).exp()
-}
-
 /// The name of a run.
 pub fn run_name(temperature: f64, model: Model, seed: u64) -> String {
     let m = match model {
@@ -195,11 +190,13 @@ impl SweepFile {
                         Model::Random => {
                             let activity = match &a.random_activity {
                                 RandomActivity::List(l) => l[i],
-                                RandomActivity::Named(n) if n == "arrhenius" => paper_activity(t),
+                                RandomActivity::Named(n) if n == "arrhenius" => {
+                                    crate::paper::values::activity(t)
+                                }
                                 _ => {
                                     twin = Some(run_name(t, Model::Thermal, seed));
                                     // Settled from the twin before the run starts.
-                                    paper_activity(t).min(0.5)
+                                    crate::paper::values::activity(t).min(0.5)
                                 }
                             };
                             ActivationConfig::Random { activity }
@@ -284,7 +281,7 @@ pub fn run_one(
             Ok(a) => a,
             Err(e) => {
                 // A twin too short to see an event: the paper's law stands in, said aloud.
-                let a = paper_activity(spec.temperature).min(0.5);
+                let a = crate::paper::values::activity(spec.temperature).min(0.5);
                 eprintln!(
                     "epm: {e}; {} takes the paper's 3.1 exp(-0.48/T) = {a:.3e}",
                     spec.name

@@ -367,10 +367,59 @@ fn the_figures_are_valid_png_and_svg() {
     }
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(
-        report.contains("| quantity | measured | paper |"),
+        report.contains("| quantity | T | model | measured | paper | tolerance | within |"),
         "{report}"
     );
-    assert!(report.contains("Arrhenius E"), "{report}");
+    assert!(report.contains("arrhenius_E"), "{report}");
+    // report.json: the named entries, each with the paper's value where the paper gives one.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let entries = json.as_array().unwrap();
+    let names: Vec<&str> = entries
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "mean_activity",
+        "arrhenius_E",
+        "arrhenius_A",
+        "ballistic_n",
+        "ballistic_gamma",
+        "ballistic_alpha",
+        "crossover_n",
+        "crossover_gamma",
+        "crossover_alpha",
+        "diffusive_alpha",
+        "regime_II_found",
+        "p_u_small_slope",
+        "p_u_large_slope",
+        "psi_slope",
+    ] {
+        assert!(names.contains(&name), "{name} missing from report.json");
+    }
+    for e in entries {
+        for key in [
+            "temperature",
+            "model",
+            "measured",
+            "error",
+            "paper",
+            "within",
+        ] {
+            assert!(e.get(key).is_some(), "{key} missing in {e}");
+        }
+        // `within` is judged exactly when there is both a measurement and a paper value.
+        assert_eq!(
+            e["within"].is_boolean(),
+            !e["measured"].is_null() && !e["paper"].is_null(),
+            "{e}"
+        );
+    }
+    let random_regime = entries
+        .iter()
+        .find(|e| e["name"] == "regime_II_found" && e["model"] == "random")
+        .unwrap();
+    assert_eq!(random_regime["paper"], 0.0);
     // A second time everything is finished: nothing runs, the figures are redrawn.
     let again = epm()
         .args(["reproduce", "all", "--scale", "test", "--quiet", "--out"])
@@ -379,6 +428,19 @@ fn the_figures_are_valid_png_and_svg() {
         .unwrap();
     check(&again, "the second reproduce");
     assert!(!String::from_utf8_lossy(&again.stderr).contains("runs to do"));
+    // Runs made with other conventions are never reused.
+    let other = epm()
+        .args(["reproduce", "all", "--scale", "test", "--quiet"])
+        .args(["--propagator", "literal", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!other.status.success());
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("give another --out"),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
     // `epm plot` on one run.
     let one = dir.join("runs/T0.1_thermal_seed1");
     check(&epm().arg("plot").arg(&one).output().unwrap(), "epm plot");

@@ -11,8 +11,8 @@
 //! temperature = 0.1
 //!
 //! [propagator]
-//! form = "continuum"
-//! zero_mode = "stress-controlled"
+//! preset = "paper"     # or "literal"; keys beside it override it
+//! form = "lattice"
 //! ```
 
 use std::path::Path;
@@ -94,11 +94,15 @@ pub struct ObservablesConfig {
     pub tracer_dynamics: bool,
     /// Lags per multiple-tau level (`p/2` per octave) of the tracer and stress correlators.
     pub points_per_level: i64,
-    /// The moduli `|q|` of `S(q, t)` (inverse lattice spacings, `2 pi / L` to `pi`); the
-    /// nearest exact shells are used. Empty: `shells` log-spaced moduli.
+    /// The moduli `|q|` of `S(q, t)` (inverse lattice spacings, `2 pi / L` to `8 pi`: tracer
+    /// positions are continuous, so `q` may leave the Brillouin zone); the nearest exact shells
+    /// are used. Empty: `shells` moduli log-spaced from `2 pi / L` to `q_max`.
     pub q: Vec<f64>,
     /// Number of log-spaced moduli when `q` is empty.
     pub shells: i64,
+    /// The largest log-spaced modulus when `q` is empty (inverse lattice spacings, up to
+    /// `8 pi`). The default `4 pi` shows the ballistic decay of Fig. 2b within the event duration.
+    pub q_max: f64,
     /// `P(u)`.
     pub displacements: bool,
     /// Window of `P(u)`, in steps.
@@ -120,7 +124,8 @@ impl Default for ObservablesConfig {
             tracer_dynamics: true,
             points_per_level: 16,
             q: vec![],
-            shells: 10,
+            shells: 16,
+            q_max: 4.0 * std::f64::consts::PI,
             displacements: true,
             displacement_window: 1,
             waiting_times: true,
@@ -353,7 +358,17 @@ impl ObservablesConfig {
                 format!("must be from 1 to {max}"),
             ));
         }
-        let (lo, hi) = (2.0 * std::f64::consts::PI / l as f64, std::f64::consts::PI);
+        let (lo, hi) = (
+            2.0 * std::f64::consts::PI / l as f64,
+            crate::observables::structure_factor::MAX_Q,
+        );
+        if !(self.q_max.is_finite() && self.q_max >= 0.99 * lo && self.q_max <= hi) {
+            return Err(invalid(
+                "observables.q_max",
+                self.q_max,
+                format!("must lie in [2 pi / L, 8 pi] = [{lo:.4}, {hi:.4}]"),
+            ));
+        }
         if self.q.len() > max as usize {
             return Err(invalid(
                 "observables.q",
@@ -369,7 +384,7 @@ impl ObservablesConfig {
             return Err(invalid(
                 "observables.q",
                 bad,
-                format!("each |q| must lie in [2 pi / L, pi] = [{lo:.4}, {hi:.4}]"),
+                format!("each |q| must lie in [2 pi / L, 8 pi] = [{lo:.4}, {hi:.4}]"),
             ));
         }
         Ok(())
@@ -379,7 +394,7 @@ impl ObservablesConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::propagator::{PropagatorForm, ZeroMode};
+    use crate::propagator::{Normalisation, PropagatorForm, PropagatorSpec, ZeroMode};
 
     #[test]
     fn defaults_are_the_papers() {
@@ -391,8 +406,10 @@ mod tests {
         );
         assert_eq!(c.dt, 0.1);
         assert_eq!(c.tracer_count(), 256 * 256 / 16);
-        assert_eq!(c.propagator.form, PropagatorForm::Continuum);
+        assert_eq!(c.propagator, PropagatorSpec::PAPER);
+        assert_eq!(c.propagator.form, PropagatorForm::Lattice);
         assert_eq!(c.propagator.zero_mode, ZeroMode::StressControlled);
+        assert_eq!(c.propagator.normalisation, Normalisation::SelfTerm);
     }
 
     #[test]
@@ -407,15 +424,16 @@ mod tests {
             rule = "random"
             activity = 0.0034
             [propagator]
-            form = "lattice"
+            preset = "literal"
             zero_mode = "strain-controlled"
-            normalise_self = true
+            normalisation = "self-term"
         "#;
         let c = Config::from_toml(text).unwrap();
         assert_eq!(c.l, 64);
         assert_eq!(c.activation, ActivationConfig::Random { activity: 0.0034 });
-        assert_eq!(c.propagator.form, PropagatorForm::Lattice);
-        assert!(c.propagator.normalise_self);
+        assert_eq!(c.propagator.form, PropagatorForm::Continuum);
+        assert_eq!(c.propagator.zero_mode, ZeroMode::StrainControlled);
+        assert_eq!(c.propagator.normalisation, Normalisation::SelfTerm);
         assert!((c.random_rate() - 0.0034 / 0.9966).abs() < 1e-15);
         assert_eq!(Config::from_toml(&c.to_toml()).unwrap(), c);
     }
@@ -446,6 +464,9 @@ mod tests {
             ),
             ("[observables]\nq = [0.001]", "observables.q"),
             ("[observables]\nq = [nan]", "observables.q"),
+            ("[observables]\nq = [26.0]", "observables.q"),
+            ("[observables]\nq_max = 30.0", "observables.q_max"),
+            ("[observables]\nq_max = 0.01", "observables.q_max"),
             ("[observables]\nshells = 0", "observables.shells"),
             (
                 "[observables]\nstress_every = 0",

@@ -44,7 +44,7 @@ impl Measurements {
         let warm_up = o.warm_up as u64;
         let l = c.l as usize;
         let moduli = if o.q.is_empty() {
-            log_spaced_moduli(l, o.shells as usize)
+            log_spaced_moduli(l, o.shells as usize, o.q_max)
         } else {
             o.q.clone()
         };

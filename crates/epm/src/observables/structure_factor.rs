@@ -6,9 +6,13 @@
 //!
 //! averaged over the `M` tracers, over the origins `t0` (see [`super::tracer_dynamics`], which
 //! accumulates it on the device together with the mean-square displacement) and over every
-//! lattice wave vector `q = 2 pi (kx, ky) / L` of the same modulus: a *shell*. Shells here are
-//! exact: shell `n` holds every `k` with `kx^2 + ky^2 = n`, axes, diagonals and all the
+//! wave vector `q = 2 pi (kx, ky) / L` of the same modulus: a *shell*. Shells here are exact:
+//! shell `n` holds every integer `k` with `kx^2 + ky^2 = n`, axes, diagonals and all the
 //! vectors in between that share the modulus (`n = 25`: `(5, 0)`, `(3, 4)`, `(4, 3)`, ...).
+//!
+//! Tracer positions are continuous, so `S(q, t)` exists for every such `q`, not only inside the
+//! lattice's Brillouin zone `|q| <= pi`: shells go up to [`MAX_Q`] (the ballistic decay of
+//! Fig. 2b happens at `q` of a few `pi` within the event duration).
 //!
 //! `cos` is even, so a shell is averaged over half its vectors (one of `k`, `-k`).
 
@@ -87,53 +91,94 @@ impl Shell {
     }
 }
 
-/// Every nonzero lattice wave vector with both components in `(-L/2, L/2)`, grouped into
-/// shells of equal modulus, by increasing modulus. (The Nyquist row and column, where `k`
-/// and `-k` are the same point, are left out so every shell is symmetric.)
-pub fn all_shells(l: usize) -> Vec<Shell> {
-    let h = l as i32 / 2;
-    let mut by_norm: std::collections::BTreeMap<u32, Vec<(i32, i32)>> = Default::default();
-    for ky in (1 - h)..h {
-        for kx in (1 - h)..h {
-            if (kx, ky) != (0, 0) {
-                by_norm
-                    .entry((kx * kx + ky * ky) as u32)
-                    .or_default()
-                    .push((kx, ky));
+/// The largest modulus `|q|` a shell may have, in inverse lattice spacings: `8 pi`. The device's
+/// phases `q . dr` stay below about `2 pi + 2 |q|` (the whole cells of `k . dr` are reduced
+/// modulo `L`), where its polynomial cosine is accurate to 1e-6.
+pub const MAX_Q: f64 = 8.0 * PI;
+
+/// The shell `kx^2 + ky^2 = norm2` on an `L x L` lattice, `None` when no integer vector has that
+/// squared norm (or `norm2 = 0`). Vectors in increasing `(ky, kx)` order.
+pub fn shell(l: usize, norm2: u32) -> Option<Shell> {
+    if norm2 == 0 {
+        return None;
+    }
+    let n = norm2 as i64;
+    let r = (n as f64).sqrt().floor() as i64 + 1;
+    let mut vectors = vec![];
+    for ky in -r..=r {
+        let rest = n - ky * ky;
+        if rest < 0 {
+            continue;
+        }
+        let kx = (rest as f64).sqrt().round() as i64;
+        if kx * kx == rest {
+            vectors.push((kx as i32, ky as i32));
+            if kx != 0 {
+                vectors.push((-kx as i32, ky as i32));
             }
         }
     }
-    by_norm
-        .into_iter()
-        .map(|(norm2, vectors)| Shell {
-            norm2,
-            q: 2.0 * PI * (norm2 as f64).sqrt() / l as f64,
-            vectors,
-        })
-        .collect()
+    vectors.sort_by_key(|&(x, y)| (y, x));
+    (!vectors.is_empty()).then(|| Shell {
+        norm2,
+        q: 2.0 * PI * (norm2 as f64).sqrt() / l as f64,
+        vectors,
+    })
+}
+
+/// Every shell with `|q| <= q_max`, by increasing modulus.
+pub fn all_shells(l: usize, q_max: f64) -> Vec<Shell> {
+    let k_max = q_max * l as f64 / (2.0 * PI);
+    let top = (k_max * k_max).floor() as u32;
+    (1..=top).filter_map(|n| shell(l, n)).collect()
+}
+
+/// The shell nearest (in `|q|`) to the modulus `q`, in inverse lattice spacings.
+pub fn shell_near(l: usize, q: f64) -> Shell {
+    let k = (q * l as f64 / (2.0 * PI)).max(1.0);
+    let centre = (k * k).round() as i64;
+    // Sums of two squares are dense enough that one lies within a few steps of any norm; look
+    // on both sides until the distance in |q| can no longer improve.
+    let mut best: Option<Shell> = None;
+    let distance = |n: i64| ((n as f64).sqrt() - k).abs();
+    for step in 0i64.. {
+        for n in [centre - step, centre + step] {
+            if n >= 1
+                && best
+                    .as_ref()
+                    .is_none_or(|b| distance(n) < distance(b.norm2 as i64))
+                && let Some(s) = shell(l, n as u32)
+            {
+                best = Some(s);
+            }
+        }
+        if let Some(b) = &best
+            && distance(centre - step).min(distance(centre + step)) > distance(b.norm2 as i64)
+        {
+            break;
+        }
+    }
+    best.expect("the loop ends on a shell")
 }
 
 /// The shells nearest (in `|q|`) to each requested modulus, in increasing order, without
-/// repeats. Moduli in inverse lattice spacings, between `2 pi / L` and `pi`.
+/// repeats. Moduli in inverse lattice spacings, from `2 pi / L` to [`MAX_Q`].
 pub fn shells_near(l: usize, moduli: &[f64]) -> Vec<Shell> {
-    let all = all_shells(l);
     let mut chosen: Vec<Shell> = vec![];
     for &q in moduli {
-        let nearest = all
-            .iter()
-            .min_by(|a, b| (a.q - q).abs().total_cmp(&(b.q - q).abs()))
-            .expect("a lattice of L >= 4 has shells");
+        let nearest = shell_near(l, q);
         if !chosen.iter().any(|s| s.norm2 == nearest.norm2) {
-            chosen.push(nearest.clone());
+            chosen.push(nearest);
         }
     }
     chosen.sort_by_key(|s| s.norm2);
     chosen
 }
 
-/// `count` moduli log-spaced from `2 pi / L` to just below `pi`.
-pub fn log_spaced_moduli(l: usize, count: usize) -> Vec<f64> {
-    let (lo, hi) = (2.0 * PI / l as f64, PI * (1.0 - 1.0 / l as f64));
+/// `count` moduli log-spaced from `2 pi / L` to `q_max`.
+pub fn log_spaced_moduli(l: usize, count: usize, q_max: f64) -> Vec<f64> {
+    let lo = 2.0 * PI / l as f64;
+    let hi = q_max.max(lo);
     (0..count)
         .map(|i| lo * (hi / lo).powf(i as f64 / (count.max(2) - 1) as f64))
         .collect()
@@ -160,10 +205,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_lattice_vector_is_in_exactly_one_shell_of_exact_modulus() {
-        for l in [4usize, 16, 64] {
-            let shells = all_shells(l);
-            let h = l as i32 / 2;
+    fn every_wave_vector_is_in_exactly_one_shell_of_exact_modulus() {
+        for (l, q_max) in [(4usize, PI), (16, 3.0 * PI), (64, PI)] {
+            let shells = all_shells(l, q_max);
+            let k_max = q_max * l as f64 / (2.0 * PI);
+            let r = k_max.floor() as i32;
             let mut seen = std::collections::HashSet::new();
             for s in &shells {
                 assert!(!s.vectors.is_empty());
@@ -178,35 +224,62 @@ mod tests {
                 }
                 let exact = 2.0 * PI * (s.norm2 as f64).sqrt() / l as f64;
                 assert_eq!(s.q, exact);
+                assert!(s.q <= q_max + 1e-12);
                 // Symmetric: -k is there too, and half the shell is one of each pair.
                 for &(x, y) in &s.vectors {
                     assert!(s.vectors.contains(&(-x, -y)));
                 }
                 assert_eq!(2 * s.half().len(), s.vectors.len());
             }
-            assert_eq!(seen.len(), ((2 * h - 1) * (2 * h - 1) - 1) as usize);
+            // Every integer vector in the disc |k| <= k_max is in some shell.
+            let disc = (-r..=r)
+                .flat_map(|y| (-r..=r).map(move |x| (x, y)))
+                .filter(|&(x, y)| (x, y) != (0, 0) && ((x * x + y * y) as f64) <= k_max * k_max)
+                .count();
+            assert_eq!(seen.len(), disc, "L = {l}");
             assert!(shells.windows(2).all(|w| w[0].norm2 < w[1].norm2));
         }
-        let s25 = all_shells(64).into_iter().find(|s| s.norm2 == 25).unwrap();
+        let s25 = shell(64, 25).unwrap();
         assert_eq!(
             s25.vectors.len(),
             12,
             "(+-5, 0), (0, +-5), (+-3, +-4), (+-4, +-3)"
         );
-        let s2 = all_shells(64).into_iter().find(|s| s.norm2 == 2).unwrap();
-        assert_eq!(s2.vectors.len(), 4, "the diagonals (+-1, +-1)");
+        assert_eq!(shell(64, 2).unwrap().vectors.len(), 4, "the diagonals");
+        assert!(shell(64, 3).is_none(), "3 is no sum of two squares");
+        // Beyond the zone: |k| = 65 on a 64-lattice: (65, 0), (63, 16), (60, 25), ... and their
+        // reflections, as many as a brute-force count finds (r2(65^2) = 36).
+        let far = shell(64, 65 * 65).unwrap();
+        let brute = (-65i32..=65)
+            .flat_map(|y| (-65i32..=65).map(move |x| (x, y)))
+            .filter(|&(x, y)| x * x + y * y == 65 * 65)
+            .count();
+        assert_eq!(far.vectors.len(), brute);
+        assert_eq!(brute, 36);
+        assert!(far.q > PI);
     }
 
     #[test]
     fn requested_moduli_pick_the_nearest_shells() {
         let l = 64;
-        let shells = shells_near(l, &log_spaced_moduli(l, 12));
+        let shells = shells_near(l, &log_spaced_moduli(l, 12, PI));
         assert_eq!(shells[0].norm2, 1, "the smallest is 2 pi / L");
-        assert!(shells.last().unwrap().q < PI);
+        assert!(shells.last().unwrap().q <= PI + 1e-12);
         assert!(shells.len() >= 10, "{}", shells.len());
         // A modulus on a shell picks that shell.
         let q5 = 2.0 * PI * 5.0 / l as f64;
         assert_eq!(shells_near(l, &[q5])[0].norm2, 25);
+        // Beyond pi, the nearest against every shell listed.
+        for q in [3.3, 4.0 * PI, 7.9 * PI] {
+            let near = shell_near(l, q);
+            let best = all_shells(l, q + 0.2)
+                .into_iter()
+                .min_by(|a, b| (a.q - q).abs().total_cmp(&(b.q - q).abs()))
+                .unwrap();
+            assert_eq!(near.norm2, best.norm2, "q = {q}");
+        }
+        let wide = shells_near(l, &log_spaced_moduli(l, 16, 4.0 * PI));
+        assert!((wide.last().unwrap().q / (4.0 * PI) - 1.0).abs() < 0.01);
     }
 
     #[test]
@@ -222,7 +295,7 @@ mod tests {
     #[test]
     fn no_displacement_gives_one_and_a_half_period_gives_minus_one() {
         let l = 16;
-        let axis = all_shells(l).into_iter().find(|s| s.norm2 == 4).unwrap();
+        let axis = shell(l, 4).unwrap();
         assert_eq!(shell_average(l, &axis, &[(0.0, 0.0)]), 1.0);
         // k = (2, 0) and (0, 2): a shift of L/4 along x is half a period of the first and
         // nothing for the second.

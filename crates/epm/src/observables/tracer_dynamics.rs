@@ -20,6 +20,12 @@
 //! `c, c + chunks, ...`) at lag `j` and adds its sums to its own slot of the level's `f32`
 //! accumulator (`j = 0` stores the snapshot). Every [`READ_EVERY`] updates of level 0 the host
 //! reads the accumulators, adds them in `f64` and clears them.
+//!
+//! # Blocks
+//! The mean-square displacement is also kept per block of consecutive updates (a pair belongs
+//! to the block of its later end), for error bars: table `msd_blocks`. Blocks start
+//! [`READ_EVERY`] updates long; whenever there are `2 BLOCKS` complete ones, neighbours merge
+//! and the length doubles, so a run of any length ends with `BLOCKS` to `2 BLOCKS` blocks.
 
 use std::f64::consts::PI;
 
@@ -42,6 +48,8 @@ pub const CHUNK: usize = 64;
 pub const READ_EVERY: u64 = 64;
 /// Most shells one run can measure.
 pub const MAX_SHELLS: usize = 32;
+/// Fewest complete blocks of the MSD (see the module documentation).
+pub const BLOCKS: usize = 8;
 
 /// The difference `a - b` of two fixed-point coordinates (cell, high fraction word), exact
 /// but for the rounding of the fraction to `f32`: returns the cell part and the fraction.
@@ -207,6 +215,35 @@ struct Level {
     count: u64,
 }
 
+/// The MSD sums of one block: `[level][lag]`.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct Block {
+    squared: Vec<Vec<f64>>,
+    origins: Vec<Vec<u64>>,
+}
+
+impl Block {
+    fn level(&mut self, k: usize, p: usize) -> (&mut Vec<f64>, &mut Vec<u64>) {
+        while self.squared.len() <= k {
+            self.squared.push(vec![0.0; p]);
+            self.origins.push(vec![0; p]);
+        }
+        (&mut self.squared[k], &mut self.origins[k])
+    }
+
+    fn absorb(&mut self, other: &Block, p: usize) {
+        for k in 0..other.squared.len() {
+            let (sq, or) = self.level(k, p);
+            sq.iter_mut()
+                .zip(&other.squared[k])
+                .for_each(|(a, b)| *a += b);
+            or.iter_mut()
+                .zip(&other.origins[k])
+                .for_each(|(a, b)| *a += b);
+        }
+    }
+}
+
 /// Multiple-tau accumulation of the tracers' MSD, `S(q, t)` and `C_u(t)` on the device (see
 /// the module documentation). Feed it positions with [`TracerDynamics::record`] (or plug it
 /// into [`crate::Simulation::advance`]); read the results with [`TracerDynamics::tables`].
@@ -231,6 +268,10 @@ pub struct TracerDynamics {
     velocity_origins: Vec<Vec<u64>>,
     start: Option<u64>,
     updates: u64,
+    /// The MSD per block, the last one being filled.
+    blocks: Vec<Block>,
+    /// Updates per block.
+    block_length: u64,
 }
 
 impl TracerDynamics {
@@ -288,6 +329,8 @@ impl TracerDynamics {
             velocity_origins: vec![],
             start: None,
             updates: 0,
+            blocks: vec![Block::default()],
+            block_length: READ_EVERY,
             options,
         })
     }
@@ -354,6 +397,11 @@ impl TracerDynamics {
             let count = self.levels[k].count;
             let first_lag = if k == 0 { 1 } else { p / 2 };
             self.launch(k, cells, fractions, count as u32, first_lag as u32);
+            let block = self.blocks.last_mut().expect("a block is always open");
+            let (_, block_origins) = block.level(k, p);
+            for j in first_lag..p.min(count as usize + 1) {
+                block_origins[j] += 1;
+            }
             for j in first_lag..p.min(count as usize + 1) {
                 self.origins[k][j] += 1;
                 if j < count as usize && j + 1 < p {
@@ -437,15 +485,50 @@ impl TracerDynamics {
     /// [`READ_EVERY`] updates, so `f32` sums stay short).
     pub fn read_back(&mut self) -> Result<(), SimError> {
         let device = self.device_sums()?;
+        let p = self.options.points_per_level;
+        self.add_to_block(&device);
         for (sums, d) in self.sums.iter_mut().zip(device) {
             sums.iter_mut().zip(d).for_each(|(s, d)| *s += d);
         }
-        let p = self.options.points_per_level;
         for level in &mut self.levels {
             let zeros = vec![0.0f32; p * self.chunks * self.quantities];
             level.accum = self.client.create_from_slice(f32::as_bytes(&zeros));
         }
+        // Read-backs fall on multiples of READ_EVERY, and so do block ends (a second read-back
+        // at the same update finds the new block still empty).
+        let open_is_empty = self
+            .blocks
+            .last()
+            .is_none_or(|b| b.origins.iter().flatten().all(|&o| o == 0));
+        if self.updates.is_multiple_of(self.block_length) && !open_is_empty {
+            self.blocks.push(Block::default());
+            if self.blocks.len() > 2 * BLOCKS {
+                let open = self.blocks.pop().expect("just pushed");
+                let complete = std::mem::take(&mut self.blocks);
+                for pair in complete.chunks(2) {
+                    let mut merged = pair[0].clone();
+                    if let Some(second) = pair.get(1) {
+                        merged.absorb(second, p);
+                    }
+                    self.blocks.push(merged);
+                }
+                self.blocks.push(open);
+                self.block_length *= 2;
+            }
+        }
         Ok(())
+    }
+
+    /// Adds the squared displacements of device sums `[level][lag * q + i]` to the open block.
+    fn add_to_block(&mut self, device: &[Vec<f64>]) {
+        let (p, q) = (self.options.points_per_level, self.quantities);
+        let block = self.blocks.last_mut().expect("a block is always open");
+        for (k, d) in device.iter().enumerate() {
+            let (squared, _) = block.level(k, p);
+            for j in 0..p {
+                squared[j] += d[j * q + SQUARED];
+            }
+        }
     }
 
     /// The lags measured so far, in steps, ascending, each with its level and index.
@@ -467,8 +550,20 @@ impl TracerDynamics {
     /// (long format, one row per shell and lag) and `velocity_correlation` (`C_u`). Reads the
     /// device accumulators without clearing them: the accumulation goes on undisturbed.
     pub fn tables(&self) -> Result<Vec<Table>, SimError> {
+        let device = self.device_sums()?;
+        let mut blocks = self.blocks.clone();
+        {
+            let (p, q) = (self.options.points_per_level, self.quantities);
+            let open = blocks.last_mut().expect("a block is always open");
+            for (k, d) in device.iter().enumerate() {
+                let (squared, _) = open.level(k, p);
+                for j in 0..p {
+                    squared[j] += d[j * q + SQUARED];
+                }
+            }
+        }
         let mut all = self.sums.clone();
-        for (sums, d) in all.iter_mut().zip(self.device_sums()?) {
+        for (sums, d) in all.iter_mut().zip(device) {
             sums.iter_mut().zip(d).for_each(|(s, d)| *s += d);
         }
         let m = self.tracers as f64;
@@ -507,7 +602,34 @@ impl TracerDynamics {
                 Column::new("origins", "1"),
             ],
         );
+        let mut per_block = Table::new(
+            "msd_blocks",
+            "the mean-square displacement per block of consecutive steps (a pair belongs to the block of its later end), for error bars; the last block may be partial",
+            vec![
+                Column::new("block", "1"),
+                Column::new("lag", "steps"),
+                Column::new("t", "tau"),
+                Column::new("msd", "lattice^2"),
+                Column::new("origins", "1"),
+            ],
+        );
         let lags = self.lags();
+        for (b, block) in blocks.iter().enumerate() {
+            for &(lag, k, j) in &lags {
+                let origins = block.origins.get(k).map_or(0, |o| o[j]);
+                if origins == 0 {
+                    continue;
+                }
+                let squared = block.squared[k][j];
+                per_block.rows.push(vec![
+                    b as f64,
+                    lag as f64,
+                    lag as f64 * self.dt,
+                    squared / (origins as f64 * m),
+                    origins as f64,
+                ]);
+            }
+        }
         // <|u|^2> dt^2: the one-step mean-square displacement.
         let one_step = all.first().map_or(0.0, |s| s[q + SQUARED])
             / (self.origins.first().map_or(0, |o| o[1]).max(1) as f64 * m);
@@ -552,7 +674,7 @@ impl TracerDynamics {
         }
         sq.rows
             .sort_by(|a, b| a[1].total_cmp(&b[1]).then(a[3].total_cmp(&b[3])));
-        Ok(vec![msd, sq, cu])
+        Ok(vec![msd, sq, cu, per_block])
     }
 }
 
@@ -667,6 +789,8 @@ struct SavedTracerDynamics {
     velocity_origins: Vec<Vec<u64>>,
     start: Option<u64>,
     updates: u64,
+    blocks: Vec<Block>,
+    block_length: u64,
 }
 
 impl super::Persist for TracerDynamics {
@@ -690,6 +814,8 @@ impl super::Persist for TracerDynamics {
             velocity_origins: self.velocity_origins.clone(),
             start: self.start,
             updates: self.updates,
+            blocks: self.blocks.clone(),
+            block_length: self.block_length,
         })
     }
 
@@ -711,6 +837,8 @@ impl super::Persist for TracerDynamics {
         self.velocity_origins = s.velocity_origins;
         self.start = s.start;
         self.updates = s.updates;
+        self.blocks = s.blocks;
+        self.block_length = s.block_length;
         Ok(())
     }
 }

@@ -50,10 +50,65 @@ fn run(
     dynamics.tables().unwrap()
 }
 
+/// The per-block MSD adds up to the whole run's, lag by lag (sums and origins); returns the
+/// number of blocks.
+fn check_blocks(tables: &[epm::observables::Table]) -> usize {
+    let msd = tables.iter().find(|t| t.name == "msd").unwrap();
+    let blocks = tables.iter().find(|t| t.name == "msd_blocks").unwrap();
+    let (lag, value, origins) = (
+        msd.column("lag").unwrap(),
+        msd.column("msd").unwrap(),
+        msd.column("origins").unwrap(),
+    );
+    let (b_block, b_lag, b_msd, b_origins) = (
+        blocks.column("block").unwrap(),
+        blocks.column("lag").unwrap(),
+        blocks.column("msd").unwrap(),
+        blocks.column("origins").unwrap(),
+    );
+    for i in 0..lag.len() {
+        let rows: Vec<usize> = (0..b_lag.len()).filter(|&r| b_lag[r] == lag[i]).collect();
+        let n: f64 = rows.iter().map(|&r| b_origins[r]).sum();
+        let sum: f64 = rows.iter().map(|&r| b_msd[r] * b_origins[r]).sum();
+        assert_eq!(n, origins[i], "origins over blocks at lag {}", lag[i]);
+        assert!(
+            (sum / n - value[i]).abs() <= 1e-9 * value[i].max(1e-30),
+            "msd over blocks at lag {}: {} vs {}",
+            lag[i],
+            sum / n,
+            value[i]
+        );
+    }
+    b_block.iter().fold(0.0f64, |a, &b| a.max(b)) as usize + 1
+}
+
+#[test]
+fn blocks_merge_and_add_up_to_the_whole_run() {
+    let (l, p, m) = (16usize, 8usize, 8usize);
+    let shells = shells_near(l, &[0.5]);
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut t = TracerPositions::uniform(2, m, l);
+    let mut trajectory = vec![t.clone()];
+    // 64 updates per block at first: 2300 updates merge twice (16 blocks of 64, then of 128).
+    for _ in 0..2300 {
+        let moves: Vec<(f32, f32)> = (0..m)
+            .map(|_| (rng.random_range(-0.3..0.3), rng.random_range(-0.3..0.3)))
+            .collect();
+        shift(&mut t, &moves);
+        trajectory.push(t.clone());
+    }
+    let tables = run(l, p, &shells, &trajectory);
+    let blocks = check_blocks(&tables);
+    // 2301 updates in blocks of 256 after two merges: 8 complete and one partial.
+    assert_eq!(blocks, 9, "blocks");
+}
+
 #[test]
 fn multiple_tau_equals_its_cpu_reference() {
     let (l, p, m, steps) = (32usize, 8usize, 200usize, 300usize);
-    let shells = shells_near(l, &[0.2, 0.7, 2.0]);
+    // Shells inside the zone and beyond it (|q| > pi: k up to 1.5 L).
+    let shells = shells_near(l, &[0.2, 0.7, 2.0, 5.0, 9.0, 4.0 * std::f64::consts::PI]);
+    assert!(shells.iter().filter(|s| s.q > std::f64::consts::PI).count() >= 3);
     let mut rng = StdRng::seed_from_u64(8);
     let mut t = TracerPositions::uniform(1, m, l);
     let mut trajectory = vec![t.clone()];
@@ -72,6 +127,11 @@ fn multiple_tau_equals_its_cpu_reference() {
         trajectory.push(t.clone());
     }
     let tables = run(l, p, &shells, &trajectory);
+    assert_eq!(
+        check_blocks(&tables),
+        5,
+        "301 updates: four blocks of 64 and a partial one"
+    );
     let reference = tracer_dynamics_cpu(&trajectory, p, &shells, l);
     let msd = &tables[0];
     let lags = msd.column("lag").unwrap();
@@ -452,7 +512,7 @@ fn thermal_model_displacements_are_anticorrelated_at_low_temperature() {
         config.tracer_count(),
         TracerDynamicsOptions {
             points_per_level: 16,
-            shells: shells_near(l, &log_spaced_moduli(l, 6)),
+            shells: shells_near(l, &log_spaced_moduli(l, 6, std::f64::consts::PI)),
             warm_up,
         },
     )
