@@ -59,10 +59,12 @@ impl Decision {
 
     /// The inverse of [`Decision::code`].
     pub fn from_code(code: f64) -> Self {
-        match code {
-            c if c == 1.0 => Decision::Found,
-            c if c == 0.0 => Decision::Absent,
-            _ => Decision::NotResolved,
+        if code == 1.0 {
+            Decision::Found
+        } else if code == 0.0 {
+            Decision::Absent
+        } else {
+            Decision::NotResolved
         }
     }
 

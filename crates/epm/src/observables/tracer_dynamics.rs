@@ -399,9 +399,10 @@ impl TracerDynamics {
             self.launch(k, cells, fractions, count as u32, first_lag as u32);
             let block = self.blocks.last_mut().expect("a block is always open");
             let (_, block_origins) = block.level(k, p);
-            for j in first_lag..p.min(count as usize + 1) {
-                block_origins[j] += 1;
-            }
+            let end = p.min(count as usize + 1);
+            block_origins[first_lag..end.max(first_lag)]
+                .iter_mut()
+                .for_each(|o| *o += 1);
             for j in first_lag..p.min(count as usize + 1) {
                 self.origins[k][j] += 1;
                 if j < count as usize && j + 1 < p {
