@@ -231,6 +231,16 @@ impl Block {
         (&mut self.squared[k], &mut self.origins[k])
     }
 
+    /// Adds the squared displacements of device sums `[level][lag * q + i]`.
+    fn add_squared(&mut self, device: &[Vec<f64>], p: usize, q: usize) {
+        for (k, d) in device.iter().enumerate() {
+            let (squared, _) = self.level(k, p);
+            for (j, s) in squared.iter_mut().enumerate() {
+                *s += d[j * q + SQUARED];
+            }
+        }
+    }
+
     fn absorb(&mut self, other: &Block, p: usize) {
         for k in 0..other.squared.len() {
             let (sq, or) = self.level(k, p);
@@ -524,12 +534,7 @@ impl TracerDynamics {
     fn add_to_block(&mut self, device: &[Vec<f64>]) {
         let (p, q) = (self.options.points_per_level, self.quantities);
         let block = self.blocks.last_mut().expect("a block is always open");
-        for (k, d) in device.iter().enumerate() {
-            let (squared, _) = block.level(k, p);
-            for j in 0..p {
-                squared[j] += d[j * q + SQUARED];
-            }
-        }
+        block.add_squared(device, p, q);
     }
 
     /// The lags measured so far, in steps, ascending, each with its level and index.
@@ -553,16 +558,10 @@ impl TracerDynamics {
     pub fn tables(&self) -> Result<Vec<Table>, SimError> {
         let device = self.device_sums()?;
         let mut blocks = self.blocks.clone();
-        {
-            let (p, q) = (self.options.points_per_level, self.quantities);
-            let open = blocks.last_mut().expect("a block is always open");
-            for (k, d) in device.iter().enumerate() {
-                let (squared, _) = open.level(k, p);
-                for j in 0..p {
-                    squared[j] += d[j * q + SQUARED];
-                }
-            }
-        }
+        blocks
+            .last_mut()
+            .expect("a block is always open")
+            .add_squared(&device, self.options.points_per_level, self.quantities);
         let mut all = self.sums.clone();
         for (sums, d) in all.iter_mut().zip(device) {
             sums.iter_mut().zip(d).for_each(|(s, d)| *s += d);
