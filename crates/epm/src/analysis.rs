@@ -4,9 +4,9 @@
 //!
 //! Regimes (paper, Fig. 2a) from the local slope `m(t)` of the MSD and its standard error `e(t)`
 //! over blocks of the run (table `msd_blocks`): I, ballistic, the first lags with `m >= 1.5`;
-//! III, diffusive, the last run of lags with `|m - 1| <= 0.15` among those with `e <= 0.25` (the
-//! longest lags, too noisy, are passed over); II, sub-diffusive, the lags between with
-//! `m < 0.85`. Regime II is a decision with an error bar ([`Decision`]): *found*
+//! III, diffusive, the last run of lags with `|m - 1| <= 0.15`; II, sub-diffusive, the lags
+//! between with `m < 0.85`. III and II look only at lags with `e <= 0.25`: the longest lags,
+//! too noisy or longer than a block (no error bar), are passed over. Regime II is a decision with an error bar ([`Decision`]): *found*
 //! when at least two consecutive lags lie below 0.85 by two standard errors, *absent* when
 //! every lag between I and III lies above 0.85 by two standard errors, *not resolved*
 //! otherwise. In each regime, `S(q, t)` is collapsed onto `exp(-alpha (q^n t)^gamma)`
@@ -123,10 +123,14 @@ fn value_at(points: &[(f64, f64)], x: f64) -> f64 {
 
 /// Adds columns `msd_error` and `slope_error` to the `msd` table: the standard errors of the
 /// MSD and of its local slope over the complete blocks of `msd_blocks` (the spread of the
-/// blocks' values over the square root of their number; `NaN` with fewer than 4 blocks).
+/// blocks' values over the square root of their number). `NaN` with fewer than 4 blocks, and
+/// at lags longer than a block, whose windows overlap several blocks: the blocks' values are
+/// then not independent, and their spread says nothing.
 pub fn add_block_errors(msd: &mut Table, blocks: &Table) {
-    let (Some(t), Some(bb), Some(bt), Some(bm), Some(bo)) = (
+    let (Some(t), Some(lag), Some(origins), Some(bb), Some(bt), Some(bm), Some(bo)) = (
         msd.column("t"),
+        msd.column("lag"),
+        msd.column("origins"),
         blocks.column("block"),
         blocks.column("t"),
         blocks.column("msd"),
@@ -143,6 +147,13 @@ pub fn add_block_errors(msd: &mut Table, blocks: &Table) {
             most[i] = most[i].max(bo[r]);
         }
     }
+    // A block's length in steps: the updates (origins of the shortest lag) over the number of
+    // complete blocks there.
+    let complete = (0..bt.len())
+        .filter(|&r| bt[r] == t[0] && bo[r] >= 0.5 * most[0])
+        .count()
+        .max(1);
+    let block_steps = origins.first().copied().unwrap_or(0.0) / complete as f64;
     let mut curves: Vec<Vec<(f64, f64)>> = vec![vec![]; count.max(0.0) as usize];
     for r in 0..bt.len() {
         if let Some(i) = t.iter().position(|&x| x == bt[r])
@@ -169,7 +180,11 @@ pub fn add_block_errors(msd: &mut Table, blocks: &Table) {
     };
     msd.columns.push(Column::new("msd_error", "lattice^2"));
     msd.columns.push(Column::new("slope_error", "1"));
-    for (row, &x) in msd.rows.iter_mut().zip(&t) {
+    for ((row, &x), &lag) in msd.rows.iter_mut().zip(&t).zip(&lag) {
+        if lag > block_steps {
+            row.extend([f64::NAN, f64::NAN]);
+            continue;
+        }
         let m = standard_error(curves.iter().map(|c| value_at(c, x)).collect());
         let s = standard_error(slopes.iter().map(|c| value_at(c, x)).collect());
         row.push(m);
@@ -182,10 +197,17 @@ pub fn regimes(slopes: &[Slope]) -> Regimes {
     let ballistic_end = slopes.iter().take_while(|s| s.1 >= 1.5).last().map(|s| s.0);
     let ballistic = ballistic_end.map(|end| (slopes[0].0, end));
     let after = ballistic.map_or(0.0, |b| b.1);
-    let resolved = |s: &&Slope| s.2.is_finite() && s.2 <= RESOLVED_ERROR;
-    // The last run of diffusive slopes among the resolved lags after I.
+    // The lags whose slope is known well enough; all of them when there are no error bars
+    // (tables without blocks: nothing is then decided).
+    let with_errors = slopes.iter().any(|s| s.2.is_finite());
+    let pool: Vec<&Slope> = slopes
+        .iter()
+        .filter(|s| s.0 > after)
+        .filter(|s| !with_errors || (s.2.is_finite() && s.2 <= RESOLVED_ERROR))
+        .collect();
+    // The last run of diffusive slopes.
     let mut diffusive: Option<Window> = None;
-    for s in slopes.iter().filter(|s| s.0 > after).filter(resolved).rev() {
+    for s in pool.iter().rev() {
         if (s.1 - 1.0).abs() <= 0.15 {
             diffusive = Some((s.0, diffusive.map_or(s.0, |d| d.1)));
         } else {
@@ -193,10 +215,7 @@ pub fn regimes(slopes: &[Slope]) -> Regimes {
         }
     }
     let before = diffusive.map_or(f64::INFINITY, |d| d.0);
-    let between: Vec<&Slope> = slopes
-        .iter()
-        .filter(|s| s.0 > after && s.0 < before)
-        .collect();
+    let between: Vec<&Slope> = pool.iter().copied().filter(|s| s.0 < before).collect();
     let below: Vec<f64> = between
         .iter()
         .filter(|s| s.1 < SUBDIFFUSIVE_BELOW)
@@ -452,14 +471,22 @@ mod tests {
 
     #[test]
     fn block_errors_are_the_spread_over_blocks() {
-        // Two lags; four blocks with msd 1, 2, 3, 4 at t = 1 and 4, 8, 12, 16 at t = 2 (slope 2
-        // in every block); a partial fifth block with few origins is left out.
+        // Lags of 10, 20 and 200 steps (t = 1, 2, 20); four blocks of 100 steps with msd 1, 2,
+        // 3, 4 at t = 1 and 4, 8, 12, 16 at t = 2 (slope 2 in every block); a partial fifth
+        // block with few origins is left out; the lag of 200 steps is longer than a block.
         let mut msd = Table::new(
             "msd",
             "",
-            vec![Column::new("t", "tau"), Column::new("msd", "lattice^2")],
+            ["t", "lag", "msd", "origins"]
+                .iter()
+                .map(|c| Column::new(c, "1"))
+                .collect(),
         );
-        msd.rows = vec![vec![1.0, 2.5], vec![2.0, 10.0]];
+        msd.rows = vec![
+            vec![1.0, 10.0, 2.5, 412.0],
+            vec![2.0, 20.0, 10.0, 402.0],
+            vec![20.0, 200.0, 100.0, 200.0],
+        ];
         let mut blocks = Table::new(
             "msd_blocks",
             "",
@@ -472,9 +499,10 @@ mod tests {
             let v = (b + 1) as f64;
             blocks.rows.push(vec![b as f64, 1.0, v, 100.0]);
             blocks.rows.push(vec![b as f64, 2.0, 4.0 * v, 100.0]);
+            blocks.rows.push(vec![b as f64, 20.0, 40.0 * v, 50.0]);
         }
-        blocks.rows.push(vec![4.0, 1.0, 50.0, 3.0]);
-        blocks.rows.push(vec![4.0, 2.0, 1.0, 3.0]);
+        blocks.rows.push(vec![4.0, 1.0, 50.0, 12.0]);
+        blocks.rows.push(vec![4.0, 2.0, 1.0, 2.0]);
         add_block_errors(&mut msd, &blocks);
         let err = msd.column("msd_error").unwrap();
         // Values 1..4: sample deviation sqrt(5/3), over sqrt(4).
@@ -485,5 +513,9 @@ mod tests {
         );
         let slope_err = msd.column("slope_error").unwrap();
         assert!(slope_err[0].abs() < 1e-12 && slope_err[1].abs() < 1e-12);
+        assert!(
+            err[2].is_nan() && slope_err[2].is_nan(),
+            "a lag longer than a block"
+        );
     }
 }
