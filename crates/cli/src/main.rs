@@ -90,6 +90,10 @@ enum Command {
     Plot {
         /// The directory.
         dir: PathBuf,
+        /// First analyse every finished run again from its tables with this version of epm
+        /// (regimes, master curves, ...), rewriting its derived numbers and tables.
+        #[arg(long)]
+        reanalyse: bool,
     },
     /// The backend of this build and the adapters it can use.
     Info,
@@ -124,7 +128,7 @@ fn main() -> ExitCode {
             out,
             quiet,
         } => reproduce_command(&figure, &scale, &propagator, &out, quiet),
-        Command::Plot { dir } => plot(&dir),
+        Command::Plot { dir, reanalyse } => plot(&dir, reanalyse),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -326,7 +330,17 @@ fn reproduce_command(
     Ok(())
 }
 
-fn plot(dir: &Path) -> Result<(), CliError> {
+fn plot(dir: &Path, reanalyse: bool) -> Result<(), CliError> {
+    if reanalyse {
+        let runs = if dir.join("manifest.json").exists() {
+            vec![dir.to_path_buf()]
+        } else {
+            load_runs(dir)?.into_iter().map(|r| r.dir).collect()
+        };
+        for run in runs {
+            epm::output::RunDirectory::create(&run)?.reanalyse()?;
+        }
+    }
     let out = dir.join("figures");
     let files = if dir.join("manifest.json").exists() {
         // One run: its own curves.

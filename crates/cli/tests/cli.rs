@@ -443,7 +443,12 @@ fn the_figures_are_valid_png_and_svg() {
     );
     // `epm plot` on one run.
     let one = dir.join("runs/T0.1_thermal_seed1");
-    check(&epm().arg("plot").arg(&one).output().unwrap(), "epm plot");
+    let plotted = epm()
+        .args(["plot", "--reanalyse"])
+        .arg(&one)
+        .output()
+        .unwrap();
+    check(&plotted, "epm plot --reanalyse");
     assert!(
         is_png(&one.join("figures/fig2a.png")) && is_svg(&one.join("figures/sq_ballistic.svg"))
     );

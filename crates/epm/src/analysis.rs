@@ -20,6 +20,24 @@ use crate::fit::master_curve::{
 };
 use crate::observables::{Column, Quantity, Table};
 
+/// The tables [`analyse`] derives (not measured).
+pub const DERIVED_TABLES: [&str; 1] = ["ctrw"];
+/// The columns [`analyse`] adds to measured tables.
+pub const DERIVED_COLUMNS: [&str; 3] = ["slope", "msd_error", "slope_error"];
+
+/// Whether a quantity of a manifest is one [`analyse`] derives (not measured).
+pub fn is_derived(quantity: &str) -> bool {
+    quantity.starts_with("regime_")
+        || quantity.starts_with("master_curve_")
+        || quantity.starts_with("C_u_minimum")
+        || [
+            "D_long",
+            "relaxation_time_exponent_n",
+            "smallest_slope_between_I_and_III",
+        ]
+        .contains(&quantity)
+}
+
 /// What [`analyse`] derives: numbers and extra tables.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Analysis {

@@ -119,6 +119,51 @@ impl RunDirectory {
         Ok(manifest)
     }
 
+    /// Analyses a finished run again from its measured tables and quantities (with this
+    /// version's [`crate::analysis`]), rewriting the derived tables, columns and numbers.
+    /// Returns the new manifest.
+    pub fn reanalyse(&self) -> Result<Manifest, SimError> {
+        use crate::analysis::{DERIVED_COLUMNS, DERIVED_TABLES, is_derived};
+        let mut manifest = self.manifest()?;
+        let mut tables = vec![];
+        for entry in &manifest.tables {
+            let name = entry.file.trim_end_matches(".csv");
+            if DERIVED_TABLES.contains(&name) {
+                continue;
+            }
+            let mut table = self.table(name)?;
+            // The CSV holds no description: the manifest does.
+            table.description = entry.description.clone();
+            let keep: Vec<bool> = table
+                .columns
+                .iter()
+                .map(|c| !DERIVED_COLUMNS.contains(&c.name.as_str()))
+                .collect();
+            table.columns = table
+                .columns
+                .into_iter()
+                .zip(&keep)
+                .filter_map(|(c, &k)| k.then_some(c))
+                .collect();
+            for row in &mut table.rows {
+                *row = row
+                    .iter()
+                    .zip(&keep)
+                    .filter_map(|(v, &k)| k.then_some(*v))
+                    .collect();
+            }
+            tables.push(table);
+        }
+        let measured: Vec<Quantity> = manifest
+            .quantities
+            .drain(..)
+            .filter(|q| !is_derived(&q.name))
+            .collect();
+        // Every note of a manifest is the analysis's: written anew.
+        manifest.notes.clear();
+        self.write(manifest, tables, measured)
+    }
+
     /// Reads the manifest.
     pub fn manifest(&self) -> Result<Manifest, SimError> {
         let path = self.file("manifest.json");
