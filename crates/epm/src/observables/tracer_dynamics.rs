@@ -582,7 +582,7 @@ impl TracerDynamics {
         );
         let mut sq = Table::new(
             "structure_factor",
-            "S(q, t) = < cos(q . dr) > over tracers, origins and the lattice vectors of one shell",
+            "S(q, t) = < cos(q . dr) > over tracers, origins and the wave vectors of one shell (any integer k, also beyond the Brillouin zone)",
             vec![
                 Column::new("q", "1/lattice"),
                 Column::new("k2", "1"),
