@@ -95,9 +95,7 @@ fn ours(c: &mut Criterion) {
                 epm_fft::cubecl::future::block_on(client.sync()).unwrap();
                 let start = Instant::now();
                 for _ in 0..iters {
-                    let arg = |h: &cubecl::server::Handle| unsafe {
-                        BufferArg::from_raw_parts(h.clone(), l * l)
-                    };
+                    let arg = |h| epm_fft::buffer::arg::<f32>(h, l * l);
                     // SAFETY: all four planes hold l * l elements and the kernel stops there.
                     unsafe {
                         copy_pass::launch_unchecked(

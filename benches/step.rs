@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use cubecl::prelude::*;
 use cubecl::server::Handle;
-use epm::activation::{Activation, Thermal, activation_step, count_index};
+use epm::activation::{StepParams, Thermal, count_index};
 use epm::fft::{ComplexBuffers, Fft2d, PlanOptions, Shape2d};
+use epm::launch;
 use epm::observables::measurements::Measurements;
-use epm::propagator::{StepTables, propagate, update_stress};
-use epm::tracers::advect_tracers;
+use epm::propagator::StepTables;
 use epm::{ActivationConfig, Config, Simulation};
 
 const SIZES: [usize; 3] = [128, 256, 512];
@@ -157,7 +157,6 @@ type KernelBench = (&'static str, fn(&Kernels));
 struct Kernels {
     client: Client,
     n: usize,
-    per_unit: usize,
     tracers: usize,
     rule: Thermal,
     stress: Handle,
@@ -196,7 +195,6 @@ impl Kernels {
         Self {
             client: client.clone(),
             n,
-            per_unit: epm::backend::sites_per_unit(client, n),
             tracers: state.tracers.len(),
             rule: Thermal {
                 temperature: TEMPERATURE as f32,
@@ -222,47 +220,24 @@ impl Kernels {
         }
     }
 
-    fn grid(&self, units: usize) -> (CubeCount, CubeDim) {
-        let dim = CubeDim::new_1d(256);
-        (
-            cubecl::calculate_cube_count_elemwise(&self.client, units, dim),
-            dim,
-        )
-    }
-
-    fn arg(&self, h: &Handle, len: usize) -> BufferArg {
-        // SAFETY: every buffer was created with `len` elements of the kernel's type.
-        unsafe { BufferArg::from_raw_parts(h.clone(), len) }
-    }
-
     fn activation(&self) {
-        let (count, dim) = self.grid(self.n / self.per_unit);
-        let n = self.n;
-        activation_step::launch::<Thermal>(
-            &self.client,
-            count,
-            dim,
-            self.arg(&self.stress, n),
-            self.arg(&self.active, n),
-            self.arg(&self.sign, n),
-            self.arg(&self.plastic, n),
-            self.arg(&self.strain_rate, n),
-            self.arg(&self.counts, count_index(1, 0)),
-            self.arg(&self.event, 1),
-            self.rule.launch_arg(),
-            7,
-            0,
-            1,
-            0,
-            0.1,
-            0.1,
-            0.5,
-            0,
-            0,
-            0,
-            n,
-            self.per_unit,
-        );
+        let buffers = launch::ActivationBuffers {
+            stress: &self.stress,
+            active: &self.active,
+            sign: &self.sign,
+            plastic: &self.plastic,
+            strain_rate: &self.strain_rate,
+            active_count: &self.counts,
+            event: &self.event,
+        };
+        let params = StepParams {
+            step: 7,
+            seed: 1,
+            p_off: 0.1,
+            dt: 0.1,
+            strain_rate_amplitude: 0.5,
+        };
+        launch::activation(&self.client, self.n, &buffers, &self.rule, &params, 0, None);
     }
 
     fn forward_fft(&self) {
@@ -272,20 +247,13 @@ impl Kernels {
     }
 
     fn propagate(&self) {
-        let (count, dim) = self.grid(self.n / self.per_unit);
-        let n = self.n;
-        propagate::launch(
+        launch::propagator_multiply(
             &self.client,
-            count,
-            dim,
-            self.arg(&self.spectrum.re, n),
-            self.arg(&self.spectrum.im, n),
-            self.arg(&self.table_packed, n),
-            self.arg(&self.table_y, n),
-            self.arg(&self.increments.re, 2 * n),
-            self.arg(&self.increments.im, 2 * n),
-            n,
-            self.per_unit,
+            self.n,
+            &self.spectrum,
+            &self.table_packed,
+            &self.table_y,
+            &self.increments,
         );
     }
 
@@ -296,34 +264,19 @@ impl Kernels {
     }
 
     fn update_stress(&self) {
-        let (count, dim) = self.grid(self.n / self.per_unit);
-        let n = self.n;
-        update_stress::launch(
-            &self.client,
-            count,
-            dim,
-            self.arg(&self.increments.re, 2 * n),
-            self.arg(&self.stress, n),
-            self.arg(&self.status, 2),
-            7,
-            n,
-            self.per_unit,
-        );
+        let (re, stress, status) = (&self.increments.re, &self.stress, &self.status);
+        launch::stress_update(&self.client, self.n, re, stress, status, 7);
     }
 
     fn advect(&self) {
-        let (count, dim) = self.grid(self.tracers);
-        advect_tracers::launch(
+        let (cells, fractions) = (&self.cells, &self.fractions);
+        launch::advection(
             &self.client,
-            count,
-            dim,
-            self.arg(&self.cells, 2 * self.tracers),
-            self.arg(&self.fractions, 4 * self.tracers),
-            self.arg(&self.increments.im, 2 * self.n),
-            self.arg(&self.increments.re, 2 * self.n),
             self.n,
-            (self.n.trailing_zeros() / 2) as usize,
             self.tracers,
+            cells,
+            fractions,
+            &self.increments,
         );
     }
 }

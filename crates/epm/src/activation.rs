@@ -135,7 +135,7 @@ pub fn count_index(slot: usize, lane: usize) -> usize {
 /// the sub-counters of ring slot `slot` in `active_count` (see [`count_index`]).
 ///
 /// Each unit takes `per_unit` sites, `sites / per_unit` apart (neighbouring units still touch
-/// neighbouring sites), and adds its count with one atomic: see [`crate::backend::sites_per_unit`].
+/// neighbouring sites), and adds its count with one atomic: see [`crate::launch::sites_per_unit`].
 ///
 /// Batches of steps without events: with `in_batch = 1` the step belongs to a batch that
 /// started at step `batch_start` (low 32 bits) from a state without active sites, launched

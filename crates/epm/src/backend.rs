@@ -17,12 +17,9 @@ use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm_fft::{ComplexBuffers, Fft2d, FftError, PlanOptions, Shape2d};
 
-use crate::activation::{Activation, StepParams, activation_step};
-use crate::propagator::{
-    StepTables, plastic_strain, propagate, resynchronise, scale_spectrum, update_stress,
-};
-use crate::rng;
-use crate::tracers::advect_tracers;
+use crate::activation::{Activation, StepParams};
+use crate::launch;
+use crate::propagator::StepTables;
 
 /// Every field of the model on the device, `L x L` unless said otherwise.
 #[derive(ExtensionType)]
@@ -144,39 +141,15 @@ fn owned(t: CubeTensor) -> CubeTensor {
     if t.can_mut() { t } else { t.copy() }
 }
 
-fn elements(t: &CubeTensor) -> usize {
+fn sites(t: &CubeTensor) -> usize {
     t.meta.shape().num_elements()
 }
 
-/// A kernel argument for the whole buffer of `t`, typed by the kernel.
-fn arg(t: &CubeTensor) -> BufferArg {
-    // SAFETY: the fields are contiguous (created from host data, checked by the simulation)
-    // and every kernel indexes below the element count.
-    unsafe { BufferArg::from_raw_parts(t.handle.clone(), elements(t)) }
-}
-
-fn plane(h: &Handle, len: usize) -> BufferArg {
-    // SAFETY: the propagation's buffers are allocated with at least `len` elements.
-    unsafe { BufferArg::from_raw_parts(h.clone(), len) }
-}
-
-/// Sites (or wave vectors) each unit of the elementwise step kernels takes. On CPU adapters
-/// (lavapipe) fewer, fuller invocations are faster (measured 0.58 to 0.47 ms for the
-/// activation at L = 256 with 8); on GPUs one per unit keeps every core busy.
-pub fn sites_per_unit(client: &Client, sites: usize) -> usize {
-    if crate::device::is_cpu_adapter(client) {
-        8.min(sites)
-    } else {
-        1
+fn increments(fields: &ModelFields<CubeBackend>) -> ComplexBuffers {
+    ComplexBuffers {
+        re: fields.increments_re.handle.clone(),
+        im: fields.increments_im.handle.clone(),
     }
-}
-
-fn grid(client: &Client, units: usize) -> (CubeCount, CubeDim) {
-    let dim = CubeDim::new_1d(256);
-    (
-        cubecl::calculate_cube_count_elemwise(client, units, dim),
-        dim,
-    )
 }
 
 impl ModelBackend for CubeBackend {
@@ -196,36 +169,18 @@ impl ModelBackend for CubeBackend {
             event: owned(fields.event),
             ..fields
         };
-        let client = fields.stress.client.clone();
-        let sites = elements(&fields.stress);
-        let per_unit = sites_per_unit(&client, sites);
-        let (count, dim) = grid(&client, sites / per_unit);
-        let key = rng::key(params.seed);
-        activation_step::launch::<A>(
-            &client,
-            count,
-            dim,
-            arg(&fields.stress),
-            arg(&fields.active),
-            arg(&fields.sign),
-            arg(&fields.plastic),
-            arg(&fields.strain_rate),
-            arg(&fields.active_count),
-            arg(&fields.event),
-            rule.launch_arg(),
-            params.step as u32,
-            (params.step >> 32) as u32,
-            key[0],
-            key[1],
-            params.p_off,
-            params.dt,
-            params.strain_rate_amplitude,
-            slot,
-            u32::from(batch_start.is_some()),
-            batch_start.unwrap_or(0) as u32,
-            sites,
-            per_unit,
-        );
+        let buffers = launch::ActivationBuffers {
+            stress: &fields.stress.handle,
+            active: &fields.active.handle,
+            sign: &fields.sign.handle,
+            plastic: &fields.plastic.handle,
+            strain_rate: &fields.strain_rate.handle,
+            active_count: &fields.active_count.handle,
+            event: &fields.event.handle,
+        };
+        let client = &fields.stress.client;
+        let n = sites(&fields.stress);
+        launch::activation(client, n, &buffers, &rule, &params, slot, batch_start);
         fields
     }
 
@@ -241,44 +196,31 @@ impl ModelBackend for CubeBackend {
             status: owned(fields.status),
             ..fields
         };
-        let client = fields.stress.client.clone();
+        let client = &fields.stress.client;
         let p = propagation;
         let n = p.l * p.l;
-        let per_unit = sites_per_unit(&client, n);
-        let (count, dim) = grid(&client, n / per_unit);
+        let increments = increments(&fields);
         p.forward
             .forward_real(&fields.strain_rate.handle, &p.spectrum)
             .expect("the plans and buffers were made for this lattice");
-        propagate::launch(
-            &client,
-            count.clone(),
-            dim,
-            plane(&p.spectrum.re, n),
-            plane(&p.spectrum.im, n),
-            plane(&p.table_packed, n),
-            plane(&p.table_displacement_y, n),
-            arg(&fields.increments_re),
-            arg(&fields.increments_im),
+        launch::propagator_multiply(
+            client,
             n,
-            per_unit,
+            &p.spectrum,
+            &p.table_packed,
+            &p.table_displacement_y,
+            &increments,
         );
-        let increments = ComplexBuffers {
-            re: fields.increments_re.handle.clone(),
-            im: fields.increments_im.handle.clone(),
-        };
         p.inverse
             .inverse(&increments, &increments)
             .expect("the plans and buffers were made for this lattice");
-        update_stress::launch(
-            &client,
-            count,
-            dim,
-            arg(&fields.increments_re),
-            arg(&fields.stress),
-            arg(&fields.status),
-            step as u32,
+        launch::stress_update(
+            client,
             n,
-            per_unit,
+            &increments.re,
+            &fields.stress.handle,
+            &fields.status.handle,
+            step,
         );
         fields
     }
@@ -292,20 +234,13 @@ impl ModelBackend for CubeBackend {
             tracer_fractions: owned(fields.tracer_fractions),
             ..fields
         };
-        let client = fields.stress.client.clone();
-        let n = elements(&fields.stress);
-        let (count, dim) = grid(&client, tracers);
-        advect_tracers::launch(
-            &client,
-            count,
-            dim,
-            arg(&fields.tracer_cells),
-            arg(&fields.tracer_fractions),
-            arg(&fields.increments_im),
-            arg(&fields.increments_re),
-            n,
-            (n.trailing_zeros() / 2) as usize,
+        launch::advection(
+            &fields.stress.client,
+            sites(&fields.stress),
             tracers,
+            &fields.tracer_cells.handle,
+            &fields.tracer_fractions.handle,
+            &increments(&fields),
         );
         fields
     }
@@ -319,42 +254,23 @@ impl ModelBackend for CubeBackend {
             stress: owned(fields.stress),
             ..fields
         };
-        let client = fields.stress.client.clone();
+        let client = &fields.stress.client;
         let p = propagation;
         let n = p.l * p.l;
-        let (count, dim) = grid(&client, n);
-        plastic_strain::launch(
-            &client,
-            count.clone(),
-            dim,
-            arg(&fields.plastic),
-            plane(&p.strain, n),
-            unit,
-            n,
-        );
+        launch::resync::strain(client, n, &fields.plastic.handle, &p.strain, unit);
         p.forward
             .forward_real(&p.strain, &p.spectrum)
             .expect("the plans and buffers were made for this lattice");
-        scale_spectrum::launch(
-            &client,
-            count.clone(),
-            dim,
-            plane(&p.spectrum.re, n),
-            plane(&p.spectrum.im, n),
-            plane(&p.table_stress, n),
-            n,
-        );
+        launch::resync::scale(client, n, &p.spectrum, &p.table_stress);
         p.forward
             .inverse(&p.spectrum, &p.spectrum)
             .expect("the plans and buffers were made for this lattice");
-        resynchronise::launch(
-            &client,
-            count,
-            dim,
-            arg(&fields.initial_stress),
-            plane(&p.spectrum.re, n),
-            arg(&fields.stress),
+        launch::resync::stress(
+            client,
             n,
+            &fields.initial_stress.handle,
+            &p.spectrum.re,
+            &fields.stress.handle,
         );
         fields
     }

@@ -22,6 +22,7 @@ pub mod backend;
 pub mod config;
 pub mod error;
 pub mod fit;
+pub mod launch;
 pub mod observables;
 pub mod observer;
 pub mod output;

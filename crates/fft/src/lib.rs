@@ -29,6 +29,7 @@
 
 pub use cubecl;
 
+pub mod buffer;
 pub mod device;
 pub mod error;
 pub mod field;

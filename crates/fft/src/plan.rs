@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 
+use crate::buffer;
 use crate::device::is_cpu_adapter;
 use crate::error::FftError;
 use crate::field::ComplexField;
@@ -145,14 +146,6 @@ pub struct Fft2d<F: FftFloat> {
 }
 
 const CUBE_UNITS: u32 = 256;
-
-/// A kernel argument for the first `len` elements of a device plane.
-///
-/// # Safety
-/// `plane` must hold at least `len` elements of the kernel's element type.
-unsafe fn plane(plane: &Handle, len: usize) -> BufferArg {
-    unsafe { BufferArg::from_raw_parts(plane.clone(), len) }
-}
 
 /// Units a shared-lines cube aims for: enough lines side by side that neighbouring units read
 /// neighbouring addresses (columns) and a cube fills a GPU warp or a CPU SIMD batch several times.
@@ -357,12 +350,12 @@ impl<F: FftFloat> Fft2d<F> {
                 &self.client,
                 count,
                 dim,
-                plane(&packed.re, len),
-                plane(&packed.im, len),
-                plane(&spectrum_a.re, len),
-                plane(&spectrum_a.im, len),
-                plane(&spectrum_b.re, len),
-                plane(&spectrum_b.im, len),
+                buffer::arg::<F>(&packed.re, len),
+                buffer::arg::<F>(&packed.im, len),
+                buffer::arg::<F>(&spectrum_a.re, len),
+                buffer::arg::<F>(&spectrum_a.im, len),
+                buffer::arg::<F>(&spectrum_b.re, len),
+                buffer::arg::<F>(&spectrum_b.im, len),
                 self.shape.ly.trailing_zeros() as usize,
                 self.shape.lx.trailing_zeros() as usize,
                 len,
@@ -393,12 +386,12 @@ impl<F: FftFloat> Fft2d<F> {
                 &self.client,
                 count,
                 dim,
-                plane(&spectrum_a.re, len),
-                plane(&spectrum_a.im, len),
-                plane(&spectrum_b.re, len),
-                plane(&spectrum_b.im, len),
-                plane(&packed.re, len),
-                plane(&packed.im, len),
+                buffer::arg::<F>(&spectrum_a.re, len),
+                buffer::arg::<F>(&spectrum_a.im, len),
+                buffer::arg::<F>(&spectrum_b.re, len),
+                buffer::arg::<F>(&spectrum_b.im, len),
+                buffer::arg::<F>(&packed.re, len),
+                buffer::arg::<F>(&packed.im, len),
                 len,
             );
         }
@@ -569,12 +562,12 @@ impl<F: FftFloat> Fft2d<F> {
                         &self.client,
                         count,
                         CubeDim::new_1d(plan.cube_units() as u32),
-                        plane(&src.re, len),
-                        plane(&src.im, len),
-                        plane(&dst.re, len),
-                        plane(&dst.im, len),
-                        plane(&axis.tw_re, n / 2),
-                        plane(&axis.tw_im, n / 2),
+                        buffer::arg::<F>(&src.re, len),
+                        buffer::arg::<F>(&src.im, len),
+                        buffer::arg::<F>(&dst.re, len),
+                        buffer::arg::<F>(&dst.im, len),
+                        buffer::arg::<F>(&axis.tw_re, n / 2),
+                        buffer::arg::<F>(&axis.tw_im, n / 2),
                         plan,
                     );
                 }
@@ -597,12 +590,12 @@ impl<F: FftFloat> Fft2d<F> {
                                 &self.client,
                                 count,
                                 dim,
-                                plane(&src.re, len),
-                                plane(&src.im, len),
-                                plane(&dst.re, len),
-                                plane(&dst.im, len),
-                                plane(&axis.tw_re, n / 2),
-                                plane(&axis.tw_im, n / 2),
+                                buffer::arg::<F>(&src.re, len),
+                                buffer::arg::<F>(&src.im, len),
+                                buffer::arg::<F>(&dst.re, len),
+                                buffer::arg::<F>(&dst.im, len),
+                                buffer::arg::<F>(&axis.tw_re, n / 2),
+                                buffer::arg::<F>(&axis.tw_im, n / 2),
                                 pass,
                             );
                         } else {
@@ -610,10 +603,10 @@ impl<F: FftFloat> Fft2d<F> {
                                 &self.client,
                                 count,
                                 dim,
-                                plane(&dst.re, len),
-                                plane(&dst.im, len),
-                                plane(&axis.tw_re, n / 2),
-                                plane(&axis.tw_im, n / 2),
+                                buffer::arg::<F>(&dst.re, len),
+                                buffer::arg::<F>(&dst.im, len),
+                                buffer::arg::<F>(&axis.tw_re, n / 2),
+                                buffer::arg::<F>(&axis.tw_im, n / 2),
                                 pass,
                             );
                         }

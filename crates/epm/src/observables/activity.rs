@@ -13,6 +13,7 @@
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;
+use epm_fft::buffer;
 
 use super::{Column, Measurement, Quantity, Table, float_buffer, log_histogram::LANES};
 use crate::error::SimError;
@@ -280,7 +281,7 @@ impl Activity {
         let sites = sim.config().sites();
         if self.client.is_none() {
             let client = sim.client().clone();
-            self.per_unit = crate::backend::sites_per_unit(&client, sites);
+            self.per_unit = crate::launch::sites_per_unit(&client, sites);
             self.units = sites / self.per_unit;
             self.counts =
                 Some(client.create_from_slice(u32::as_bytes(&vec![0; LANES * (bins + 2)])));
@@ -292,23 +293,19 @@ impl Activity {
         let stress = float_buffer(sim.stress())?;
         let dim = CubeDim::new_1d(256);
         let range = self.options.stress_range;
-        // SAFETY: the buffers hold what the kernel indexes: `sites` stresses, the lanes of
-        // the histogram, two sums per unit.
-        unsafe {
-            stress_histogram::launch(
-                client,
-                cubecl::calculate_cube_count_elemwise(client, self.units, dim),
-                dim,
-                BufferArg::from_raw_parts(stress, sites),
-                BufferArg::from_raw_parts(self.counts.clone().expect("set"), LANES * (bins + 2)),
-                BufferArg::from_raw_parts(self.sums.clone().expect("set"), 2 * self.units),
-                (-range) as f32,
-                (bins as f64 / (2.0 * range)) as f32,
-                sites,
-                self.per_unit,
-                bins,
-            );
-        }
+        stress_histogram::launch(
+            client,
+            cubecl::calculate_cube_count_elemwise(client, self.units, dim),
+            dim,
+            buffer::arg::<f32>(&stress, sites),
+            buffer::arg::<u32>(self.counts.as_ref().expect("set"), LANES * (bins + 2)),
+            buffer::arg::<f32>(self.sums.as_ref().expect("set"), 2 * self.units),
+            (-range) as f32,
+            (bins as f64 / (2.0 * range)) as f32,
+            sites,
+            self.per_unit,
+            bins,
+        );
         self.samples += 1;
         self.pending += 1;
         // f32 per-unit sums stay accurate over a few dozen samples.

@@ -5,6 +5,7 @@
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;
+use epm_fft::buffer;
 
 use super::log_histogram::{EXTRA, LANES, LogBins, fold_lanes, log_slot};
 use super::{Measurement, Quantity, Table, int_buffer};
@@ -138,26 +139,20 @@ impl Displacements {
             return Ok(());
         }
         let dim = CubeDim::new_1d(256);
-        // SAFETY: the buffers hold what the kernel indexes for `tracers` tracers.
-        unsafe {
-            displacement_histogram::launch(
-                client,
-                cubecl::calculate_cube_count_elemwise(client, tracers, dim),
-                dim,
-                BufferArg::from_raw_parts(cells.clone(), 2 * tracers),
-                BufferArg::from_raw_parts(fractions.clone(), 4 * tracers),
-                BufferArg::from_raw_parts(self.previous.clone().expect("set"), 4 * tracers),
-                BufferArg::from_raw_parts(
-                    self.counts.clone().expect("set"),
-                    LANES * o.bins.slots(),
-                ),
-                o.bins.min as f32,
-                (o.bins.per_decade as f64 / std::f64::consts::LN_10) as f32,
-                (1.0 / (o.window as f64 * self.dt)) as f32,
-                tracers,
-                o.bins.bins(),
-            );
-        }
+        displacement_histogram::launch(
+            client,
+            cubecl::calculate_cube_count_elemwise(client, tracers, dim),
+            dim,
+            buffer::arg::<i32>(cells, 2 * tracers),
+            buffer::arg::<u32>(fractions, 4 * tracers),
+            buffer::arg::<u32>(self.previous.as_ref().expect("set"), 4 * tracers),
+            buffer::arg::<u32>(self.counts.as_ref().expect("set"), LANES * o.bins.slots()),
+            o.bins.min as f32,
+            (o.bins.per_decade as f64 / std::f64::consts::LN_10) as f32,
+            (1.0 / (o.window as f64 * self.dt)) as f32,
+            tracers,
+            o.bins.bins(),
+        );
         if first {
             // The first call only stored the starting positions: forget what it counted.
             self.counts =

@@ -12,6 +12,7 @@
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;
+use epm_fft::buffer;
 
 use super::{Column, Measurement, Table, float_buffer};
 use crate::error::SimError;
@@ -223,10 +224,8 @@ impl StressCorrelation {
         let n = self.samples;
         let dim = CubeDim::new_1d(256);
         let grid = |units: usize| cubecl::calculate_cube_count_elemwise(client, units, dim);
-        let arg = |h: &Handle, len: usize| {
-            // SAFETY: every buffer was allocated with `len` elements.
-            unsafe { BufferArg::from_raw_parts(h.clone(), len) }
-        };
+        // Every buffer here holds `f32`.
+        let arg = |h: &Handle, len: usize| buffer::arg::<f32>(h, len);
         // Level 1 must exist to receive level 0's block sums.
         while self.levels.len() < 2 {
             self.new_level();

@@ -31,6 +31,7 @@ use std::f64::consts::PI;
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;
+use epm_fft::buffer;
 
 use super::structure_factor::{Shell, cos_poly, shell_average};
 use super::{Column, Table};
@@ -396,9 +397,8 @@ impl TracerDynamics {
                         &self.client,
                         cubecl::calculate_cube_count_elemwise(&self.client, len, dim),
                         dim,
-                        // SAFETY: both buffers hold at least `len` words.
-                        unsafe { BufferArg::from_raw_parts(self.origin.clone(), len) },
-                        unsafe { BufferArg::from_raw_parts(self.levels[k].ring.clone(), len) },
+                        buffer::arg::<u32>(&self.origin, len),
+                        buffer::arg::<u32>(&self.levels[k].ring, len),
                         len,
                     );
                     self.levels[k].count = 1;
@@ -429,9 +429,8 @@ impl TracerDynamics {
                 &self.client,
                 cubecl::calculate_cube_count_elemwise(&self.client, len, dim),
                 dim,
-                // SAFETY: both buffers hold at least `len` words.
-                unsafe { BufferArg::from_raw_parts(self.levels[0].ring.clone(), len) },
-                unsafe { BufferArg::from_raw_parts(self.origin.clone(), len) },
+                buffer::arg::<u32>(&self.levels[0].ring, len),
+                buffer::arg::<u32>(&self.origin, len),
                 len,
             );
         }
@@ -447,19 +446,15 @@ impl TracerDynamics {
         let units = p * self.chunks;
         let dim = CubeDim::new_1d(64);
         let level = &self.levels[k];
-        let arg = |h: &Handle, len: usize| {
-            // SAFETY: every buffer was allocated with at least `len` elements.
-            unsafe { BufferArg::from_raw_parts(h.clone(), len) }
-        };
         let m = self.tracers;
         correlate_level::launch(
             &self.client,
             cubecl::calculate_cube_count_elemwise(&self.client, units, dim),
             dim,
-            arg(cells, 2 * m),
-            arg(fractions, 4 * m),
-            arg(&level.ring, 4 * m * p),
-            arg(&level.accum, units * self.quantities),
+            buffer::arg::<i32>(cells, 2 * m),
+            buffer::arg::<u32>(fractions, 4 * m),
+            buffer::arg::<u32>(&level.ring, 4 * m * p),
+            buffer::arg::<f32>(&level.accum, units * self.quantities),
             count,
             first_lag,
             m,

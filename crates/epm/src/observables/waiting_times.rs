@@ -6,6 +6,7 @@
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;
+use epm_fft::buffer;
 
 use super::log_histogram::{EXTRA, LANES, LogBins, fold_lanes, log_slot};
 use super::{Measurement, Quantity, Table, int_buffer};
@@ -196,7 +197,7 @@ impl Observer for WaitingTimes {
             let client = sim.client().clone();
             let sites = sim.config().sites();
             self.sites = sites;
-            self.per_unit = crate::backend::sites_per_unit(&client, sites);
+            self.per_unit = crate::launch::sites_per_unit(&client, sites);
             self.previous = Some(client.create_from_slice(u32::as_bytes(&vec![0; sites])));
             self.last = Some(client.create_from_slice(u32::as_bytes(&vec![NEVER; sites])));
             self.counts = Some(client.create_from_slice(u32::as_bytes(&vec![
@@ -211,9 +212,8 @@ impl Observer for WaitingTimes {
                 &client,
                 cubecl::calculate_cube_count_elemwise(&client, sites, dim),
                 dim,
-                // SAFETY: both buffers hold `sites` words.
-                unsafe { BufferArg::from_raw_parts(active, sites) },
-                unsafe { BufferArg::from_raw_parts(self.previous.clone().expect("set"), sites) },
+                buffer::arg::<u32>(&active, sites),
+                buffer::arg::<u32>(self.previous.as_ref().expect("set"), sites),
                 sites,
             );
             self.client = Some(client);
@@ -227,26 +227,23 @@ impl Observer for WaitingTimes {
         let b = self.options.bins;
         let units = self.sites / self.per_unit;
         let dim = CubeDim::new_1d(256);
-        // SAFETY: every buffer holds what the kernel indexes for `sites` sites.
-        unsafe {
-            waiting_times::launch(
-                client,
-                cubecl::calculate_cube_count_elemwise(client, units, dim),
-                dim,
-                BufferArg::from_raw_parts(active, self.sites),
-                BufferArg::from_raw_parts(self.previous.clone().expect("set"), self.sites),
-                BufferArg::from_raw_parts(self.last.clone().expect("set"), self.sites),
-                BufferArg::from_raw_parts(self.counts.clone().expect("set"), LANES * b.slots()),
-                // The activation happened in the step just finished.
-                (info.step - 1) as u32,
-                b.min as f32,
-                (b.per_decade as f64 / std::f64::consts::LN_10) as f32,
-                self.dt as f32,
-                self.sites,
-                self.per_unit,
-                b.bins(),
-            );
-        }
+        waiting_times::launch(
+            client,
+            cubecl::calculate_cube_count_elemwise(client, units, dim),
+            dim,
+            buffer::arg::<u32>(&active, self.sites),
+            buffer::arg::<u32>(self.previous.as_ref().expect("set"), self.sites),
+            buffer::arg::<u32>(self.last.as_ref().expect("set"), self.sites),
+            buffer::arg::<u32>(self.counts.as_ref().expect("set"), LANES * b.slots()),
+            // The activation happened in the step just finished.
+            (info.step - 1) as u32,
+            b.min as f32,
+            (b.per_decade as f64 / std::f64::consts::LN_10) as f32,
+            self.dt as f32,
+            self.sites,
+            self.per_unit,
+            b.bins(),
+        );
         // After a step without events every site is inactive, and so is `previous` now.
         self.quiet = !info.moved;
         Ok(())

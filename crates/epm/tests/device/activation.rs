@@ -3,9 +3,9 @@
 
 use cubecl::prelude::*;
 use epm::activation::{
-    Activation, COUNT_LANES, Random, StepParams, Thermal, activation_step, activation_step_cpu,
-    count_index,
+    Activation, COUNT_LANES, Random, StepParams, Thermal, activation_step_cpu, count_index,
 };
+use epm::launch;
 use epm::rng::{self, Purpose};
 
 use super::client;
@@ -63,34 +63,17 @@ fn step_on_device<A: Activation>(
     sites: usize,
     per_unit: usize,
 ) {
-    let arg = |h: &cubecl::server::Handle| unsafe { BufferArg::from_raw_parts(h.clone(), sites) };
-    let counts = unsafe { BufferArg::from_raw_parts(state.counts.clone(), count_index(SLOTS, 0)) };
-    let key = rng::key(p.seed);
-    activation_step::launch::<A>(
-        client,
-        CubeCount::new_1d((sites / per_unit).div_ceil(256) as u32),
-        CubeDim::new_1d(256),
-        arg(&state.stress),
-        arg(&state.active),
-        arg(&state.sign),
-        arg(&state.plastic),
-        arg(&state.strain_rate),
-        counts,
-        unsafe { BufferArg::from_raw_parts(state.event.clone(), 1) },
-        rule.launch_arg(),
-        p.step as u32,
-        (p.step >> 32) as u32,
-        key[0],
-        key[1],
-        p.p_off,
-        p.dt,
-        p.strain_rate_amplitude,
-        (p.step % SLOTS as u64) as u32,
-        0,
-        0,
-        sites,
-        per_unit,
-    );
+    let buffers = launch::ActivationBuffers {
+        stress: &state.stress,
+        active: &state.active,
+        sign: &state.sign,
+        plastic: &state.plastic,
+        strain_rate: &state.strain_rate,
+        active_count: &state.counts,
+        event: &state.event,
+    };
+    let slot = (p.step % SLOTS as u64) as u32;
+    launch::activation_with_layout(client, sites, per_unit, &buffers, rule, p, slot, None);
 }
 
 /// A stress field in [-1.3, 1.3] and a start with about 10 % of sites active, from Philox.

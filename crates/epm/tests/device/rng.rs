@@ -3,6 +3,7 @@
 use cubecl::prelude::*;
 
 use super::client;
+use epm::fft::buffer;
 use epm::rng::{self, Purpose, philox, philox4x32_10, unit_f32};
 
 /// Unit `i` draws for counter `[c0 + i, c1, c2, c3]` and writes the four words and the first
@@ -37,8 +38,8 @@ fn run(client: &Client, counter: [u32; 4], key: [u32; 2], n: usize) -> (Vec<u32>
         client,
         CubeCount::new_1d(n.div_ceil(64) as u32),
         CubeDim::new_1d(64),
-        unsafe { BufferArg::from_raw_parts(out.clone(), 4 * n) },
-        unsafe { BufferArg::from_raw_parts(units.clone(), n) },
+        buffer::arg::<u32>(&out, 4 * n),
+        buffer::arg::<f32>(&units, n),
         counter[0],
         counter[1],
         counter[2],

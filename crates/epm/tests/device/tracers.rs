@@ -1,7 +1,9 @@
 //! The tracer advection kernel against its CPU twin.
 
 use cubecl::prelude::*;
-use epm::tracers::{TracerPositions, advect_tracers, advect_tracers_cpu};
+use epm::fft::ComplexBuffers;
+use epm::launch;
+use epm::tracers::{TracerPositions, advect_tracers_cpu};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use super::client;
@@ -35,20 +37,14 @@ fn advection_kernel_equals_the_cpu_reference() {
             })
             .collect();
         let (du_x, du_y) = du.split_at(l * l);
-        let field_x = client.create_from_slice(f32::as_bytes(du_x));
-        let field_y = client.create_from_slice(f32::as_bytes(du_y));
-        advect_tracers::launch(
-            &client,
-            CubeCount::new_1d(count.div_ceil(64) as u32),
-            CubeDim::new_1d(64),
-            unsafe { BufferArg::from_raw_parts(cells.clone(), 2 * count) },
-            unsafe { BufferArg::from_raw_parts(fractions.clone(), 4 * count) },
-            unsafe { BufferArg::from_raw_parts(field_x, l * l) },
-            unsafe { BufferArg::from_raw_parts(field_y, l * l) },
-            0,
-            l.trailing_zeros() as usize,
-            count,
-        );
+        // The increments as the batched inverse leaves them: `du_x` in the first half of the
+        // imaginary plane, `du_y` in the second half of the real one.
+        let zeros = vec![0.0f32; l * l];
+        let increments = ComplexBuffers {
+            re: client.create_from_slice(f32::as_bytes(&[&zeros[..], du_y].concat())),
+            im: client.create_from_slice(f32::as_bytes(&[du_x, &zeros[..]].concat())),
+        };
+        launch::advection(&client, l * l, count, &cells, &fractions, &increments);
         advect_tracers_cpu(&mut tracers, du_x, du_y, l);
         let device = TracerPositions::from_words(
             i32::from_bytes(&client.read_one(cells.clone()).unwrap()).to_vec(),

@@ -1,0 +1,240 @@
+//! The step's kernel launches, each written once, on device buffers: [`crate::backend`] calls
+//! them on the buffers of Burn's tensors, the `step` benchmarks on buffers of their own. The
+//! kernels themselves live with their physics: [`crate::activation`], [`crate::propagator`],
+//! [`crate::tracers`].
+//!
+//! Lengths: `sites = L^2`; the increments are the batched inverse's two planes of `2 L^2`.
+
+use cubecl::prelude::*;
+use cubecl::server::Handle;
+use epm_fft::ComplexBuffers;
+use epm_fft::buffer::{arg, whole};
+
+use crate::activation::{Activation, StepParams, activation_step};
+use crate::propagator::{plastic_strain, propagate, resynchronise, scale_spectrum, update_stress};
+use crate::rng;
+use crate::tracers::advect_tracers;
+
+/// Sites (or wave vectors) each unit of the elementwise step kernels takes. On CPU adapters
+/// (lavapipe) fewer, fuller invocations are faster (measured 0.58 to 0.47 ms for the
+/// activation at L = 256 with 8); on GPUs one per unit keeps every core busy.
+pub fn sites_per_unit(client: &Client, sites: usize) -> usize {
+    if epm_fft::device::is_cpu_adapter(client) {
+        8.min(sites)
+    } else {
+        1
+    }
+}
+
+fn grid(client: &Client, units: usize) -> (CubeCount, CubeDim) {
+    let dim = CubeDim::new_1d(256);
+    (
+        cubecl::calculate_cube_count_elemwise(client, units, dim),
+        dim,
+    )
+}
+
+/// What the activation reads and writes: `sites` elements each, but `active_count` (the ring
+/// of per-step sub-counters, [`crate::activation::count_index`]) and `event` (one word).
+#[derive(Debug, Clone, Copy)]
+pub struct ActivationBuffers<'a> {
+    /// `f32`.
+    pub stress: &'a Handle,
+    /// `u32`, 0 or 1.
+    pub active: &'a Handle,
+    /// `f32`, +-1.
+    pub sign: &'a Handle,
+    /// `i32`.
+    pub plastic: &'a Handle,
+    /// `f32`.
+    pub strain_rate: &'a Handle,
+    /// `u32`, the whole ring.
+    pub active_count: &'a Handle,
+    /// `u32`.
+    pub event: &'a Handle,
+}
+
+/// Model notes steps 1 to 3 ([`activation_step`]) with `rule`; counts into ring slot `slot`.
+/// `batch_start`: the first step of the batch of empty steps this one belongs to, if any.
+pub fn activation<A: Activation>(
+    client: &Client,
+    sites: usize,
+    b: &ActivationBuffers,
+    rule: &A,
+    params: &StepParams,
+    slot: u32,
+    batch_start: Option<u64>,
+) {
+    let per_unit = sites_per_unit(client, sites);
+    activation_with_layout(client, sites, per_unit, b, rule, params, slot, batch_start);
+}
+
+/// [`activation`] with `per_unit` sites per unit instead of [`sites_per_unit`]'s choice (the
+/// device tests check both layouts).
+#[allow(clippy::too_many_arguments)]
+pub fn activation_with_layout<A: Activation>(
+    client: &Client,
+    sites: usize,
+    per_unit: usize,
+    b: &ActivationBuffers,
+    rule: &A,
+    params: &StepParams,
+    slot: u32,
+    batch_start: Option<u64>,
+) {
+    let (count, dim) = grid(client, sites / per_unit);
+    let key = rng::key(params.seed);
+    activation_step::launch::<A>(
+        client,
+        count,
+        dim,
+        arg::<f32>(b.stress, sites),
+        arg::<u32>(b.active, sites),
+        arg::<f32>(b.sign, sites),
+        arg::<i32>(b.plastic, sites),
+        arg::<f32>(b.strain_rate, sites),
+        whole::<u32>(b.active_count),
+        arg::<u32>(b.event, 1),
+        rule.launch_arg(),
+        params.step as u32,
+        (params.step >> 32) as u32,
+        key[0],
+        key[1],
+        params.p_off,
+        params.dt,
+        params.strain_rate_amplitude,
+        slot,
+        u32::from(batch_start.is_some()),
+        batch_start.unwrap_or(0) as u32,
+        sites,
+        per_unit,
+    );
+}
+
+/// The propagator and displacement multiply ([`propagate`]): from the spectrum of the plastic
+/// strain rate (`sites`) into the two planes of the increments (`2 sites`).
+pub fn propagator_multiply(
+    client: &Client,
+    sites: usize,
+    spectrum: &ComplexBuffers,
+    table_packed: &Handle,
+    table_displacement_y: &Handle,
+    increments: &ComplexBuffers,
+) {
+    let per_unit = sites_per_unit(client, sites);
+    let (count, dim) = grid(client, sites / per_unit);
+    propagate::launch(
+        client,
+        count,
+        dim,
+        arg::<f32>(&spectrum.re, sites),
+        arg::<f32>(&spectrum.im, sites),
+        arg::<f32>(table_packed, sites),
+        arg::<f32>(table_displacement_y, sites),
+        arg::<f32>(&increments.re, 2 * sites),
+        arg::<f32>(&increments.im, 2 * sites),
+        sites,
+        per_unit,
+    );
+}
+
+/// `sigma += d_sigma` from the real plane of the increments ([`update_stress`]); a non-finite
+/// result records `step` and its site in `status` (two `u32`).
+pub fn stress_update(
+    client: &Client,
+    sites: usize,
+    increments_re: &Handle,
+    stress: &Handle,
+    status: &Handle,
+    step: u64,
+) {
+    let per_unit = sites_per_unit(client, sites);
+    let (count, dim) = grid(client, sites / per_unit);
+    update_stress::launch(
+        client,
+        count,
+        dim,
+        arg::<f32>(increments_re, 2 * sites),
+        arg::<f32>(stress, sites),
+        arg::<u32>(status, 2),
+        step as u32,
+        sites,
+        per_unit,
+    );
+}
+
+/// The first `tracers` tracers (cells `[M, 2]` `i32`, fractions `[M, 4]` `u32`) move by the
+/// displacement increment ([`advect_tracers`]): `du_x` in the imaginary plane, `du_y` in the
+/// second half of the real one.
+pub fn advection(
+    client: &Client,
+    sites: usize,
+    tracers: usize,
+    cells: &Handle,
+    fractions: &Handle,
+    increments: &ComplexBuffers,
+) {
+    if tracers == 0 {
+        return;
+    }
+    let (count, dim) = grid(client, tracers);
+    advect_tracers::launch(
+        client,
+        count,
+        dim,
+        arg::<i32>(cells, 2 * tracers),
+        arg::<u32>(fractions, 4 * tracers),
+        arg::<f32>(&increments.im, 2 * sites),
+        arg::<f32>(&increments.re, 2 * sites),
+        sites,
+        (sites.trailing_zeros() / 2) as usize,
+        tracers,
+    );
+}
+
+/// The resynchronisation's three elementwise kernels, around the transforms the caller runs.
+pub mod resync {
+    use super::*;
+
+    /// `strain = unit * count` ([`plastic_strain`]).
+    pub fn strain(client: &Client, sites: usize, plastic: &Handle, strain: &Handle, unit: f32) {
+        let (count, dim) = grid(client, sites);
+        plastic_strain::launch(
+            client,
+            count,
+            dim,
+            arg::<i32>(plastic, sites),
+            arg::<f32>(strain, sites),
+            unit,
+            sites,
+        );
+    }
+
+    /// The spectrum times a real table, in place ([`scale_spectrum`]).
+    pub fn scale(client: &Client, sites: usize, spectrum: &ComplexBuffers, table: &Handle) {
+        let (count, dim) = grid(client, sites);
+        scale_spectrum::launch(
+            client,
+            count,
+            dim,
+            arg::<f32>(&spectrum.re, sites),
+            arg::<f32>(&spectrum.im, sites),
+            arg::<f32>(table, sites),
+            sites,
+        );
+    }
+
+    /// `stress = initial + re(z)` ([`resynchronise`]).
+    pub fn stress(client: &Client, sites: usize, initial: &Handle, z_re: &Handle, stress: &Handle) {
+        let (count, dim) = grid(client, sites);
+        resynchronise::launch(
+            client,
+            count,
+            dim,
+            arg::<f32>(initial, sites),
+            arg::<f32>(z_re, sites),
+            arg::<f32>(stress, sites),
+            sites,
+        );
+    }
+}
