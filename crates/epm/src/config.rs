@@ -21,6 +21,31 @@ use serde::{Deserialize, Serialize};
 
 use crate::propagator::PropagatorSpec;
 
+/// The limits of the `[observables]` keys: checked here when a configuration is read, and by
+/// the observers' constructors for users who build them by hand.
+pub mod limits {
+    use std::f64::consts::PI;
+
+    /// Fewest and most lags per multiple-tau level (`points_per_level`, even).
+    pub const POINTS_PER_LEVEL: (usize, usize) = (4, 64);
+    /// Most shells (or `q` moduli) of `S(q, t)` one run measures.
+    pub const MAX_SHELLS: usize = 32;
+    /// Largest `|q|` of `S(q, t)`, in inverse lattice spacings. The device's phases `q . dr`
+    /// stay below about `2 pi + 2 |q|` (the whole cells of `k . dr` are reduced modulo `L`),
+    /// where its polynomial cosine ([`crate::observables::structure_factor`]) is accurate to 1e-6.
+    pub const MAX_Q: f64 = 8.0 * PI;
+
+    /// Why `p` cannot be a number of lags per level, if it cannot.
+    pub fn check_points_per_level(p: usize) -> Result<(), String> {
+        let (lo, hi) = POINTS_PER_LEVEL;
+        if (lo..=hi).contains(&p) && p.is_multiple_of(2) {
+            Ok(())
+        } else {
+            Err(format!("must be even, from {lo} to {hi}"))
+        }
+    }
+}
+
 /// How inactive sites become active.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "kebab-case", deny_unknown_fields)]
@@ -343,14 +368,13 @@ impl ObservablesConfig {
             1,
         )?;
         let p = self.points_per_level;
-        if !(4..=64).contains(&p) || p % 2 != 0 {
-            return Err(invalid(
-                "observables.points_per_level",
-                p,
-                "must be even, from 4 to 64",
-            ));
+        if let Err(reason) = usize::try_from(p)
+            .map_err(|_| "must be even, from 4 to 64".to_string())
+            .and_then(limits::check_points_per_level)
+        {
+            return Err(invalid("observables.points_per_level", p, reason));
         }
-        let max = crate::observables::tracer_dynamics::MAX_SHELLS as i64;
+        let max = limits::MAX_SHELLS as i64;
         if !(1..=max).contains(&self.shells) {
             return Err(invalid(
                 "observables.shells",
@@ -358,10 +382,7 @@ impl ObservablesConfig {
                 format!("must be from 1 to {max}"),
             ));
         }
-        let (lo, hi) = (
-            2.0 * std::f64::consts::PI / l as f64,
-            crate::observables::structure_factor::MAX_Q,
-        );
+        let (lo, hi) = (2.0 * std::f64::consts::PI / l as f64, limits::MAX_Q);
         if !(self.q_max.is_finite() && self.q_max >= 0.99 * lo && self.q_max <= hi) {
             return Err(invalid(
                 "observables.q_max",

@@ -15,6 +15,7 @@ pub mod activity;
 pub mod displacements;
 pub mod log_histogram;
 pub mod measurements;
+pub mod multiple_tau;
 pub mod stress_correlation;
 pub mod structure_factor;
 pub mod tracer_dynamics;

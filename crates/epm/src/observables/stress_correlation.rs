@@ -5,15 +5,16 @@
 //! ```
 //!
 //! averaged over sites and origins, by a multiple-tau correlator with block averaging
-//! (Ramirez, Sukumaran, Vorselaars & Likhtman 2010): level 0 holds the last `p` stresses of
-//! every sampled site, level `k` the last `p` averages over `2^k` steps; a new value at level
-//! `k` is multiplied with the values `j` slots back (`j = 0 .. p-1` at level 0, `p/2 .. p-1`
-//! above), lag `j 2^k` steps. Every `site_stride`-th site is sampled.
+//! (Ramirez, Sukumaran, Vorselaars & Likhtman 2010) on [`LagSchedule`]'s lags: level 0 holds
+//! the last `p` stresses of every sampled site, level `k` the last `p` averages over `2^k`
+//! steps; a new value at level `k` is multiplied with the values `j` slots back (and with
+//! itself at level 0, lag 0). Every `site_stride`-th site is sampled.
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm_fft::buffer;
 
+use super::multiple_tau::{LagSchedule, READ_EVERY};
 use super::{Column, Measurement, Table, float_buffer};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
@@ -143,6 +144,7 @@ struct Level {
 /// The `C_sigma(t)` observer.
 pub struct StressCorrelation {
     options: StressCorrelationOptions,
+    schedule: LagSchedule,
     dt: f64,
     client: Option<Client>,
     samples: usize,
@@ -159,15 +161,9 @@ pub struct StressCorrelation {
 impl StressCorrelation {
     /// A `C_sigma` observer for a run with time step `dt`.
     pub fn new(options: StressCorrelationOptions, dt: f64) -> Result<Self, SimError> {
-        let p = options.points_per_level;
-        if !(4..=64).contains(&p) || !p.is_multiple_of(2) {
-            return Err(SimError::InvalidArgument {
-                argument: "points_per_level",
-                value: p.to_string(),
-                reason: "must be even, from 4 to 64".into(),
-            });
-        }
+        let schedule = LagSchedule::new(options.points_per_level)?;
         Ok(Self {
+            schedule,
             options,
             dt,
             client: None,
@@ -219,8 +215,9 @@ impl StressCorrelation {
             self.chunks = self.samples.div_ceil(CHUNK);
         }
         let start = *self.start.get_or_insert(step);
-        // Level k takes a new value once 2^k new values of level 0 are in.
-        let top = (step - start + 1).trailing_zeros() as usize;
+        // Level k takes a new value once 2^k new values of level 0 are in: the averages sit at
+        // positions 1, 2, 3, ... of level 0's axis.
+        let top = LagSchedule::top_level(step - start + 1);
         let n = self.samples;
         let dim = CubeDim::new_1d(256);
         let grid = |units: usize| cubecl::calculate_cube_count_elemwise(client, units, dim);
@@ -256,7 +253,7 @@ impl StressCorrelation {
                 );
             }
             let p = self.options.points_per_level;
-            let first_lag = if k == 0 { 1 } else { p / 2 };
+            let first_lag = self.schedule.first_lag(k);
             let count = self.levels[k].count;
             correlate_stress::launch(
                 client,
@@ -274,13 +271,13 @@ impl StressCorrelation {
             if k == 0 {
                 self.origins[0][0] += 1;
             }
-            for j in first_lag..p.min(count as usize + 1) {
+            for j in self.schedule.new_pairs(k, count) {
                 self.origins[k][j] += 1;
             }
             self.levels[k].count += 1;
         }
         self.updates += 1;
-        if self.updates.is_multiple_of(64) {
+        if self.updates.is_multiple_of(READ_EVERY) {
             self.read_back()?;
         }
         Ok(())
@@ -307,7 +304,8 @@ impl StressCorrelation {
             .collect()
     }
 
-    /// Moves the device accumulators into the `f64` sums and clears them (every 64 updates).
+    /// Moves the device accumulators into the `f64` sums and clears them (every
+    /// [`READ_EVERY`] updates).
     fn read_back(&mut self) -> Result<(), SimError> {
         let device = self.device_sums()?;
         for (sums, d) in self.sums.iter_mut().zip(device) {
@@ -434,19 +432,15 @@ impl Measurement for StressCorrelation {
         let mean = sums[0][1] / zero;
         let variance = sums[0][0] / zero - mean * mean;
         t.rows.push(vec![0.0, 0.0, 1.0, self.origins[0][0] as f64]);
-        let p = self.options.points_per_level;
-        for (k, level_sums) in sums.iter().enumerate() {
-            let first = if k == 0 { 1 } else { p / 2 };
-            for j in first..p {
-                let o = self.origins[k][j];
-                if o == 0 {
-                    continue;
-                }
-                let lag = (j as u64) << k;
-                let c = (level_sums[2 * j] / (o as f64 * n) - mean * mean) / variance;
-                t.rows
-                    .push(vec![lag as f64, lag as f64 * self.dt, c, o as f64]);
+        for (k, j) in self.schedule.slots(sums.len()) {
+            let o = self.origins[k][j];
+            if o == 0 {
+                continue;
             }
+            let lag = LagSchedule::lag(k, j);
+            let c = (sums[k][2 * j] / (o as f64 * n) - mean * mean) / variance;
+            t.rows
+                .push(vec![lag as f64, lag as f64 * self.dt, c, o as f64]);
         }
         Ok(vec![t])
     }

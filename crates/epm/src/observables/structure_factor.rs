@@ -11,7 +11,7 @@
 //! vectors in between that share the modulus (`n = 25`: `(5, 0)`, `(3, 4)`, `(4, 3)`, ...).
 //!
 //! Tracer positions are continuous, so `S(q, t)` exists for every such `q`, not only inside the
-//! lattice's Brillouin zone `|q| <= pi`: shells go up to [`MAX_Q`] (the ballistic decay of
+//! lattice's Brillouin zone `|q| <= pi`: shells go up to [`MAX_Q`](crate::config::limits::MAX_Q) (the ballistic decay of
 //! Fig. 2b happens at `q` of a few `pi` within the event duration).
 //!
 //! `cos` is even, so a shell is averaged over half its vectors (one of `k`, `-k`).
@@ -91,11 +91,6 @@ impl Shell {
     }
 }
 
-/// The largest modulus `|q|` a shell may have, in inverse lattice spacings: `8 pi`. The device's
-/// phases `q . dr` stay below about `2 pi + 2 |q|` (the whole cells of `k . dr` are reduced
-/// modulo `L`), where its polynomial cosine is accurate to 1e-6.
-pub const MAX_Q: f64 = 8.0 * PI;
-
 /// The shell `kx^2 + ky^2 = norm2` on an `L x L` lattice, `None` when no integer vector has that
 /// squared norm (or `norm2 = 0`). Vectors in increasing `(ky, kx)` order.
 pub fn shell(l: usize, norm2: u32) -> Option<Shell> {
@@ -162,7 +157,7 @@ pub fn shell_near(l: usize, q: f64) -> Shell {
 }
 
 /// The shells nearest (in `|q|`) to each requested modulus, in increasing order, without
-/// repeats. Moduli in inverse lattice spacings, from `2 pi / L` to [`MAX_Q`].
+/// repeats. Moduli in inverse lattice spacings, from `2 pi / L` to [`MAX_Q`](crate::config::limits::MAX_Q).
 pub fn shells_near(l: usize, moduli: &[f64]) -> Vec<Shell> {
     let mut chosen: Vec<Shell> = vec![];
     for &q in moduli {

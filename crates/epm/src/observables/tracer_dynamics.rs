@@ -5,11 +5,10 @@
 //! the logarithm of the run length.
 //!
 //! # Multiple-tau lags
-//! Level `k` keeps the last `p` tracer positions taken every `2^k` steps. At every `2^k`-th
-//! step it pairs the current positions with those `j 2^k` steps back, for `j = 1 .. p - 1` at
-//! level 0 and `j = p/2 .. p - 1` above (the shorter lags are level `k - 1`'s): lags `1 .. p-1`,
-//! then `p/2` per octave. Origins are every step at level 0 and every `2^k` steps at level
-//! `k`. Displacements are exact differences of the tracers' fixed-point positions.
+//! The lags are [`LagSchedule`]'s: level `k` keeps the last `p` tracer positions taken every
+//! `2^k` steps and pairs the current positions with those `j 2^k` steps back. Origins are every
+//! step at level 0 and every `2^k` steps at level `k`. Displacements are exact differences of
+//! the tracers' fixed-point positions.
 //!
 //! Per pair: `|dr|^2`, `|dr|^4`, the shell averages of `cos(q . dr)`, and for `C_u` the product
 //! `du(t) . du(t - j 2^k)` of the displacements over the last `2^k` steps at both ends (the
@@ -33,8 +32,10 @@ use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm_fft::buffer;
 
+use super::multiple_tau::{LagSchedule, READ_EVERY};
 use super::structure_factor::{Shell, cos_poly, shell_average};
 use super::{Column, Table};
+use crate::config::limits::MAX_SHELLS;
 use crate::error::SimError;
 use crate::tracers::TracerPositions;
 
@@ -45,10 +46,6 @@ const VELOCITY: usize = 2;
 const FIRST_SHELL: usize = 3;
 /// Tracers per unit of the pair kernel.
 pub const CHUNK: usize = 64;
-/// Level-0 updates between two readbacks of the accumulators.
-pub const READ_EVERY: u64 = 64;
-/// Most shells one run can measure.
-pub const MAX_SHELLS: usize = 32;
 /// Fewest complete blocks of the MSD (see the module documentation).
 pub const BLOCKS: usize = 8;
 
@@ -260,6 +257,7 @@ impl Block {
 /// into [`crate::Simulation::advance`]); read the results with [`TracerDynamics::tables`].
 pub struct TracerDynamics {
     options: TracerDynamicsOptions,
+    schedule: LagSchedule,
     client: Client,
     l: usize,
     dt: f64,
@@ -294,14 +292,7 @@ impl TracerDynamics {
         tracers: usize,
         options: TracerDynamicsOptions,
     ) -> Result<Self, SimError> {
-        let p = options.points_per_level;
-        if !(4..=64).contains(&p) || !p.is_multiple_of(2) {
-            return Err(SimError::InvalidArgument {
-                argument: "points_per_level",
-                value: p.to_string(),
-                reason: "must be even, from 4 to 64".into(),
-            });
-        }
+        let schedule = LagSchedule::new(options.points_per_level)?;
         if options.shells.len() > MAX_SHELLS {
             return Err(SimError::InvalidArgument {
                 argument: "shells",
@@ -325,6 +316,7 @@ impl TracerDynamics {
         }
         let chunks = tracers.div_ceil(CHUNK);
         Ok(Self {
+            schedule,
             client: client.clone(),
             l,
             dt,
@@ -381,12 +373,7 @@ impl TracerDynamics {
         let start = *self.start.get_or_insert(step);
         let s = step - start;
         let p = self.options.points_per_level;
-        let top = if s == 0 {
-            0
-        } else {
-            s.trailing_zeros() as usize
-        };
-        for k in 0..=top {
+        for k in 0..=LagSchedule::top_level(s) {
             if k == self.levels.len() {
                 self.new_level();
                 if k > 0 {
@@ -405,15 +392,15 @@ impl TracerDynamics {
                 }
             }
             let count = self.levels[k].count;
-            let first_lag = if k == 0 { 1 } else { p / 2 };
+            let first_lag = self.schedule.first_lag(k);
             self.launch(k, cells, fractions, count as u32, first_lag as u32);
+            let pairs = self.schedule.new_pairs(k, count);
             let block = self.blocks.last_mut().expect("a block is always open");
             let (_, block_origins) = block.level(k, p);
-            let end = p.min(count as usize + 1);
-            block_origins[first_lag..end.max(first_lag)]
+            block_origins[pairs.clone()]
                 .iter_mut()
                 .for_each(|o| *o += 1);
-            for j in first_lag..p.min(count as usize + 1) {
+            for j in pairs {
                 self.origins[k][j] += 1;
                 if j < count as usize && j + 1 < p {
                     self.velocity_origins[k][j] += 1;
@@ -534,17 +521,11 @@ impl TracerDynamics {
 
     /// The lags measured so far, in steps, ascending, each with its level and index.
     fn lags(&self) -> Vec<(u64, usize, usize)> {
-        let p = self.options.points_per_level;
-        let mut lags = vec![];
-        for k in 0..self.levels.len() {
-            let first = if k == 0 { 1 } else { p / 2 };
-            for j in first..p {
-                if self.origins[k][j] > 0 {
-                    lags.push(((j as u64) << k, k, j));
-                }
-            }
-        }
-        lags
+        self.schedule
+            .slots(self.levels.len())
+            .filter(|&(k, j)| self.origins[k][j] > 0)
+            .map(|(k, j)| (LagSchedule::lag(k, j), k, j))
+            .collect()
     }
 
     /// The tables: `msd` (with `D(t)` and the non-Gaussian parameter), `structure_factor`

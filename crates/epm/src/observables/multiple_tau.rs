@@ -1,0 +1,115 @@
+//! The multiple-tau lag schedule of the device correlators ([`super::tracer_dynamics`],
+//! [`super::stress_correlation`]): lags `1 .. p-1` steps, then `p/2` per octave, in memory that
+//! grows with the logarithm of the run length.
+//!
+//! Level `k` holds the last `p` values of its time axis, one every `2^k` updates of level 0.
+//! When it takes a new value it pairs it with the values `j` slots back, lag `j 2^k`:
+//! `j = 1 .. p-1` at level 0 and `j = p/2 .. p-1` above, whose shorter lags level `k - 1`
+//! already has. What a level's value is (a sampled position, a block average) is the
+//! correlator's business; the schedule is the same.
+
+use std::ops::Range;
+
+use crate::config::limits;
+use crate::error::SimError;
+
+/// Level-0 updates between two readbacks of a correlator's `f32` device accumulators into its
+/// `f64` sums: short enough that `f32` sums stay accurate.
+pub const READ_EVERY: u64 = 64;
+
+/// The lags of a correlator with `p` values per level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LagSchedule {
+    points: usize,
+}
+
+impl LagSchedule {
+    /// The schedule with `points_per_level` values per level (even, see
+    /// [`limits::POINTS_PER_LEVEL`]).
+    pub fn new(points_per_level: usize) -> Result<Self, SimError> {
+        limits::check_points_per_level(points_per_level).map_err(|reason| {
+            SimError::InvalidArgument {
+                argument: "points_per_level",
+                value: points_per_level.to_string(),
+                reason,
+            }
+        })?;
+        Ok(Self {
+            points: points_per_level,
+        })
+    }
+
+    /// Values per level, `p`.
+    pub fn points(self) -> usize {
+        self.points
+    }
+
+    /// The first slot `j` whose lag level `level` measures: 1 at level 0, `p/2` above.
+    pub fn first_lag(self, level: usize) -> usize {
+        if level == 0 { 1 } else { self.points / 2 }
+    }
+
+    /// The highest level that takes a value at position `index` of level 0's time axis
+    /// (level `k` takes one at every multiple of `2^k`; position 0 only feeds level 0).
+    pub fn top_level(index: u64) -> usize {
+        if index == 0 {
+            0
+        } else {
+            index.trailing_zeros() as usize
+        }
+    }
+
+    /// The slots that gain an origin when level `level`, already holding `count` values, takes
+    /// a new one: those with a value `j` slots back.
+    pub fn new_pairs(self, level: usize, count: u64) -> Range<usize> {
+        let first = self.first_lag(level);
+        let end = self.points.min(count as usize + 1);
+        first..end.max(first)
+    }
+
+    /// Lag of slot `j` of level `level`, in level-0 updates.
+    pub fn lag(level: usize, j: usize) -> u64 {
+        (j as u64) << level
+    }
+
+    /// Every `(level, slot)` of `levels` levels, in increasing lag.
+    pub fn slots(self, levels: usize) -> impl Iterator<Item = (usize, usize)> {
+        (0..levels).flat_map(move |k| (self.first_lag(k)..self.points).map(move |j| (k, j)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lags_increase_with_p_over_2_per_octave() {
+        let s = LagSchedule::new(8).unwrap();
+        let lags: Vec<u64> = s.slots(3).map(|(k, j)| LagSchedule::lag(k, j)).collect();
+        assert_eq!(lags, [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28]);
+    }
+
+    #[test]
+    fn a_level_pairs_only_with_values_it_holds() {
+        let s = LagSchedule::new(8).unwrap();
+        assert_eq!(s.new_pairs(0, 0), 1..1);
+        assert_eq!(s.new_pairs(0, 3), 1..4);
+        assert_eq!(s.new_pairs(0, 100), 1..8);
+        assert_eq!(s.new_pairs(2, 2), 4..4);
+        assert_eq!(s.new_pairs(2, 5), 4..6);
+        assert_eq!(LagSchedule::top_level(0), 0);
+        assert_eq!(LagSchedule::top_level(12), 2);
+    }
+
+    #[test]
+    fn odd_or_out_of_range_points_are_refused() {
+        for p in [0, 2, 7, 66] {
+            let e = LagSchedule::new(p).unwrap_err().to_string();
+            assert!(
+                e.contains("points_per_level") && e.contains(&p.to_string()),
+                "{e}"
+            );
+        }
+        assert!(LagSchedule::new(64).is_ok());
+    }
+}
