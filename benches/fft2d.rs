@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use burn::tensor::{Device, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use epm_fft::cubecl::{self, prelude::*};
+use epm_fft::reference::RustFft2d;
 use epm_fft::{ComplexBuffers, ComplexField, Fft2d, PlanOptions, Shape2d};
-use epm_suite::baseline::RustFft2d;
 use rustfft::num_complex::Complex;
 
 const SIZES: [usize; 4] = [128, 256, 512, 1024];
@@ -139,7 +139,7 @@ fn ours(c: &mut Criterion) {
         });
 
         // rustfft on the CPU, one thread.
-        let mut cpu = RustFft2d::new(l);
+        let mut cpu = RustFft2d::new(l, l);
         let mut data: Vec<Complex<f32>> =
             f.re.iter()
                 .zip(&f.im)

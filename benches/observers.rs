@@ -10,7 +10,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use epm::observables::measurements::Measurements;
 use epm::{ActivationConfig, Config, Observer, Simulation};
 
-const L: i64 = 256;
+const L: usize = 256;
 
 fn observers(c: &mut Criterion) {
     let device = epm::device::default_device().expect("no compute device (see README)");

@@ -35,7 +35,7 @@ const WARM_UP: u64 = 1500;
 
 fn config(l: usize) -> Config {
     Config {
-        l: l as i64,
+        l,
         seed: 1,
         activation: ActivationConfig::Thermal {
             temperature: TEMPERATURE,
@@ -179,7 +179,7 @@ struct Kernels {
 
 impl Kernels {
     fn new(client: &Client, config: &Config, state: &epm::State) -> Self {
-        let l = config.l as usize;
+        let l = config.l;
         let n = l * l;
         let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
         let f32s = |v: &[f32]| client.create_from_slice(f32::as_bytes(v));

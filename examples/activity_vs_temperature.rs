@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => Config::load(path.as_ref())?,
         None => Config::default(),
     };
-    let l: i64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(64);
+    let l: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(64);
     let steps: u64 = args
         .next()
         .map(|a| a.parse())

@@ -67,7 +67,7 @@ impl Observer for MeanActivity {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let l: i64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(64);
+    let l: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(64);
     let steps: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(3000);
     let temperature = 0.1;
     let device = epm::device::default_device()?;

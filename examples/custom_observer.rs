@@ -43,7 +43,7 @@ impl Observer for Loaded {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let l: i64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(64);
+    let l: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(64);
     let steps: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(3000);
     let config = Config {
         l,

@@ -4,9 +4,9 @@
 use std::time::Instant;
 
 use epm_fft::cubecl::future::block_on;
+use epm_fft::reference::RustFft2d;
 use epm_fft::reference::relative_l2;
 use epm_fft::{ComplexField, Fft2dPlanner};
-use epm_suite::baseline::RustFft2d;
 use rustfft::num_complex::Complex;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // ANCHOR_END: transform
 
     // The same with rustfft on the CPU.
-    let mut cpu = RustFft2d::new(l);
+    let mut cpu = RustFft2d::new(l, l);
     let mut data: Vec<Complex<f32>> = field
         .re
         .iter()

@@ -5,7 +5,7 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let l: i64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(64);
+    let l: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(64);
     let steps: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(2000);
     let dir = std::env::temp_dir().join(format!("epm-quickstart-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;

@@ -18,7 +18,7 @@ struct Outcome {
 fn run(config: Config, warm_up: u64) -> Result<Outcome, Box<dyn std::error::Error>> {
     let device = epm::device::default_device()?;
     let mut sim = Simulation::new(config.clone(), &device)?;
-    let l = config.l as usize;
+    let l = config.l;
     let mut dynamics = TracerDynamics::new(
         sim.client(),
         l,
@@ -38,7 +38,7 @@ fn run(config: Config, warm_up: u64) -> Result<Outcome, Box<dyn std::error::Erro
         },
         config.dt,
     );
-    sim.advance(config.steps as u64, &mut [&mut dynamics, &mut activity])?;
+    sim.advance(config.steps, &mut [&mut dynamics, &mut activity])?;
     let msd = &dynamics.tables()?[0];
     let d = msd
         .column("t")
@@ -54,8 +54,8 @@ fn run(config: Config, warm_up: u64) -> Result<Outcome, Box<dyn std::error::Erro
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let l: i64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(64);
-    let steps: i64 = args
+    let l: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(64);
+    let steps: u64 = args
         .next()
         .map(|a| a.parse())
         .transpose()?

@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // ANCHOR: events
     let config = Config {
-        l: l as i64,
+        l,
         tracers: Some(0),
         tau_res: 1e9, // the events last through the step
         ..Config::default()

@@ -1,8 +1,8 @@
 //! The CPU baseline the benchmarks and the demo compare against computes the same transform
 //! as the device FFT: a ratio against a wrong baseline would mean nothing.
 
+use epm_fft::reference::RustFft2d;
 use epm_fft::{ComplexField, Fft2d, PlanOptions, Shape2d};
-use epm_suite::baseline::RustFft2d;
 use rustfft::num_complex::Complex;
 
 #[test]
@@ -31,7 +31,7 @@ fn rustfft_baseline_agrees_with_the_device_fft() {
         .unwrap();
         let device = &fft.forward_host(&[field]).unwrap()[0];
 
-        let mut cpu = RustFft2d::new(l);
+        let mut cpu = RustFft2d::new(l, l);
         let mut data: Vec<Complex<f32>> = re
             .iter()
             .zip(&im)

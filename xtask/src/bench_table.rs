@@ -234,12 +234,8 @@ fn civil_date(days: i64) -> (i64, u32, u32) {
 
 /// The point estimate of the mean, in ns, from criterion's estimates.json.
 fn mean_ns(json: &str) -> Option<f64> {
-    let at = json.find("\"mean\"")?;
-    let rest = &json[at..];
-    let pe = rest.find("\"point_estimate\":")? + "\"point_estimate\":".len();
-    let tail = rest[pe..].trim_start();
-    let end = tail.find([',', '}'])?;
-    tail[..end].trim().parse().ok()
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    v["mean"]["point_estimate"].as_f64()
 }
 
 #[cfg(test)]

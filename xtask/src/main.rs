@@ -15,24 +15,35 @@ use std::process::{Command, ExitCode};
 mod bench_table;
 mod book_links;
 
+/// The project's automation. Cargo flags after the command go to every cargo it runs
+/// (e.g. `cargo xtask test --no-default-features --features vulkan`).
+#[derive(clap::Parser)]
+#[command(name = "cargo xtask")]
+enum Task {
+    /// The main job: T = 0.1 and its random twin, D(t) and S(q,t) figures, report.
+    Demo(CargoFlags),
+    /// Everything CI checks: fmt --check, clippy -D warnings, the tests, the examples, the book.
+    Test(CargoFlags),
+    /// The criterion benchmarks, then target/bench-table.md.
+    Bench(CargoFlags),
+    /// Only the table, from the last benchmark results.
+    BenchTable,
+}
+
+#[derive(clap::Args)]
+struct CargoFlags {
+    /// Passed to cargo, e.g. `--features cuda`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    cargo: Vec<String>,
+}
+
 fn main() -> ExitCode {
     quiet_vulkan_loader();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("demo") => demo(&args[1..]),
-        Some("test") => test(&args[1..]),
-        Some("bench") => bench(&args[1..]),
-        Some("bench-table") => bench_table(),
-        _ => {
-            eprintln!(
-                "usage: cargo xtask <demo|test|bench> [cargo flags, e.g. --features cuda]\n\
-                 demo   the main job: T = 0.1 and its random twin, D(t) and S(q,t) figures, report\n\
-                 test   fmt --check, clippy -D warnings, cargo test --workspace\n\
-                 bench  criterion benchmarks, then target/bench-table.md\n\
-                 bench-table  only the table, from the last benchmark results"
-            );
-            Err("unknown command".into())
-        }
+    let result = match <Task as clap::Parser>::parse() {
+        Task::Demo(f) => demo(&f.cargo),
+        Task::Test(f) => test(&f.cargo),
+        Task::Bench(f) => bench(&f.cargo),
+        Task::BenchTable => bench_table(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

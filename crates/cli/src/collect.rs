@@ -13,6 +13,7 @@ use epm::output::{Manifest, RunDirectory};
 use serde::{Deserialize, Serialize};
 
 use crate::error::CliError;
+use crate::model::Model;
 
 /// A finished run found in a directory.
 #[derive(Debug, Clone)]
@@ -21,20 +22,11 @@ pub struct FoundRun {
     pub dir: PathBuf,
     /// Its manifest.
     pub manifest: Manifest,
-    /// `thermal` or `random`.
-    pub model: String,
-    /// Temperature (the thermal twin's for a random run, from the directory name).
+    /// Its model.
+    pub model: Model,
+    /// Temperature: the thermal rule's, or for a random twin its thermal twin's (from the
+    /// manifest; absent for a random run that is nobody's twin).
     pub temperature: Option<f64>,
-}
-
-/// `T<T>_<model>_seed<seed>` back into its parts.
-fn parse_name(name: &str) -> Option<(f64, String, u64)> {
-    let rest = name.strip_prefix('T')?;
-    let mut parts = rest.splitn(3, '_');
-    let t = parts.next()?.parse().ok()?;
-    let model = parts.next()?.to_string();
-    let seed = parts.next()?.strip_prefix("seed")?.parse().ok()?;
-    Some((t, model, seed))
 }
 
 /// The runs under `dir` (one level down) whose manifest says they are complete.
@@ -46,22 +38,16 @@ pub fn finished_runs(dir: &Path) -> Result<Vec<FoundRun>, CliError> {
     let mut runs = vec![];
     for entry in entries.flatten() {
         let path = entry.path();
-        let Ok(manifest) = RunDirectory::create(&path).and_then(|d| d.manifest()) else {
+        let Ok(manifest) = RunDirectory::open(&path).and_then(|d| d.manifest()) else {
             continue;
         };
         if !manifest.completed {
             continue;
         }
-        let name = entry.file_name().to_string_lossy().to_string();
-        let parsed = parse_name(&name);
-        let (model, temperature) = match (&manifest.config.activation, parsed) {
-            (epm::ActivationConfig::Thermal { temperature }, _) => {
-                ("thermal".to_string(), Some(*temperature))
-            }
-            (epm::ActivationConfig::Random { .. }, Some((t, _, _))) => {
-                ("random".to_string(), Some(t))
-            }
-            (epm::ActivationConfig::Random { .. }, None) => ("random".to_string(), None),
+        let model = Model::of(&manifest.config.activation);
+        let temperature = match manifest.config.activation {
+            epm::ActivationConfig::Thermal { temperature } => Some(temperature),
+            epm::ActivationConfig::Random { .. } => manifest.twin_temperature,
         };
         runs.push(FoundRun {
             dir: path,
@@ -71,8 +57,8 @@ pub fn finished_runs(dir: &Path) -> Result<Vec<FoundRun>, CliError> {
         });
     }
     runs.sort_by(|a, b| {
-        (a.model.clone(), a.temperature.unwrap_or(0.0), a.dir.clone())
-            .partial_cmp(&(b.model.clone(), b.temperature.unwrap_or(0.0), b.dir.clone()))
+        (a.model.name(), a.temperature.unwrap_or(0.0), &a.dir)
+            .partial_cmp(&(b.model.name(), b.temperature.unwrap_or(0.0), &b.dir))
             .expect("no NaN temperatures")
     });
     Ok(runs)
@@ -118,11 +104,11 @@ pub fn collect(dir: &Path) -> Result<PathBuf, CliError> {
         source: e,
     };
     // (model, T) -> runs
-    let mut groups: BTreeMap<(String, String), Vec<&FoundRun>> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, String), Vec<&FoundRun>> = BTreeMap::new();
     for r in &runs {
         if let Some(t) = r.temperature {
             groups
-                .entry((r.model.clone(), format!("{t:020.12}")))
+                .entry((r.model.name(), format!("{t:020.12}")))
                 .or_default()
                 .push(r);
         }
@@ -138,7 +124,7 @@ pub fn collect(dir: &Path) -> Result<PathBuf, CliError> {
             Column::new("error", "1"),
         ],
     );
-    let mut merged: BTreeMap<(String, String), Table> = BTreeMap::new();
+    let mut merged: BTreeMap<(&str, String), Table> = BTreeMap::new();
     let mut arrhenius_points: Vec<Point<f64>> = vec![];
     for ((model, _), group) in &groups {
         let t = group[0].temperature.expect("grouped by temperature");
@@ -151,10 +137,14 @@ pub fn collect(dir: &Path) -> Result<PathBuf, CliError> {
             let n = values.len() as f64;
             let a = values.iter().map(|v| v.0).sum::<f64>() / n;
             let err = values.iter().map(|v| v.1 * v.1).sum::<f64>().sqrt() / n;
-            activity
-                .rows
-                .push(vec![t, f64::from(model == "random"), n, a, err]);
-            if model == "thermal" && a > 0.0 && err > 0.0 {
+            activity.rows.push(vec![
+                t,
+                f64::from(*model == Model::Random.name()),
+                n,
+                a,
+                err,
+            ]);
+            if *model == Model::Thermal.name() && a > 0.0 && err > 0.0 {
                 arrhenius_points.push((t, a, err));
             }
         }
@@ -163,28 +153,22 @@ pub fn collect(dir: &Path) -> Result<PathBuf, CliError> {
             let name = entry.file.trim_end_matches(".csv");
             let tables: Vec<Table> = group
                 .iter()
-                .filter_map(|r| {
-                    RunDirectory::create(&r.dir)
-                        .and_then(|d| d.table(name))
-                        .ok()
-                })
+                .filter_map(|r| RunDirectory::open(&r.dir).and_then(|d| d.table(name)).ok())
                 .collect();
             if tables.len() != group.len() || tables.iter().any(|t| t.columns != tables[0].columns)
             {
                 continue;
             }
             let mean = mean_table(&tables);
-            let target = merged
-                .entry((model.clone(), name.to_string()))
-                .or_insert_with(|| {
-                    let mut columns = vec![Column::new("T", "sigma_Y^2")];
-                    columns.extend(mean.columns.clone());
-                    Table::new(
-                        name,
-                        &format!("{} (averaged over seeds)", mean.description),
-                        columns,
-                    )
-                });
+            let target = merged.entry((*model, name.to_string())).or_insert_with(|| {
+                let mut columns = vec![Column::new("T", "sigma_Y^2")];
+                columns.extend(mean.columns.clone());
+                Table::new(
+                    name,
+                    &format!("{} (averaged over seeds)", mean.description),
+                    columns,
+                )
+            });
             for row in mean.rows {
                 let mut r = vec![t];
                 r.extend(row);
@@ -195,13 +179,13 @@ pub fn collect(dir: &Path) -> Result<PathBuf, CliError> {
     for ((model, name), table) in &merged {
         let model_dir = out.join(model);
         std::fs::create_dir_all(&model_dir).map_err(|e| io(&model_dir, e))?;
-        epm::write_atomic(
+        epm::output::write_atomic(
             &model_dir.join(format!("{name}.csv")),
             table.to_csv().as_bytes(),
         )?;
     }
     std::fs::create_dir_all(&out).map_err(|e| io(&out, e))?;
-    epm::write_atomic(&out.join("activity.csv"), activity.to_csv().as_bytes())?;
+    epm::output::write_atomic(&out.join("activity.csv"), activity.to_csv().as_bytes())?;
     let mut summary = Summary {
         runs: runs.len(),
         arrhenius: None,
@@ -223,16 +207,6 @@ pub fn collect(dir: &Path) -> Result<PathBuf, CliError> {
             .push("the Arrhenius fit needs thermal runs at 3 temperatures or more".into());
     }
     let json = serde_json::to_string_pretty(&summary).expect("a summary serialises");
-    epm::write_atomic(&out.join("summary.json"), json.as_bytes())?;
+    epm::output::write_atomic(&out.join("summary.json"), json.as_bytes())?;
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn run_names_parse_back() {
-        let name = crate::sweep::run_name(0.07, crate::sweep::Model::Random, 3);
-        assert_eq!(name, "T0.07_random_seed3");
-        assert_eq!(super::parse_name(&name), Some((0.07, "random".into(), 3)));
-    }
 }

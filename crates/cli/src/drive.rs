@@ -50,7 +50,7 @@ pub fn drive(
     interrupt: &AtomicBool,
     options: &DriveOptions,
 ) -> Result<Outcome, SimError> {
-    let total = run.simulation().config().steps as u64;
+    let total = run.simulation().config().steps;
     let bar = if options.progress {
         ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(4))
     } else {

@@ -321,7 +321,7 @@ pub fn save(f: &Figure, base: &Path) -> Result<Vec<PathBuf>, CliError> {
         f,
     )
     .map_err(fail)?;
-    epm::write_atomic(&svg, text.as_bytes())?;
+    epm::output::write_atomic(&svg, text.as_bytes())?;
     let png = base.with_extension("png");
     // The encoder goes by the extension: the temporary file ends in .png too.
     let tmp = base.with_extension("tmp.png");

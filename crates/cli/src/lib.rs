@@ -5,8 +5,10 @@ pub mod collect;
 pub mod drive;
 pub mod error;
 pub mod figures;
+pub mod model;
 pub mod paper;
 pub mod reproduce;
 pub mod sweep;
 
 pub use error::CliError;
+pub use model::Model;

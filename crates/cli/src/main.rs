@@ -9,7 +9,7 @@ use epm::Config;
 use epm::run::Run;
 use epm_cli::drive::{DriveOptions, Outcome, drive, interrupt_flag};
 use epm_cli::paper::{PaperFigure, draw, load_runs, report};
-use epm_cli::reproduce::{Scale, reproduce};
+use epm_cli::reproduce::{Scale, Target, reproduce};
 use epm_cli::sweep::{RunResult, SweepFile, run_one, slurm_script};
 use epm_cli::{CliError, collect, figures, paper};
 
@@ -68,11 +68,12 @@ enum Command {
     },
     /// Run what a figure of the paper needs and draw it, with report.md.
     Reproduce {
-        /// fig2a, fig2b, fig2c, fig2d, fig3a, fig3b, fig3c, fig3d, all, or demo.
-        figure: String,
-        /// quick (about 20 minutes on a CPU for all), paper (a GPU), test (tiny).
-        #[arg(long, default_value = "quick")]
-        scale: String,
+        /// A figure of the paper, all of them, or the demo.
+        #[arg(value_enum)]
+        figure: Target,
+        /// quick (about 10 minutes on a CPU for all), paper (a GPU), demo, test (tiny).
+        #[arg(long, value_enum, default_value_t = Scale::Quick)]
+        scale: Scale,
         /// The propagator's conventions: paper (the default: lattice form, G(0,0) = -1, the
         /// displacement alike), literal (the model notes' closed form, unnormalised), or keys
         /// of the [propagator] table separated by commas, e.g.
@@ -127,7 +128,7 @@ fn main() -> ExitCode {
             propagator,
             out,
             quiet,
-        } => reproduce_command(&figure, &scale, &propagator, &out, quiet),
+        } => reproduce_command(figure, scale, &propagator, &out, quiet),
         Command::Plot { dir, reanalyse } => plot(&dir, reanalyse),
     };
     match result {
@@ -178,7 +179,7 @@ fn run(
     } else {
         Run::start(config.clone(), out, &device)?
     };
-    epm::write_atomic(
+    epm::output::write_atomic(
         &out.join("config.toml"),
         run.simulation().config().to_toml().as_bytes(),
     )?;
@@ -219,7 +220,7 @@ fn sweep_command(
         let epm = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("epm"));
         let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         let text = slurm_script(&absolute(path), &absolute(out), &runs, &epm);
-        epm::write_atomic(&script, text.as_bytes())?;
+        epm::output::write_atomic(&script, text.as_bytes())?;
         println!(
             "epm: SLURM script for {} runs: {} (sbatch {})",
             runs.len(),
@@ -295,29 +296,17 @@ fn propagator_spec(text: &str) -> Result<epm::propagator::PropagatorSpec, CliErr
 }
 
 fn reproduce_command(
-    figure: &str,
-    scale: &str,
+    target: Target,
+    scale: Scale,
     propagator: &str,
     out: &Path,
     quiet: bool,
 ) -> Result<(), CliError> {
-    let scale = Scale::parse(scale).ok_or_else(|| {
-        CliError::Usage(format!(
-            "--scale {scale}: must be quick, paper, demo or test"
-        ))
-    })?;
     let propagator = propagator_spec(propagator)?;
-    let (figures, scale) = match figure {
-        "all" => (PaperFigure::ALL.to_vec(), scale),
-        "demo" => (vec![], Scale::Demo),
-        name => (
-            vec![PaperFigure::parse(name).ok_or_else(|| {
-                CliError::Usage(format!(
-                    "unknown figure `{name}`: fig2a, fig2b, fig2c, fig2d, fig3a, fig3b, fig3c, fig3d, all or demo"
-                ))
-            })?],
-            scale,
-        ),
+    let (figures, scale) = match target {
+        Target::All => (PaperFigure::ALL.to_vec(), scale),
+        Target::Demo => (vec![], Scale::Demo),
+        Target::Figure(f) => (vec![f], scale),
     };
     let device = device()?;
     let interrupt = interrupt_flag();
@@ -338,7 +327,7 @@ fn plot(dir: &Path, reanalyse: bool) -> Result<(), CliError> {
             load_runs(dir)?.into_iter().map(|r| r.dir).collect()
         };
         for run in runs {
-            epm::output::RunDirectory::create(&run)?.reanalyse()?;
+            epm::output::RunDirectory::open(&run)?.reanalyse()?;
         }
     }
     let out = dir.join("figures");
@@ -395,8 +384,8 @@ fn plot(dir: &Path, reanalyse: bool) -> Result<(), CliError> {
         let files = draw(&PaperFigure::ALL, &data, &out, true)?;
         let header = format!("Redrawn by `epm plot` from {}.", dir.display());
         let (markdown, json) = report(&data, &header);
-        epm::write_atomic(&dir.join("report.md"), markdown.as_bytes())?;
-        epm::write_atomic(&dir.join("report.json"), json.as_bytes())?;
+        epm::output::write_atomic(&dir.join("report.md"), markdown.as_bytes())?;
+        epm::output::write_atomic(&dir.join("report.json"), json.as_bytes())?;
         println!("epm: report: {}", dir.join("report.md").display());
         files
     };

@@ -23,12 +23,52 @@ use epm::{ActivationConfig, Config, Simulation};
 use crate::drive::DriveOptions;
 use crate::error::CliError;
 use crate::figures::save;
+use crate::model::Model;
 use crate::paper::values;
 use crate::paper::{PaperFigure, draw, load_runs, report};
-use crate::sweep::{Model, RunResult, RunSpec, run_name, run_one};
+use crate::sweep::{RunResult, RunSpec, run_name, run_one};
 
-/// How big the runs are.
+/// What `epm reproduce` makes: one figure of the paper, all of them, or the demo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// One figure.
+    Figure(PaperFigure),
+    /// Every figure.
+    All,
+    /// The main job's demo (D(t), S(q,t) and C_u at T = 0.1 and its random twin).
+    Demo,
+}
+
+impl Target {
+    const VARIANTS: [Target; 10] = {
+        let mut v = [Target::All; 10];
+        let mut i = 0;
+        while i < PaperFigure::ALL.len() {
+            v[i] = Target::Figure(PaperFigure::ALL[i]);
+            i += 1;
+        }
+        v[9] = Target::Demo;
+        v
+    };
+}
+
+/// The figures' names, `all` and `demo`, from [`PaperFigure::ALL`].
+impl clap::ValueEnum for Target {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::VARIANTS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            Target::Figure(f) => f.name(),
+            Target::All => "all",
+            Target::Demo => "demo",
+        }))
+    }
+}
+
+/// How big the runs are (`--scale`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scale {
     /// About 20 minutes for everything on a 2-core CPU.
     Quick,
@@ -41,21 +81,10 @@ pub enum Scale {
 }
 
 impl Scale {
-    /// `quick`, `paper`, `demo` or `test`.
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "quick" => Some(Scale::Quick),
-            "paper" => Some(Scale::Paper),
-            "demo" => Some(Scale::Demo),
-            "test" => Some(Scale::Test),
-            _ => None,
-        }
-    }
-
     /// `(L, steps, warm-up steps)` of the runs at temperature `t`.
-    pub fn size(self, t: f64) -> (i64, i64, i64) {
+    pub fn size(self, t: f64) -> (usize, u64, u64) {
         // Colder runs are slower: they get more steps.
-        let cold = |hot: i64, mid: i64, cool: i64, cold: i64| match t {
+        let cold = |hot: u64, mid: u64, cool: u64, cold: u64| match t {
             t if t >= 0.15 => hot,
             t if t >= 0.1 => mid,
             t if t >= 0.07 => cool,
@@ -167,7 +196,7 @@ fn demo_plan(thermal: &mut Vec<f64>, random: &mut Vec<f64>, scale: Scale) {
 #[derive(Debug, Clone, Copy)]
 pub struct StepCost {
     /// Lattice size.
-    pub l: i64,
+    pub l: usize,
     /// Seconds per step with events.
     pub eventful: f64,
     /// Seconds per step without.
@@ -280,7 +309,7 @@ pub fn reproduce(
             "epm: {} runs to do ({} finished); estimated run time {} ({} on {})",
             todo.len(),
             runs.len() - todo.len(),
-            human(eta),
+            indicatif::HumanDuration(eta),
             rates.join(", "),
             epm::device::describe(&device.client())
         );
@@ -331,8 +360,8 @@ pub fn reproduce(
     let header = format!("{header}\n\nPropagator: {propagator:?}.");
     let (markdown, json) = report(&data, &header);
     let report_path = out.join("report.md");
-    epm::write_atomic(&report_path, markdown.as_bytes())?;
-    epm::write_atomic(&out.join("report.json"), json.as_bytes())?;
+    epm::output::write_atomic(&report_path, markdown.as_bytes())?;
+    epm::output::write_atomic(&out.join("report.json"), json.as_bytes())?;
     for f in files {
         eprintln!("epm: wrote {}", f.display());
     }
@@ -340,7 +369,7 @@ pub fn reproduce(
 }
 
 fn demo_collapses(data: &[crate::paper::RunData], dir: &Path) -> Result<Vec<PathBuf>, CliError> {
-    let run = data.iter().find(|r| r.thermal);
+    let run = data.iter().find(|r| r.model == Model::Thermal);
     let mut files = vec![];
     for (regime, name) in [
         ("ballistic", "sq_ballistic"),
@@ -354,17 +383,6 @@ fn demo_collapses(data: &[crate::paper::RunData], dir: &Path) -> Result<Vec<Path
         files.extend(save(&figure, &dir.join(name))?);
     }
     Ok(files)
-}
-
-/// `1 h 20 min`, `3 min 10 s`, `12 s`.
-pub fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        s if s >= 86_400 => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
-        s if s >= 3600 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
-        s if s >= 60 => format!("{} min {} s", s / 60, s % 60),
-        s => format!("{s} s"),
-    }
 }
 
 #[cfg(test)]
@@ -398,7 +416,7 @@ mod tests {
         for r in &runs {
             r.config.validate().unwrap();
         }
-        let total: i64 = runs.iter().map(|r| r.config.steps).sum();
+        let total: u64 = runs.iter().map(|r| r.config.steps).sum();
         assert!(total <= 800_000, "quick is about 20 minutes: {total} steps");
         assert_eq!(
             plan(&[PaperFigure::Fig2b], Scale::Demo, PropagatorSpec::LITERAL).len(),

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::drive::{DriveOptions, Outcome, drive};
 use crate::error::CliError;
+use crate::model::Model;
 
 /// The activity of the random model at each temperature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,7 +57,7 @@ pub struct Axes {
     /// Seeds.
     pub seeds: Vec<u64>,
     /// `"thermal"` and/or `"random"`.
-    pub models: Vec<String>,
+    pub models: Vec<Model>,
     /// The random model's activity.
     pub random_activity: RandomActivity,
 }
@@ -66,7 +67,7 @@ impl Default for Axes {
         Self {
             temperatures: vec![],
             seeds: vec![0],
-            models: vec!["thermal".into()],
+            models: vec![Model::Thermal],
             random_activity: RandomActivity::default(),
         }
     }
@@ -81,15 +82,6 @@ pub struct SweepFile {
     pub base: Config,
     /// The grid.
     pub sweep: Axes,
-}
-
-/// Which model a run is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Model {
-    /// Paper Eq. 2.
-    Thermal,
-    /// Constant rate at a given activity.
-    Random,
 }
 
 /// One run of a sweep.
@@ -112,11 +104,7 @@ pub struct RunSpec {
 
 /// The name of a run.
 pub fn run_name(temperature: f64, model: Model, seed: u64) -> String {
-    let m = match model {
-        Model::Thermal => "thermal",
-        Model::Random => "random",
-    };
-    format!("T{temperature}_{m}_seed{seed}")
+    format!("T{temperature}_{model}_seed{seed}")
 }
 
 impl SweepFile {
@@ -146,18 +134,6 @@ impl SweepFile {
         if a.seeds.is_empty() {
             return Err("`sweep.seeds` is empty: list at least one".into());
         }
-        let mut models = vec![];
-        for m in &a.models {
-            models.push(match m.as_str() {
-                "thermal" => Model::Thermal,
-                "random" => Model::Random,
-                other => {
-                    return Err(format!(
-                        "`sweep.models` = \"{other}\": each must be \"thermal\" or \"random\""
-                    ));
-                }
-            });
-        }
         if let RandomActivity::Named(n) = &a.random_activity
             && n != "measured"
             && n != "arrhenius"
@@ -177,7 +153,7 @@ impl SweepFile {
         }
         let mut runs = vec![];
         for model in [Model::Thermal, Model::Random] {
-            if !models.contains(&model) {
+            if !a.models.contains(&model) {
                 continue;
             }
             for (i, &t) in a.temperatures.iter().enumerate() {
@@ -222,7 +198,7 @@ impl SweepFile {
 
 /// The mean activity a finished run measured.
 pub fn measured_activity(dir: &Path) -> Result<f64, CliError> {
-    let manifest = epm::output::RunDirectory::create(dir)
+    let manifest = epm::output::RunDirectory::open(dir)
         .and_then(|d| d.manifest())
         .map_err(CliError::Sim)?;
     manifest
@@ -296,8 +272,11 @@ pub fn run_one(
     } else {
         Run::start(config.clone(), &out, device)?
     };
+    if spec.model == Model::Random {
+        run.set_twin_temperature(Some(spec.temperature));
+    }
     // The configuration beside the outputs, for a look or a rerun by hand.
-    epm::write_atomic(&out.join("config.toml"), config.to_toml().as_bytes())?;
+    epm::output::write_atomic(&out.join("config.toml"), config.to_toml().as_bytes())?;
     Ok(match drive(&mut run, interrupt, options)? {
         Outcome::Completed => RunResult::Completed,
         Outcome::Interrupted => RunResult::Interrupted,
@@ -337,5 +316,25 @@ pub fn shell_quote(s: &str) -> String {
 impl From<SimError> for CliError {
     fn from(e: SimError) -> Self {
         CliError::Sim(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_names_say_temperature_model_and_seed() {
+        assert_eq!(run_name(0.07, Model::Random, 3), "T0.07_random_seed3");
+    }
+
+    #[test]
+    fn an_unknown_model_is_an_error_naming_it() {
+        let e = toml::from_str::<SweepFile>(
+            "[sweep]\ntemperatures = [0.1]\nmodels = [\"thermal\", \"athermal\"]",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("athermal") && e.contains("models"), "{e}");
     }
 }

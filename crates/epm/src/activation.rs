@@ -16,7 +16,7 @@
 
 use cubecl::prelude::*;
 
-use crate::rng::{self, Purpose, philox, unit_f32};
+use crate::rng::{Purpose, philox, unit_f32};
 
 /// A rule: the activation rate per unit time of an inactive site at stress `sigma`, on the
 /// device. The implementing type is the kernel argument (`#[derive(CubeLaunch, CubeType)]`),
@@ -79,9 +79,15 @@ impl Random {
     /// The rule whose stationary activity is `activity`, for events of mean duration `tau_res`.
     pub fn with_activity(activity: f64, tau_res: f64) -> Self {
         Self {
-            rate: (activity / (tau_res * (1.0 - activity))) as f32,
+            rate: random_rate(activity, tau_res) as f32,
         }
     }
+}
+
+/// The random model's activation rate `r = a / (tau_res (1 - a))`, per unit time: the
+/// stationary activity `r / (r + 1/tau_res)` is then `a`.
+pub fn random_rate(activity: f64, tau_res: f64) -> f64 {
+    activity / (tau_res * (1.0 - activity))
 }
 
 #[cube]
@@ -223,6 +229,7 @@ fn count_active(active_count: &[Atomic<u32>], slot: u32, unit: usize, count: u32
 /// The CPU reference of [`activation_step`]: the same draws and the same `f32` operations,
 /// `rate` being the rule's [`Activation::rate_cpu`]. Returns the number of active sites after
 /// the step.
+#[cfg(test)]
 pub fn activation_step_cpu(
     rate: &dyn Fn(f32) -> f32,
     params: &StepParams,
@@ -232,6 +239,7 @@ pub fn activation_step_cpu(
     plastic: &mut [i32],
     strain_rate: &mut [f32],
 ) -> usize {
+    use crate::rng;
     let key = rng::key(params.seed);
     let mut count = 0;
     for site in 0..stress.len() {

@@ -88,11 +88,6 @@ impl Propagation {
             strain: client.empty(l * l * size_of::<f32>()),
         })
     }
-
-    /// Lattice size `L`.
-    pub fn l(&self) -> usize {
-        self.l
-    }
 }
 
 /// The model's device operations. Each takes the fields and returns them updated.

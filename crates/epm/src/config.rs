@@ -19,6 +19,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::activation::{StepParams, random_rate};
 use crate::propagator::PropagatorSpec;
 
 /// The limits of the `[observables]` keys: checked here when a configuration is read, and by
@@ -74,7 +75,7 @@ impl Default for ActivationConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Linear lattice size `L` (a power of two, 4 to 4096).
-    pub l: i64,
+    pub l: usize,
     /// Elastic modulus `mu`.
     pub mu: f64,
     /// Plastic strain scale `eps0` of an event.
@@ -92,11 +93,11 @@ pub struct Config {
     /// Seed of every random number of the run (Philox key).
     pub seed: u64,
     /// Steps of a run (`epm run`): its planned length.
-    pub steps: i64,
+    pub steps: u64,
     /// Number of tracers; absent: one per 16 sites.
-    pub tracers: Option<i64>,
+    pub tracers: Option<usize>,
     /// Steps between exact resynchronisations of the stress from the plastic strain.
-    pub resync_every: i64,
+    pub resync_every: u64,
     /// The activation rule.
     pub activation: ActivationConfig,
     /// The propagator.
@@ -110,34 +111,34 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct ObservablesConfig {
     /// Steps before any measurement (the steady state is measured).
-    pub warm_up: i64,
+    pub warm_up: u64,
     /// `a(t)`, its mean and error, the stress histogram.
     pub activity: bool,
     /// Steps between two stress histograms.
-    pub stress_every: i64,
+    pub stress_every: u64,
     /// Tracer MSD, `D(t)`, `S(q, t)` and `C_u(t)`.
     pub tracer_dynamics: bool,
     /// Lags per multiple-tau level (`p/2` per octave) of the tracer and stress correlators.
-    pub points_per_level: i64,
+    pub points_per_level: usize,
     /// The moduli `|q|` of `S(q, t)` (inverse lattice spacings, `2 pi / L` to `8 pi`: tracer
     /// positions are continuous, so `q` may leave the Brillouin zone); the nearest exact shells
     /// are used. Empty: `shells` moduli log-spaced from `2 pi / L` to `q_max`.
     pub q: Vec<f64>,
     /// Number of log-spaced moduli when `q` is empty.
-    pub shells: i64,
+    pub shells: usize,
     /// The largest log-spaced modulus when `q` is empty (inverse lattice spacings, up to
     /// `8 pi`). The default `4 pi` shows the ballistic decay of Fig. 2b within the event duration.
     pub q_max: f64,
     /// `P(u)`.
     pub displacements: bool,
     /// Window of `P(u)`, in steps.
-    pub displacement_window: i64,
+    pub displacement_window: u64,
     /// `Psi(tau_ev)`.
     pub waiting_times: bool,
     /// `C_sigma(t)`.
     pub stress_correlation: bool,
     /// Most sites sampled by `C_sigma(t)`.
-    pub stress_correlation_sites: i64,
+    pub stress_correlation_sites: usize,
 }
 
 impl Default for ObservablesConfig {
@@ -253,7 +254,7 @@ impl Config {
 
     /// Checks every parameter; the first problem found is returned, naming its field.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.l < 4 || self.l > 4096 || !(self.l as u64).is_power_of_two() {
+        if self.l < 4 || self.l > 4096 || !self.l.is_power_of_two() {
             return Err(invalid(
                 "l",
                 self.l,
@@ -287,18 +288,13 @@ impl Config {
                 ),
             ));
         }
-        if let Some(n) = self.tracers
-            && n < 0
-        {
-            return Err(invalid("tracers", n, "must be >= 0"));
-        }
-        if self.steps < 1 {
+        if self.steps == 0 {
             return Err(invalid("steps", self.steps, "must be >= 1"));
         }
-        if self.resync_every < 1 {
+        if self.resync_every == 0 {
             return Err(invalid("resync_every", self.resync_every, "must be >= 1"));
         }
-        self.observables.validate(self.l as usize)?;
+        self.observables.validate(self.l)?;
         match self.activation {
             ActivationConfig::Thermal { temperature } => {
                 positive("activation.temperature", temperature)?
@@ -328,53 +324,67 @@ impl Config {
 
     /// Sites, `L^2`.
     pub fn sites(&self) -> usize {
-        (self.l * self.l) as usize
+        self.l * self.l
     }
 
     /// Tracers of the run: as configured, or one per 16 sites.
     pub fn tracer_count(&self) -> usize {
-        self.tracers.map_or(self.sites() / 16, |n| n as usize)
+        self.tracers.unwrap_or(self.sites() / 16)
     }
 
-    /// The random model's activation rate `r = a / (tau_res (1 - a))`, per unit time, which
-    /// makes the stationary activity `r / (r + 1/tau_res) = a`. Zero for the thermal rule.
+    /// The random model's activation rate ([`crate::activation::random_rate`]), per unit
+    /// time. Zero for the thermal rule.
     pub fn random_rate(&self) -> f64 {
         match self.activation {
-            ActivationConfig::Random { activity } => activity / (self.tau_res * (1.0 - activity)),
+            ActivationConfig::Random { activity } => random_rate(activity, self.tau_res),
             ActivationConfig::Thermal { .. } => 0.0,
+        }
+    }
+
+    /// `eps0 / (2 tau)`: the plastic strain rate of an active site, per sign (model notes
+    /// step 3).
+    pub fn strain_rate_amplitude(&self) -> f64 {
+        self.eps0 / (2.0 * self.tau)
+    }
+
+    /// `dt eps0 / (2 tau)`: the plastic strain of one active step, the unit of the exact
+    /// count of active steps the resynchronisation starts from.
+    pub fn plastic_strain_unit(&self) -> f64 {
+        self.dt * self.strain_rate_amplitude()
+    }
+
+    /// The constants of the activation of step `step`.
+    pub fn step_params(&self, step: u64) -> StepParams {
+        StepParams {
+            step,
+            seed: self.seed,
+            p_off: (self.dt / self.tau_res) as f32,
+            dt: self.dt as f32,
+            strain_rate_amplitude: self.strain_rate_amplitude() as f32,
         }
     }
 }
 
 impl ObservablesConfig {
     fn validate(&self, l: usize) -> Result<(), ConfigError> {
-        let at_least = |field: &'static str, v: i64, min: i64| {
-            if v < min {
-                Err(invalid(field, v, format!("must be >= {min}")))
+        let positive = |field: &'static str, v: u64| {
+            if v == 0 {
+                Err(invalid(field, v, "must be >= 1"))
             } else {
                 Ok(())
             }
         };
-        at_least("observables.warm_up", self.warm_up, 0)?;
-        at_least("observables.stress_every", self.stress_every, 1)?;
-        at_least(
-            "observables.displacement_window",
-            self.displacement_window,
-            1,
-        )?;
-        at_least(
+        positive("observables.stress_every", self.stress_every)?;
+        positive("observables.displacement_window", self.displacement_window)?;
+        positive(
             "observables.stress_correlation_sites",
-            self.stress_correlation_sites,
-            1,
+            self.stress_correlation_sites as u64,
         )?;
         let p = self.points_per_level;
-        if let Err(reason) = usize::try_from(p)
-            .map_err(|_| "must be even, from 4 to 64".to_string())
-            .and_then(limits::check_points_per_level)
-        {
+        if let Err(reason) = limits::check_points_per_level(p) {
             return Err(invalid("observables.points_per_level", p, reason));
         }
-        let max = limits::MAX_SHELLS as i64;
+        let max = limits::MAX_SHELLS;
         if !(1..=max).contains(&self.shells) {
             return Err(invalid(
                 "observables.shells",
@@ -390,7 +400,7 @@ impl ObservablesConfig {
                 format!("must lie in [2 pi / L, 8 pi] = [{lo:.4}, {hi:.4}]"),
             ));
         }
-        if self.q.len() > max as usize {
+        if self.q.len() > max {
             return Err(invalid(
                 "observables.q",
                 format!("{} moduli", self.q.len()),
@@ -475,10 +485,8 @@ mod tests {
             ("tau = nan", "tau"),
             ("gamma0 = 0", "gamma0"),
             ("sigma_y = nan", "sigma_y"),
-            ("tracers = -3", "tracers"),
             ("resync_every = 0", "resync_every"),
             ("steps = 0", "steps"),
-            ("[observables]\nwarm_up = -1", "observables.warm_up"),
             (
                 "[observables]\npoints_per_level = 7",
                 "observables.points_per_level",
@@ -534,7 +542,13 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_wrong_types_are_parse_errors_naming_the_key() {
-        for (text, key) in [("temprature = 0.1", "temprature"), ("l = \"big\"", "l")] {
+        // Counts are unsigned: a negative one does not fit the schema.
+        for (text, key) in [
+            ("temprature = 0.1", "temprature"),
+            ("l = \"big\"", "l"),
+            ("tracers = -3", "tracers"),
+            ("[observables]\nwarm_up = -1", "warm_up"),
+        ] {
             match Config::from_toml(text) {
                 Err(e @ ConfigError::Parse { .. }) => assert!(e.to_string().contains(key), "{e}"),
                 other => panic!("{text}: {other:?}"),

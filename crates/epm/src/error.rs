@@ -45,6 +45,32 @@ pub enum SimError {
         /// What is wrong with it.
         message: String,
     },
+    /// An observer's state could not be saved into a checkpoint or restored from one.
+    #[error("{action} the state of {what}: {message}")]
+    ObserverState {
+        /// `saving` or `restoring`.
+        action: &'static str,
+        /// Whose state.
+        what: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A run's manifest could not be written or read.
+    #[error("manifest {}: {message}", path.display())]
+    Manifest {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A table's CSV file could not be read.
+    #[error("table {}: {message}", path.display())]
+    Table {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A request the simulation cannot honour, naming the argument.
     #[error("`{argument}` = {value}: {reason}")]
     InvalidArgument {
@@ -66,6 +92,17 @@ pub enum SimError {
 }
 
 impl SimError {
+    /// A checkpoint error of bytes, said of the file `path` they came from.
+    pub(crate) fn in_checkpoint(self, path: &std::path::Path) -> Self {
+        match self {
+            SimError::Checkpoint { message, .. } => SimError::Checkpoint {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        }
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         SimError::Io {

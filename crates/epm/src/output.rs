@@ -14,7 +14,6 @@ use crate::analysis::analyse;
 use crate::config::Config;
 use crate::error::SimError;
 use crate::observables::{Quantity, Table};
-use crate::write_atomic;
 
 /// One table of the run, as the manifest lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +39,10 @@ pub struct Manifest {
     pub rule: String,
     /// The configuration.
     pub config: Config,
+    /// For a random-model run that copies a thermal run's activity (a random twin): that
+    /// run's temperature, which this one stands for in tables and figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twin_temperature: Option<f64>,
     /// Steps done.
     pub steps: u64,
     /// Simulated time, `steps dt`.
@@ -78,6 +81,17 @@ impl RunDirectory {
         })
     }
 
+    /// The existing directory at `path`, for reading: creates nothing.
+    pub fn open(path: &Path) -> Result<Self, SimError> {
+        if !path.is_dir() {
+            let e = std::io::Error::new(std::io::ErrorKind::NotFound, "no such run directory");
+            return Err(SimError::io(path, e));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+        })
+    }
+
     /// The directory's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -111,7 +125,7 @@ impl RunDirectory {
                 columns: t.columns.iter().map(|c| c.header()).collect(),
             });
         }
-        let json = serde_json::to_string_pretty(&manifest).map_err(|e| SimError::Checkpoint {
+        let json = serde_json::to_string_pretty(&manifest).map_err(|e| SimError::Manifest {
             path: self.file("manifest.json"),
             message: e.to_string(),
         })?;
@@ -168,7 +182,7 @@ impl RunDirectory {
     pub fn manifest(&self) -> Result<Manifest, SimError> {
         let path = self.file("manifest.json");
         let text = std::fs::read_to_string(&path).map_err(|e| SimError::io(&path, e))?;
-        serde_json::from_str(&text).map_err(|e| SimError::Checkpoint {
+        serde_json::from_str(&text).map_err(|e| SimError::Manifest {
             path,
             message: format!("not a run manifest: {e}"),
         })
@@ -178,6 +192,38 @@ impl RunDirectory {
     pub fn table(&self, name: &str) -> Result<Table, SimError> {
         let path = self.file(&format!("{name}.csv"));
         let text = std::fs::read_to_string(&path).map_err(|e| SimError::io(&path, e))?;
-        Table::from_csv(name, &text).map_err(|message| SimError::Checkpoint { path, message })
+        Table::from_csv(name, &text).map_err(|message| SimError::Table { path, message })
+    }
+}
+
+/// Writes `bytes` to `path` atomically: to a temporary file beside it, flushed to disk, then
+/// renamed over `path`. A crash leaves either the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SimError> {
+    use std::io::Write;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    };
+    write().map_err(|e| SimError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| SimError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_a_missing_run_directory_is_an_error_and_creates_nothing() {
+        let path = std::env::temp_dir().join(format!("epm-no-run-{}", std::process::id()));
+        let e = RunDirectory::open(&path).unwrap_err().to_string();
+        assert!(e.contains(&path.display().to_string()), "{e}");
+        assert!(!path.exists());
+        let made = RunDirectory::create(&path).unwrap();
+        assert_eq!(RunDirectory::open(&path).unwrap(), made);
+        std::fs::remove_dir(&path).unwrap();
     }
 }

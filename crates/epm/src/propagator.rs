@@ -326,6 +326,7 @@ pub fn propagate(
 pub type Complex64 = (f64, f64);
 
 /// CPU twin of [`propagate`], on complex `f64` spectra (the reference's precision).
+#[cfg(test)]
 pub fn propagate_cpu(e: &[Complex64], tables: &StepTables) -> (Vec<Complex64>, Vec<Complex64>) {
     let packed = e
         .iter()
@@ -341,6 +342,7 @@ pub fn propagate_cpu(e: &[Complex64], tables: &StepTables) -> (Vec<Complex64>, V
 }
 
 /// CPU twin of [`scale_spectrum`] with the table `2 mu G`.
+#[cfg(test)]
 pub fn stress_of_strain_cpu(e: &[Complex64], tables: &StepTables) -> Vec<Complex64> {
     e.iter()
         .zip(&tables.stress)
@@ -416,25 +418,13 @@ pub fn resynchronise(initial: &[f32], z_re: &[f32], stress: &mut [f32], #[compti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustfft::{FftPlanner, num_complex::Complex};
+    use epm_fft::reference::RustFft2d;
+    use rustfft::num_complex::Complex;
 
     /// Real-space field of a Fourier table: (1/N) sum_q f(q) exp(i q.r), via rustfft.
     fn real_space(table: &[Complex<f64>], l: usize) -> Vec<Complex<f64>> {
         let mut data = table.to_vec();
-        let plan = FftPlanner::<f64>::new().plan_fft_inverse(l);
-        for row in data.chunks_mut(l) {
-            plan.process(row);
-        }
-        let mut col = vec![Complex::default(); l];
-        for x in 0..l {
-            for y in 0..l {
-                col[y] = data[y * l + x];
-            }
-            plan.process(&mut col);
-            for y in 0..l {
-                data[y * l + x] = col[y] / (l * l) as f64;
-            }
-        }
+        RustFft2d::new(l, l).inverse(&mut data);
         data
     }
 

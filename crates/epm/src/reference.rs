@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
+use epm_fft::reference::RustFft2d;
 use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
 
-use crate::activation::{StepParams, activation_step_cpu};
+use crate::activation::activation_step_cpu;
 use crate::backend::DynActivation;
 use crate::config::Config;
 use crate::error::SimError;
@@ -17,60 +17,26 @@ use crate::propagator::{StepTables, propagate_cpu, stress_of_strain_cpu};
 use crate::simulation::State;
 use crate::tracers::advect_tracers_cpu;
 
-/// A 2D complex FFT of `l x l` in `f64`: rows then columns, inverse divided by `l^2`.
-struct Fft2dCpu {
-    l: usize,
-    forward: Arc<dyn Fft<f64>>,
-    inverse: Arc<dyn Fft<f64>>,
-}
+/// The transforms of the step in `f64`, on [`RustFft2d`]: a real field forward, a spectrum
+/// back (divided by `l^2`).
+struct Fft2dCpu(RustFft2d<f64>);
 
 impl Fft2dCpu {
     fn new(l: usize) -> Self {
-        let mut planner = FftPlanner::new();
-        Self {
-            l,
-            forward: planner.plan_fft_forward(l),
-            inverse: planner.plan_fft_inverse(l),
-        }
+        Self(RustFft2d::new(l, l))
     }
 
-    fn run(&self, data: &mut [Complex<f64>], inverse: bool) {
-        let l = self.l;
-        let plan = if inverse {
-            &self.inverse
-        } else {
-            &self.forward
-        };
-        for row in data.chunks_mut(l) {
-            plan.process(row);
-        }
-        let mut column = vec![Complex::default(); l];
-        for x in 0..l {
-            for y in 0..l {
-                column[y] = data[y * l + x];
-            }
-            plan.process(&mut column);
-            for y in 0..l {
-                data[y * l + x] = column[y];
-            }
-        }
-        if inverse {
-            let scale = 1.0 / (l * l) as f64;
-            data.iter_mut().for_each(|v| *v *= scale);
-        }
-    }
-
-    fn forward_real(&self, field: &[f32]) -> Vec<(f64, f64)> {
+    fn forward_real(&mut self, field: &[f32]) -> Vec<(f64, f64)> {
         let mut data: Vec<Complex<f64>> =
             field.iter().map(|&v| Complex::new(v as f64, 0.0)).collect();
-        self.run(&mut data, false);
+        self.0.forward(&mut data);
         data.into_iter().map(|c| (c.re, c.im)).collect()
     }
 
-    fn inverse(&self, spectrum: &[(f64, f64)]) -> Vec<Complex<f64>> {
+    fn inverse(&mut self, spectrum: &[(f64, f64)]) -> Vec<Complex<f64>> {
         let mut data: Vec<Complex<f64>> =
             spectrum.iter().map(|&(r, i)| Complex::new(r, i)).collect();
-        self.run(&mut data, true);
+        self.0.inverse(&mut data);
         data
     }
 }
@@ -95,7 +61,7 @@ impl CpuSimulation {
         state: State,
     ) -> Result<Self, SimError> {
         config.validate()?;
-        let l = config.l as usize;
+        let l = config.l;
         let n = l * l;
         Ok(Self {
             tables: StepTables::new(l, &config.propagator, config.mu, config.dt),
@@ -112,15 +78,9 @@ impl CpuSimulation {
     /// One step, in the order of [`crate::simulation`]. Returns the active sites of the step.
     pub fn step(&mut self) -> usize {
         let c = &self.config;
-        let l = c.l as usize;
+        let l = c.l;
         let n = l * l;
-        let params = StepParams {
-            step: self.state.step,
-            seed: c.seed,
-            p_off: (c.dt / c.tau_res) as f32,
-            dt: c.dt as f32,
-            strain_rate_amplitude: (c.eps0 / (2.0 * c.tau)) as f32,
-        };
+        let params = c.step_params(self.state.step);
         let s = &mut self.state;
         let rule = &self.rule;
         let count = activation_step_cpu(
@@ -146,8 +106,8 @@ impl CpuSimulation {
             advect_tracers_cpu(&mut s.tracers, du_x, du_y, l);
         }
         s.step += 1;
-        if s.step.is_multiple_of(c.resync_every as u64) {
-            let unit = (c.dt * c.eps0 / (2.0 * c.tau)) as f32;
+        if s.step.is_multiple_of(c.resync_every) {
+            let unit = c.plastic_strain_unit() as f32;
             let strain: Vec<f32> = s.plastic.iter().map(|&k| k as f32 * unit).collect();
             let e = self.fft.forward_real(&strain);
             let sigma = self.fft.inverse(&stress_of_strain_cpu(&e, &self.tables));
@@ -163,11 +123,6 @@ impl CpuSimulation {
     /// The state after the last step.
     pub fn state(&self) -> &State {
         &self.state
-    }
-
-    /// The displacement increment of the last step with events, `[du_x; du_y]`.
-    pub fn displacement(&self) -> &[f32] {
-        &self.displacement
     }
 }
 
@@ -198,9 +153,10 @@ mod tests {
         assert!(mean.abs() < 1e-6, "mean stress {mean}");
         // At step 200 (a multiple of 50) the stress is exactly 2 mu G * eps_p.
         let tables = StepTables::new(16, &config.propagator, config.mu, config.dt);
-        let fft = Fft2dCpu::new(16);
+        let mut fft = Fft2dCpu::new(16);
         let strain: Vec<f32> = s.plastic.iter().map(|&k| k as f32 * 0.05).collect();
-        let sigma = fft.inverse(&stress_of_strain_cpu(&fft.forward_real(&strain), &tables));
+        let spectrum = fft.forward_real(&strain);
+        let sigma = fft.inverse(&stress_of_strain_cpu(&spectrum, &tables));
         for (a, b) in s.stress.iter().zip(&sigma) {
             assert_eq!(*a, b.re as f32);
         }

@@ -7,7 +7,7 @@
 //! bit for bit, as one that never stopped (same backend): observers save their device buffers
 //! as they are, and writing outputs never disturbs what they accumulate.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,7 @@ pub struct Run {
     /// Wall time of the earlier sessions of this run.
     earlier_wall_time: f64,
     session: Instant,
+    twin_temperature: Option<f64>,
 }
 
 impl Run {
@@ -62,6 +63,7 @@ impl Run {
             measurements,
             earlier_wall_time: 0.0,
             session: Instant::now(),
+            twin_temperature: None,
         })
     }
 
@@ -86,10 +88,11 @@ impl Run {
                 saved.format
             )));
         }
-        let (mut saved_config, state) =
+        let mut checkpoint =
             Simulation::decode_checkpoint(&saved.simulation).map_err(|e| bad(e.to_string()))?;
+        let saved_config = &mut checkpoint.config;
         if let Some(config) = config {
-            let differences = differing_keys(&saved_config, config);
+            let differences = differing_keys(saved_config, config);
             if !differences.is_empty() {
                 return Err(SimError::InvalidArgument {
                     argument: "config",
@@ -102,15 +105,17 @@ impl Run {
             }
             saved_config.steps = config.steps;
         }
-        let sim = Simulation::from_state(saved_config, None, state, device)?;
+        let sim = Simulation::from_checkpoint(checkpoint, None, device)
+            .map_err(|e| e.in_checkpoint(&path))?;
         let mut measurements = Measurements::new(&sim)?;
         measurements.load(&saved.measurements, sim.client())?;
         Ok(Self {
-            dir: RunDirectory::create(dir)?,
+            dir: RunDirectory::open(dir)?,
             sim,
             measurements,
             earlier_wall_time: saved.wall_time_seconds,
             session: Instant::now(),
+            twin_temperature: None,
         })
     }
 
@@ -120,6 +125,13 @@ impl Run {
             .ok()
             .and_then(|text| serde_json::from_str::<Manifest>(&text).ok())
             .is_some_and(|m| m.completed)
+    }
+
+    /// Records, for a random twin, the temperature of the thermal run whose activity it
+    /// copies: written into the manifest ([`Manifest::twin_temperature`]). Not kept in the
+    /// checkpoint: whoever resumes the run says it again.
+    pub fn set_twin_temperature(&mut self, temperature: Option<f64>) {
+        self.twin_temperature = temperature;
     }
 
     /// The simulation.
@@ -134,7 +146,7 @@ impl Run {
 
     /// Steps still to do.
     pub fn remaining(&self) -> u64 {
-        (self.sim.config().steps as u64).saturating_sub(self.sim.step())
+        self.sim.config().steps.saturating_sub(self.sim.step())
     }
 
     /// Runs `steps` more steps (at most the remaining ones) with the measurements.
@@ -160,7 +172,7 @@ impl Run {
             path: self.dir.file(CHECKPOINT),
             message: e.to_string(),
         })?;
-        crate::write_atomic(&self.dir.file(CHECKPOINT), &bytes)
+        crate::output::write_atomic(&self.dir.file(CHECKPOINT), &bytes)
     }
 
     /// Writes the manifest and every table as they are now; `completed` in the manifest says
@@ -173,6 +185,7 @@ impl Run {
             adapter: crate::device::describe(self.sim.client()),
             rule: self.sim.rule_name().into(),
             config: self.sim.config().clone(),
+            twin_temperature: self.twin_temperature,
             steps: self.sim.step(),
             time: self.sim.time(),
             wall_time_seconds: self.wall_time_seconds(),
@@ -182,11 +195,6 @@ impl Run {
             notes: vec![],
         };
         self.dir.write(manifest, tables, quantities)
-    }
-
-    /// The checkpoint's path.
-    pub fn checkpoint_path(&self) -> PathBuf {
-        self.dir.file(CHECKPOINT)
     }
 }
 

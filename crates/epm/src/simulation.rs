@@ -21,7 +21,7 @@ use burn::tensor::{DType, Device as BurnDevice, Int, Tensor, TensorData};
 use cubecl::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::activation::{Activation, COUNT_LANES, Random, StepParams, Thermal, count_index};
+use crate::activation::{Activation, COUNT_LANES, Random, Thermal, count_index};
 use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation};
 use crate::config::{ActivationConfig, Config};
 use crate::error::SimError;
@@ -72,11 +72,7 @@ impl State {
             active: vec![0; n],
             sign: vec![1.0; n],
             plastic: vec![0; n],
-            tracers: TracerPositions::uniform(
-                config.seed,
-                config.tracer_count(),
-                config.l as usize,
-            ),
+            tracers: TracerPositions::uniform(config.seed, config.tracer_count(), config.l),
         }
     }
 
@@ -122,6 +118,18 @@ struct CheckpointFile {
     config_toml: String,
     rule: String,
     state: State,
+}
+
+/// What a checkpoint holds: the configuration, the activation rule (its `Debug` text) and the
+/// state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    /// The run's configuration.
+    pub config: Config,
+    /// The rule the run was made with, as [`Simulation::rule_name`] gives it.
+    pub rule: String,
+    /// Everything the run needs to go on.
+    pub state: State,
 }
 
 /// A thermally activated elastoplastic model on one device.
@@ -195,7 +203,7 @@ impl Simulation {
             })?;
         let rule = rule.unwrap_or_else(|| configured_rule(&config));
         let rule_name = format!("{rule:?}");
-        let l = config.l as usize;
+        let l = config.l;
         let client = device.client();
         let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
         let propagation = Propagation::new(&client, l, &tables)?;
@@ -224,7 +232,7 @@ impl Simulation {
 
     fn upload(&self, state: &State) -> ModelFields<Dispatch> {
         let n = self.config.sites();
-        let amplitude = (self.config.eps0 / (2.0 * self.config.tau)) as f32;
+        let amplitude = self.config.strain_rate_amplitude() as f32;
         let d = &self.device;
         let float = |v: Vec<f32>| {
             let len = v.len();
@@ -271,35 +279,57 @@ impl Simulation {
 
     /// Restores a run from a checkpoint written by [`Simulation::checkpoint`], with the rule its
     /// configuration names. It continues bit for bit as the original would on the same backend.
+    /// A checkpoint made with another rule (your own) is refused: use
+    /// [`Simulation::restore_with_rule`].
     pub fn restore(path: &Path, device: &cubecl::Device) -> Result<Self, SimError> {
-        let (config, state) = Self::read_checkpoint(path)?;
-        Self::from_state(config, None, state, device)
+        Self::from_checkpoint(Self::read_checkpoint(path)?, None, device)
+            .map_err(|e| e.in_checkpoint(path))
     }
 
-    /// [`Simulation::restore`] with a rule of your own.
+    /// [`Simulation::restore`] of a run made with a rule of your own ([`Simulation::with_rule`]):
+    /// `rule` must be the one the checkpoint was made with (its `Debug` text is checked).
     pub fn restore_with_rule<A: Activation + Send + Sync + 'static>(
         path: &Path,
         rule: A,
         device: &cubecl::Device,
     ) -> Result<Self, SimError> {
-        let (config, state) = Self::read_checkpoint(path)?;
-        Self::from_state(config, Some(Arc::new(rule)), state, device)
+        Self::from_checkpoint(Self::read_checkpoint(path)?, Some(Arc::new(rule)), device)
+            .map_err(|e| e.in_checkpoint(path))
     }
 
-    /// The configuration and state stored in a checkpoint file.
-    pub fn read_checkpoint(path: &Path) -> Result<(Config, State), SimError> {
+    /// A run from a decoded checkpoint, with `rule` (`None`: the configuration's), which must
+    /// be the rule the checkpoint was made with.
+    pub fn from_checkpoint(
+        checkpoint: Checkpoint,
+        rule: Option<Arc<dyn DynActivation>>,
+        device: &cubecl::Device,
+    ) -> Result<Self, SimError> {
+        let Checkpoint {
+            config,
+            rule: saved,
+            state,
+        } = checkpoint;
+        let rule = rule.unwrap_or_else(|| configured_rule(&config));
+        let name = format!("{rule:?}");
+        if name != saved {
+            return Err(SimError::Checkpoint {
+                path: "<bytes>".into(),
+                message: format!(
+                    "made with the rule `{saved}`, not `{name}` (restore a run of your own rule with that rule)"
+                ),
+            });
+        }
+        Self::from_state(config, Some(rule), state, device)
+    }
+
+    /// What a checkpoint file holds.
+    pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, SimError> {
         let bytes = std::fs::read(path).map_err(|e| SimError::io(path, e))?;
-        Self::decode_checkpoint(&bytes).map_err(|e| match e {
-            SimError::Checkpoint { message, .. } => SimError::Checkpoint {
-                path: path.to_path_buf(),
-                message,
-            },
-            other => other,
-        })
+        Self::decode_checkpoint(&bytes).map_err(|e| e.in_checkpoint(path))
     }
 
-    /// The configuration and state of checkpoint bytes ([`Simulation::checkpoint_bytes`]).
-    pub fn decode_checkpoint(bytes: &[u8]) -> Result<(Config, State), SimError> {
+    /// What checkpoint bytes ([`Simulation::checkpoint_bytes`]) hold.
+    pub fn decode_checkpoint(bytes: &[u8]) -> Result<Checkpoint, SimError> {
         let bad = |message: String| SimError::Checkpoint {
             path: "<bytes>".into(),
             message,
@@ -314,13 +344,17 @@ impl Simulation {
         }
         let config = Config::from_toml(&file.config_toml)?;
         file.state.check(&config).map_err(bad)?;
-        Ok((config, file.state))
+        Ok(Checkpoint {
+            config,
+            rule: file.rule,
+            state: file.state,
+        })
     }
 
     /// Writes the whole state to `path`, atomically (a temporary file, then a rename): an
     /// interrupted write leaves the previous checkpoint intact.
     pub fn checkpoint(&self, path: &Path) -> Result<(), SimError> {
-        crate::write_atomic(path, &self.checkpoint_bytes()?)
+        crate::output::write_atomic(path, &self.checkpoint_bytes()?)
     }
 
     /// The whole state as bytes (what [`Simulation::checkpoint`] writes).
@@ -378,7 +412,7 @@ impl Simulation {
             let until_boundary = [
                 end - step,
                 RING as u64 - step % RING as u64,
-                self.config.resync_every as u64 - step % self.config.resync_every as u64,
+                self.config.resync_every - step % self.config.resync_every,
             ];
             let batch = until_boundary.into_iter().fold(self.batch, u64::min);
             if self.last_count == 0 && self.delivered == step && batch >= 2 {
@@ -400,14 +434,7 @@ impl Simulation {
 
     /// The activation (model notes steps 1 to 3) of `step`.
     fn activate(&mut self, step: u64, batch_start: Option<u64>) {
-        let c = &self.config;
-        let params = StepParams {
-            step,
-            seed: c.seed,
-            p_off: (c.dt / c.tau_res) as f32,
-            dt: c.dt as f32,
-            strain_rate_amplitude: (c.eps0 / (2.0 * c.tau)) as f32,
-        };
+        let params = self.config.step_params(step);
         let slot = (step % RING as u64) as u32;
         let fields = self.take_fields();
         self.fields = Some(self.rule.activate(fields, params, slot, batch_start));
@@ -457,9 +484,8 @@ impl Simulation {
             self.fields = Some(<Dispatch as ModelBackend>::advect(fields, self.tracers));
         }
         self.step += 1;
-        if self.step.is_multiple_of(self.config.resync_every as u64) {
-            let c = &self.config;
-            let unit = (c.dt * c.eps0 / (2.0 * c.tau)) as f32;
+        if self.step.is_multiple_of(self.config.resync_every) {
+            let unit = self.config.plastic_strain_unit() as f32;
             let fields = self.take_fields();
             self.fields = Some(<Dispatch as ModelBackend>::resynchronise(
                 fields,
@@ -549,7 +575,7 @@ impl Simulation {
     }
 
     fn non_finite(&self, step: u64, site: usize) -> SimError {
-        let l = self.config.l as usize;
+        let l = self.config.l;
         SimError::NonFiniteStress {
             step,
             site,
@@ -616,40 +642,39 @@ impl Simulation {
 
     /// The stress field `sigma`, `[L, L]` (row `y`, column `x`).
     pub fn stress(&self) -> Tensor<2> {
-        let l = self.config.l as usize;
+        let l = self.config.l;
         self.lattice(&self.fields().stress, [l, l])
     }
 
     /// The activity `n` (0 or 1), `[L, L]`.
     pub fn activity(&self) -> Tensor<2, Int> {
-        let l = self.config.l as usize;
+        let l = self.config.l;
         Tensor::<1, Int>::from_dispatch(self.fields().active.clone()).reshape([l, l])
     }
 
     /// The signs of the thresholds of the last activations, `[L, L]`.
     pub fn sign(&self) -> Tensor<2> {
-        let l = self.config.l as usize;
+        let l = self.config.l;
         self.lattice(&self.fields().sign, [l, l])
     }
 
     /// The accumulated plastic strain `eps_p`, `[L, L]`.
     pub fn plastic_strain(&self) -> Tensor<2> {
-        let l = self.config.l as usize;
-        let c = &self.config;
+        let l = self.config.l;
         let count = Tensor::<1, Int>::from_dispatch(self.fields().plastic.clone());
-        (count.float() * (c.dt * c.eps0 / (2.0 * c.tau))).reshape([l, l])
+        (count.float() * self.config.plastic_strain_unit()).reshape([l, l])
     }
 
     /// The plastic strain rate of the last step, `[L, L]`.
     pub fn strain_rate(&self) -> Tensor<2> {
-        let l = self.config.l as usize;
+        let l = self.config.l;
         self.lattice(&self.fields().strain_rate, [l, l])
     }
 
     /// The displacement increment of the last step that moved, `[2, L, L]` (`du_x`, `du_y`,
     /// lattice spacings).
     pub fn displacement(&self) -> Tensor<3> {
-        let l = self.config.l as usize;
+        let l = self.config.l;
         let n = l * l;
         let f = self.fields();
         let du_x = Tensor::<1>::from_dispatch(f.increments_im.clone()).slice(0..n);
@@ -666,11 +691,6 @@ impl Simulation {
             Tensor::<1, Int>::from_dispatch(f.tracer_cells.clone()).reshape([m, 2]),
             Tensor::<1, Int>::from_dispatch(f.tracer_fractions.clone()).reshape([m, 4]),
         )
-    }
-
-    /// Tracer positions (unwrapped), read back from the device.
-    pub fn tracer_positions(&self) -> Result<TracerPositions, SimError> {
-        Ok(self.state()?.tracers)
     }
 
     /// Replaces the stress at one site (tests of the fault path; preparing states).

@@ -113,6 +113,7 @@ fn advance_axis(cell: i32, high: u32, low: u32, du: f32) -> (i32, u32, u32) {
 }
 
 /// CPU twin of [`advance_axis`], in `u64` arithmetic.
+#[cfg(test)]
 pub fn advance_axis_cpu(cell: i32, fraction: u64, du: f32) -> (i32, u64) {
     let magnitude = du.abs();
     let whole = magnitude.floor();
@@ -156,6 +157,7 @@ fn interpolate(
 }
 
 /// CPU twin of [`interpolate`].
+#[cfg(test)]
 pub fn interpolate_cpu(field: &[f32], l: usize, cell_x: i32, cell_y: i32, fx: f32, fy: f32) -> f32 {
     let mask = l - 1;
     let x0 = (cell_x as usize) & mask;
@@ -174,6 +176,7 @@ fn weight(fraction: u32) -> f32 {
 }
 
 /// CPU twin of [`weight`].
+#[cfg(test)]
 pub fn weight_cpu(fraction: u32) -> f32 {
     (fraction >> 8) as f32 * (1.0 / 16_777_216.0)
 }
@@ -213,6 +216,7 @@ pub fn advect_tracers(
 }
 
 /// CPU reference of [`advect_tracers`], with the `l x l` fields `du_x` and `du_y`.
+#[cfg(test)]
 pub fn advect_tracers_cpu(tracers: &mut TracerPositions, du_x: &[f32], du_y: &[f32], l: usize) {
     for i in 0..tracers.len() {
         let (cx, cy) = (tracers.cells[2 * i], tracers.cells[2 * i + 1]);

@@ -1,6 +1,7 @@
-//! Typed errors of the FFT crate. Every error names the shape, axis or buffer at fault.
+//! Typed errors of the FFT crate, and the checked constructor of [`Shape2d`] that raises the
+//! shape errors. Every error names the shape, axis or buffer at fault.
 
-use crate::shape::Shape2d;
+use crate::shape::{MAX_LEN, Shape2d};
 
 /// Why an FFT could not be planned or run. Nothing is launched on the device when one is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,4 +59,28 @@ pub enum FftError {
     /// The device reported an error while running or reading back.
     #[error("device error: {0}")]
     Device(String),
+}
+
+impl Shape2d {
+    /// A checked shape: `ly` and `lx` powers of two in `2..=MAX_LEN`, `batch >= 1`.
+    pub fn new(batch: usize, ly: usize, lx: usize) -> Result<Self, FftError> {
+        let shape = Self { batch, ly, lx };
+        check_len("ly", ly)?;
+        check_len("lx", lx)?;
+        if batch == 0 {
+            return Err(FftError::EmptyBatch { shape });
+        }
+        Ok(shape)
+    }
+}
+
+fn check_len(axis: &'static str, value: usize) -> Result<(), FftError> {
+    if !(2..=MAX_LEN).contains(&value) || !value.is_power_of_two() {
+        return Err(FftError::InvalidLength {
+            axis,
+            value,
+            max: MAX_LEN,
+        });
+    }
+    Ok(())
 }

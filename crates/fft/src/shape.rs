@@ -1,6 +1,5 @@
-//! The shape of a batch of 2D fields and its validation.
-
-use crate::error::FftError;
+//! The shape of a batch of 2D fields. Its checked constructor, [`Shape2d::new`], is written
+//! beside the errors it raises ([`crate::error`]), so that neither module imports the other.
 
 /// Largest supported length along either axis.
 pub const MAX_LEN: usize = 4096;
@@ -28,17 +27,6 @@ impl core::fmt::Display for Shape2d {
 }
 
 impl Shape2d {
-    /// A checked shape: `ly` and `lx` powers of two in `2..=MAX_LEN`, `batch >= 1`.
-    pub fn new(batch: usize, ly: usize, lx: usize) -> Result<Self, FftError> {
-        let shape = Self { batch, ly, lx };
-        check_len("ly", ly)?;
-        check_len("lx", lx)?;
-        if batch == 0 {
-            return Err(FftError::EmptyBatch { shape });
-        }
-        Ok(shape)
-    }
-
     /// Elements in one field, `ly * lx`.
     pub fn field_len(&self) -> usize {
         self.ly * self.lx
@@ -55,20 +43,10 @@ impl Shape2d {
     }
 }
 
-fn check_len(axis: &'static str, value: usize) -> Result<(), FftError> {
-    if !(2..=MAX_LEN).contains(&value) || !value.is_power_of_two() {
-        return Err(FftError::InvalidLength {
-            axis,
-            value,
-            max: MAX_LEN,
-        });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::FftError;
 
     #[test]
     fn accepts_every_power_of_two_in_range() {

@@ -4,10 +4,9 @@
 use std::sync::OnceLock;
 
 use cubecl::prelude::*;
-use epm_fft::reference::{dft2d, relative_l2};
+use epm_fft::reference::{dft2d, relative_l2, rustfft2d};
 use epm_fft::{ComplexBuffers, ComplexField, Fft2d, FftError, PlanOptions, Shape2d, Strategy};
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use rustfft::{FftPlanner, num_complex::Complex};
 
 fn client() -> Client {
     static CLIENT: OnceLock<Client> = OnceLock::new();
@@ -37,40 +36,6 @@ fn random_field(rng: &mut StdRng, ly: usize, lx: usize) -> ComplexField<f32> {
         lx,
         re: (0..ly * lx).map(|_| rng.random_range(-1.0..1.0)).collect(),
         im: (0..ly * lx).map(|_| rng.random_range(-1.0..1.0)).collect(),
-    }
-}
-
-/// rustfft in f64 along rows then columns: the ground truth.
-fn rustfft2d(field: &ComplexField<f64>, inverse: bool) -> ComplexField<f64> {
-    let (ly, lx) = (field.ly, field.lx);
-    let mut planner = FftPlanner::<f64>::new();
-    let (row, col) = if inverse {
-        (planner.plan_fft_inverse(lx), planner.plan_fft_inverse(ly))
-    } else {
-        (planner.plan_fft_forward(lx), planner.plan_fft_forward(ly))
-    };
-    let mut data: Vec<Complex<f64>> = (0..ly * lx)
-        .map(|i| Complex::new(field.re[i], field.im[i]))
-        .collect();
-    for r in data.chunks_mut(lx) {
-        row.process(r);
-    }
-    let mut column = vec![Complex::default(); ly];
-    for x in 0..lx {
-        for y in 0..ly {
-            column[y] = data[y * lx + x];
-        }
-        col.process(&mut column);
-        for y in 0..ly {
-            data[y * lx + x] = column[y];
-        }
-    }
-    let norm = if inverse { 1.0 / (ly * lx) as f64 } else { 1.0 };
-    ComplexField {
-        ly,
-        lx,
-        re: data.iter().map(|c| c.re * norm).collect(),
-        im: data.iter().map(|c| c.im * norm).collect(),
     }
 }
 

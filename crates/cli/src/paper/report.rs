@@ -10,6 +10,8 @@ use epm::analysis::Decision;
 use epm::fit::{Point, arrhenius, power_law};
 use serde::Serialize;
 
+use crate::model::Model;
+
 use super::values::{self, MasterCurveValues, PaperValue, Tolerance};
 use super::{RunData, column_pairs, find, thermal_sorted};
 
@@ -77,7 +79,7 @@ impl Entry {
 }
 
 fn model(run: &RunData) -> &'static str {
-    if run.thermal { "thermal" } else { "random" }
+    run.model.name()
 }
 
 /// Four significant digits.
@@ -136,7 +138,7 @@ pub fn entries(runs: &[RunData]) -> Vec<Entry> {
             .against_value(values::ARRHENIUS_A_VALUE)
             .note(note),
     );
-    for r in runs.iter().filter(|r| !r.thermal) {
+    for r in runs.iter().filter(|r| r.model == Model::Random) {
         let q = r.manifest.quantity("mean_activity");
         let mut entry = Entry::new("mean_activity", Some(r.temperature), "random")
             .measured(q.map(|q| q.value), q.and_then(|q| q.error));
@@ -178,7 +180,7 @@ pub fn entries(runs: &[RunData]) -> Vec<Entry> {
                     q.error.unwrap_or(f64::NAN)
                 ))
             ));
-        if !r.thermal {
+        if r.model == Model::Random {
             entry = entry.against(0.0, Tolerance::Exact);
         } else if r.temperature <= values::REGIME_II_MAX_T + 1e-9 {
             entry = entry.against(1.0, Tolerance::Exact);
@@ -191,7 +193,7 @@ pub fn entries(runs: &[RunData]) -> Vec<Entry> {
 }
 
 fn master_curve_entries(runs: &[RunData], m: MasterCurveValues, out: &mut Vec<Entry>) {
-    let run = find(runs, true, m.temperature);
+    let run = find(runs, Model::Thermal, m.temperature);
     let window = run.and_then(|r| r.window(m.regime));
     let note = match (run, window) {
         (None, _) => format!("no thermal run at T = {}", m.temperature),

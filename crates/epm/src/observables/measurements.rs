@@ -41,10 +41,10 @@ impl Measurements {
     pub fn new(sim: &Simulation) -> Result<Self, SimError> {
         let c = sim.config();
         let o = &c.observables;
-        let warm_up = o.warm_up as u64;
-        let l = c.l as usize;
+        let warm_up = o.warm_up;
+        let l = c.l;
         let moduli = if o.q.is_empty() {
-            log_spaced_moduli(l, o.shells as usize, o.q_max)
+            log_spaced_moduli(l, o.shells, o.q_max)
         } else {
             o.q.clone()
         };
@@ -53,7 +53,7 @@ impl Measurements {
                 Activity::new(
                     ActivityOptions {
                         warm_up,
-                        stress_every: o.stress_every as u64,
+                        stress_every: o.stress_every,
                         ..Default::default()
                     },
                     c.dt,
@@ -66,7 +66,7 @@ impl Measurements {
                     c.dt,
                     sim.tracer_count(),
                     TracerDynamicsOptions {
-                        points_per_level: o.points_per_level as usize,
+                        points_per_level: o.points_per_level,
                         shells: shells_near(l, &moduli),
                         warm_up,
                     },
@@ -77,7 +77,7 @@ impl Measurements {
                 Displacements::new(
                     DisplacementOptions {
                         warm_up,
-                        window: o.displacement_window as u64,
+                        window: o.displacement_window,
                         bins: LogBins {
                             min: 1e-7,
                             per_decade: 10,
@@ -100,8 +100,8 @@ impl Measurements {
                 true => Some(StressCorrelation::new(
                     StressCorrelationOptions {
                         warm_up,
-                        points_per_level: o.points_per_level as usize,
-                        site_stride: c.sites().div_ceil(o.stress_correlation_sites as usize),
+                        points_per_level: o.points_per_level,
+                        site_stride: c.sites().div_ceil(o.stress_correlation_sites),
                     },
                     c.dt,
                 )?),
@@ -184,9 +184,11 @@ impl Measurements {
             match (o, saved) {
                 (Some(o), Some(bytes)) => o.load(&bytes, client),
                 (None, None) => Ok(()),
-                _ => Err(SimError::Device(format!(
-                    "the saved observers do not match the configuration: {name}"
-                ))),
+                _ => Err(SimError::ObserverState {
+                    action: "restoring",
+                    what: name.into(),
+                    message: "the checkpoint's observers do not match the configuration".into(),
+                }),
             }
         }
         one(&mut self.activity, s.activity, client, "activity")?;

@@ -202,12 +202,20 @@ pub(crate) fn download_f32(client: &Client, h: &Handle) -> Result<Vec<f32>, SimE
 
 /// Serialises an observer state.
 pub(crate) fn encode<T: serde::Serialize>(state: &T) -> Result<Vec<u8>, SimError> {
-    postcard::to_stdvec(state).map_err(|e| SimError::Device(format!("saving an observer: {e}")))
+    postcard::to_stdvec(state).map_err(|e| SimError::ObserverState {
+        action: "saving",
+        what: std::any::type_name::<T>().into(),
+        message: e.to_string(),
+    })
 }
 
 /// Reads an observer state back.
 pub(crate) fn decode<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, SimError> {
-    postcard::from_bytes(bytes).map_err(|e| SimError::Device(format!("restoring an observer: {e}")))
+    postcard::from_bytes(bytes).map_err(|e| SimError::ObserverState {
+        action: "restoring",
+        what: std::any::type_name::<T>().into(),
+        message: e.to_string(),
+    })
 }
 
 /// The CubeCL buffer of an integer field, for an observer's own kernels.

@@ -59,6 +59,7 @@ const COS_TAYLOR: [f32; 9] = [
 ];
 
 /// CPU twin of [`cos_poly`].
+#[cfg(test)]
 pub fn cos_poly_cpu(x: f32) -> f32 {
     let turns = (x * (0.5 / std::f32::consts::PI)).round_ties_even();
     let r = (x - turns * TWO_PI_HIGH) - turns * TWO_PI_LOW;

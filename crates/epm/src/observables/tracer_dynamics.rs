@@ -26,18 +26,15 @@
 //! [`READ_EVERY`] updates long; whenever there are `2 BLOCKS` complete ones, neighbours merge
 //! and the length doubles, so a run of any length ends with `BLOCKS` to `2 BLOCKS` blocks.
 
-use std::f64::consts::PI;
-
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm_fft::buffer;
 
 use super::multiple_tau::{LagSchedule, READ_EVERY};
-use super::structure_factor::{Shell, cos_poly, shell_average};
+use super::structure_factor::{Shell, cos_poly};
 use super::{Column, Table};
 use crate::config::limits::MAX_SHELLS;
 use crate::error::SimError;
-use crate::tracers::TracerPositions;
 
 /// Quantities summed per (lag, chunk), before the shells.
 const SQUARED: usize = 0;
@@ -657,9 +654,10 @@ impl TracerDynamics {
 /// The CPU reference of [`TracerDynamics`]: the same lags and origins from a trajectory
 /// (positions after steps `0, 1, 2, ...`, all observed), in `f64`. Returns, per lag in steps,
 /// `(msd, S per shell, C_u numerator before normalisation, origins, velocity origins)`.
+#[cfg(test)]
 #[allow(clippy::type_complexity)]
 pub fn tracer_dynamics_cpu(
-    trajectory: &[TracerPositions],
+    trajectory: &[crate::tracers::TracerPositions],
     points_per_level: usize,
     shells: &[Shell],
     l: usize,
@@ -703,7 +701,8 @@ pub fn tracer_dynamics_cpu(
                     .collect();
                 r2 += dr.iter().map(|d| d.0 * d.0 + d.1 * d.1).sum::<f64>();
                 for (i, shell) in shells.iter().enumerate() {
-                    sq[i] += shell_average(l, shell, &dr) * dr.len() as f64;
+                    sq[i] +=
+                        super::structure_factor::shell_average(l, shell, &dr) * dr.len() as f64;
                 }
                 if s >= lag + spacing && j + 1 < p {
                     let before: Vec<_> = positions((s - spacing) as usize)
@@ -735,11 +734,6 @@ pub fn tracer_dynamics_cpu(
     }
     rows.sort_by_key(|r| r.0);
     rows
-}
-
-/// `2 pi / L`, for tests that build displacements along a shell's vectors.
-pub fn wave_number(l: usize) -> f64 {
-    2.0 * PI / l as f64
 }
 
 impl crate::Observer for TracerDynamics {

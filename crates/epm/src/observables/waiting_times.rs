@@ -62,6 +62,7 @@ pub fn waiting_times(
 
 /// CPU twin of [`waiting_times`] for one site, for tests: the waiting times of a sequence
 /// of activities (one per step), in steps.
+#[cfg(test)]
 pub fn waiting_times_cpu(activity: &[u32]) -> Vec<u64> {
     let (mut previous, mut last, mut out) = (0u32, None::<u64>, vec![]);
     for (step, &a) in activity.iter().enumerate() {

@@ -5,15 +5,16 @@ use std::f64::consts::PI;
 use std::sync::Arc;
 
 use epm::activation::Random;
+use epm::fft::reference::RustFft2d;
 use epm::propagator::{DisplacementStrain, Normalisation, PropagatorForm, PropagatorSpec};
 use epm::{Config, Simulation, State};
-use rustfft::{FftPlanner, num_complex::Complex};
+use rustfft::num_complex::Complex;
 
 use super::device;
 
 /// A configuration with events that last (practically) forever and no tracers, with the
 /// model notes' unnormalised kernels in the given form.
-pub fn frozen_config(l: i64, form: PropagatorForm) -> Config {
+pub fn frozen_config(l: usize, form: PropagatorForm) -> Config {
     frozen_with(
         l,
         PropagatorSpec {
@@ -23,7 +24,7 @@ pub fn frozen_config(l: i64, form: PropagatorForm) -> Config {
     )
 }
 
-fn frozen_with(l: i64, propagator: PropagatorSpec) -> Config {
+fn frozen_with(l: usize, propagator: PropagatorSpec) -> Config {
     Config {
         l,
         tracers: Some(0),
@@ -61,7 +62,7 @@ fn one_step(config: &Config, events: &[(usize, f32)]) -> (Vec<f32>, Vec<f32>) {
 #[test]
 fn single_event_stress_is_the_propagator() {
     let l = 64;
-    let config = frozen_config(l as i64, PropagatorForm::Continuum);
+    let config = frozen_config(l, PropagatorForm::Continuum);
     let (stress, _) = one_step(&config, &[(0, 1.0)]);
     // d_sigma = 2 mu dt G * (eps0 / 2 tau) delta = dt G with the paper's units.
     let g: Vec<f64> = stress.iter().map(|&s| s as f64 / config.dt).collect();
@@ -79,14 +80,14 @@ fn single_event_stress_is_the_propagator() {
     let sum: f64 = stress.iter().map(|&s| s as f64).sum();
     assert!(sum.abs() < 1e-5, "sum of the stress change {sum}");
 
-    let lattice = frozen_config(l as i64, PropagatorForm::Lattice);
+    let lattice = frozen_config(l, PropagatorForm::Lattice);
     let (stress, _) = one_step(&lattice, &[(0, 1.0)]);
     let g00 = stress[0] as f64 / lattice.dt;
     // The notes give three digits: -0.636.
     assert!((g00 + 0.636).abs() < 5e-4, "lattice G(0,0) = {g00}");
 
     // The default conventions: a site relaxes by one unit of stress per unit plastic strain.
-    let paper = frozen_with(l as i64, PropagatorSpec::PAPER);
+    let paper = frozen_with(l, PropagatorSpec::PAPER);
     let (stress, _) = one_step(&paper, &[(0, 1.0)]);
     let g00 = stress[0] as f64 / paper.dt;
     assert!((g00 + 1.0).abs() < 2e-4, "default G(0,0) = {g00}");
@@ -95,7 +96,7 @@ fn single_event_stress_is_the_propagator() {
 #[test]
 fn single_event_far_field_is_cos_4theta_over_pi_r2() {
     let l = 1024;
-    let config = frozen_config(l as i64, PropagatorForm::Continuum);
+    let config = frozen_config(l, PropagatorForm::Continuum);
     let (stress, _) = one_step(&config, &[(0, 1.0)]);
     let g = |x: usize, y: usize| stress[y * l + x] as f64 / config.dt;
     for r in [12usize, 16, 24] {
@@ -115,20 +116,7 @@ fn single_event_far_field_is_cos_4theta_over_pi_r2() {
 
 fn fft2(field: &[f64], l: usize) -> Vec<Complex<f64>> {
     let mut data: Vec<Complex<f64>> = field.iter().map(|&v| Complex::new(v, 0.0)).collect();
-    let plan = FftPlanner::new().plan_fft_forward(l);
-    for row in data.chunks_mut(l) {
-        plan.process(row);
-    }
-    let mut col = vec![Complex::default(); l];
-    for x in 0..l {
-        for y in 0..l {
-            col[y] = data[y * l + x];
-        }
-        plan.process(&mut col);
-        for y in 0..l {
-            data[y * l + x] = col[y];
-        }
-    }
+    RustFft2d::new(l, l).forward(&mut data);
     data
 }
 
@@ -151,7 +139,7 @@ fn displacement_is_divergence_free_and_its_strain_gives_the_stress() {
     for spec in specs {
         let form = spec.form;
         let (c, k) = (spec.scale(l), spec.strain.factor());
-        let config = frozen_with(l as i64, spec);
+        let config = frozen_with(l, spec);
         let events: Vec<(usize, f32)> = (0..40)
             .map(|i| {
                 (

@@ -27,9 +27,9 @@ fn a_restored_run_continues_bit_for_bit() {
     let saved = original.state().unwrap();
     original.advance(170, &mut []).unwrap();
 
-    let (config_back, state_back) = Simulation::read_checkpoint(&path).unwrap();
-    assert_eq!(config_back, config());
-    assert_eq!(state_back, saved, "the checkpoint holds the state exactly");
+    let back = Simulation::read_checkpoint(&path).unwrap();
+    assert_eq!(back.config, config());
+    assert_eq!(back.state, saved, "the checkpoint holds the state exactly");
 
     let mut restored = Simulation::restore(&path, &device()).unwrap();
     assert_eq!(restored.step(), 130);
@@ -44,6 +44,39 @@ fn a_restored_run_continues_bit_for_bit() {
         !dir.join("run.ckpt.tmp").exists(),
         "temporary file left behind"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_run_of_your_own_rule_comes_back_only_with_that_rule() {
+    let dir = std::env::temp_dir().join(format!("epm-own-rule-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("own.ckpt");
+    // The configuration says thermal; the run uses a random rule of its own.
+    let own = epm::Random { rate: 0.02 };
+    let mut original = Simulation::with_rule(config(), own, &device()).unwrap();
+    original.advance(40, &mut []).unwrap();
+    original.checkpoint(&path).unwrap();
+    assert_eq!(
+        Simulation::read_checkpoint(&path).unwrap().rule,
+        original.rule_name()
+    );
+    match Simulation::restore(&path, &device()) {
+        Err(e @ SimError::Checkpoint { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("own.ckpt") && text.contains("Random"),
+                "{text}"
+            );
+        }
+        other => panic!("the configured rule was accepted: {:?}", other.err()),
+    }
+    let other = epm::Random { rate: 0.03 };
+    assert!(Simulation::restore_with_rule(&path, other, &device()).is_err());
+    let mut restored = Simulation::restore_with_rule(&path, own, &device()).unwrap();
+    original.advance(30, &mut []).unwrap();
+    restored.advance(30, &mut []).unwrap();
+    assert_eq!(original.state().unwrap(), restored.state().unwrap());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -8,7 +8,7 @@ use epm::{ActivationConfig, Config, Observer, SimError, Simulation, State};
 
 use super::device;
 
-fn config(l: i64, activation: ActivationConfig, seed: u64) -> Config {
+fn config(l: usize, activation: ActivationConfig, seed: u64) -> Config {
     Config {
         l,
         seed,
@@ -283,11 +283,12 @@ fn invalid_configurations_are_refused_before_device_work() {
             "dt",
         ),
         (
+            // (A negative tracer count cannot even be written: counts are unsigned.)
             Config {
-                tracers: Some(-1),
+                resync_every: 0,
                 ..Config::default()
             },
-            "tracers",
+            "resync_every",
         ),
         (
             Config {

@@ -499,7 +499,7 @@ fn thermal_model_displacements_are_anticorrelated_at_low_temperature() {
     let l = 64;
     let warm_up = 3000;
     let config = epm::Config {
-        l: l as i64,
+        l,
         seed: 21,
         activation: epm::ActivationConfig::Thermal { temperature: 0.1 },
         ..epm::Config::default()
@@ -569,6 +569,7 @@ fn a_run_directory_holds_the_manifest_and_every_table() {
         adapter: epm::device::describe(sim.client()),
         rule: sim.rule_name().into(),
         config: config.clone(),
+        twin_temperature: None,
         steps: sim.step(),
         time: sim.time(),
         wall_time_seconds: start.elapsed().as_secs_f64(),

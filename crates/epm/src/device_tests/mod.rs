@@ -1,5 +1,6 @@
 //! The model's kernels and the whole simulation on the device of the build (lavapipe in CI),
-//! against their CPU references, closed forms and statistics. One test binary: one link.
+//! against their CPU twins (compiled for tests only), closed forms and statistics. Written as
+//! a user would (`epm::...` paths), but inside the crate so that the twins need not be public.
 
 mod activation;
 mod checkpoint;
