@@ -19,6 +19,11 @@ pub fn render(dir: &Path) -> Result<String, String> {
     let groups = std::fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
     let mut groups: Vec<_> = groups.flatten().filter(|e| e.path().is_dir()).collect();
     groups.sort_by_key(|e| e.file_name());
+    // The copy floor of the FFT group, for the kernels' bandwidth.
+    let copy: BTreeMap<u64, f64> = read_group(&dir.join("fft2d"))
+        .into_iter()
+        .filter_map(|(l, m)| Some((l, *m.get("copy-pass")?)))
+        .collect();
     for group in groups {
         let name = group.file_name().to_string_lossy().to_string();
         if name == "report" {
@@ -31,7 +36,7 @@ pub fn render(dir: &Path) -> Result<String, String> {
         out += &format!("### {name}\n\n");
         out += &match name.as_str() {
             "step" => steps_table(&rows),
-            "step-kernels" => kernels_table(&rows),
+            "step-kernels" => kernels_table(&rows) + "\n" + &bandwidth_table(&rows, &copy),
             "observers" => observers_table(&rows),
             _ => comparison_table(&rows),
         };
@@ -193,6 +198,76 @@ fn kernels_table(rows: &Group) -> String {
     out
 }
 
+/// The bytes each kernel of a step must read and write per site at the least (`f32` fields),
+/// as the algorithm stands: what carries over to a GPU, where a 256 x 256 step is bound by
+/// memory traffic and launches. The transforms are counted as one ideal pass (in and out once).
+pub const KERNEL_BYTES_PER_SITE: [(&str, f64, &str); 6] = [
+    (
+        "activation",
+        8.0,
+        "reads stress and activity; writes only what changes",
+    ),
+    (
+        "forward-fft",
+        12.0,
+        "reads the real strain rate, writes its complex spectrum",
+    ),
+    (
+        "propagate",
+        32.0,
+        "reads the spectrum and two real tables, writes two complex planes",
+    ),
+    ("inverse-fft", 32.0, "reads and writes two complex planes"),
+    (
+        "update-stress",
+        12.0,
+        "reads the increment and the stress, writes the stress",
+    ),
+    (
+        "advect",
+        5.0,
+        "80 bytes per tracer, one tracer per 16 sites",
+    ),
+];
+
+/// Bytes the copy-pass kernel moves per site: two `f32` planes in, two out.
+const COPY_BYTES_PER_SITE: f64 = 16.0;
+
+/// Each kernel's achieved bandwidth (its minimum bytes over its time) against the copy
+/// kernel's, measured in the same run: 100 % is as fast as a plain copy moving those bytes.
+fn bandwidth_table(kernels: &Group, copy: &BTreeMap<u64, f64>) -> String {
+    let mut out = String::from(
+        "Bandwidth: each kernel's minimum bytes per site (below) over its time, against the \
+         copy-pass kernel of the fft2d group (16 bytes per site) measured in the same run.\n\n\
+         | L | kernel | bytes per site | GB/s | copy GB/s | of copy |\n|---|---|---|---|---|---|\n",
+    );
+    for (l, m) in kernels {
+        let sites = (l * l) as f64;
+        let copy_gbs = copy.get(l).map(|ns| COPY_BYTES_PER_SITE * sites / ns);
+        let mut step_bytes = 0.0;
+        for (name, bytes, _) in KERNEL_BYTES_PER_SITE {
+            step_bytes += bytes;
+            let Some(ns) = m.get(name) else { continue };
+            let gbs = bytes * sites / ns;
+            let (c, share) = copy_gbs.map_or(("-".into(), "-".into()), |c| {
+                (format!("{c:.1}"), format!("{:.0} %", 100.0 * gbs / c))
+            });
+            out += &format!("| {l} | {name} | {bytes} | {gbs:.1} | {c} | {share} |\n");
+        }
+        out += &format!(
+            "| {l} | whole step (minimum) | {step_bytes} | | | {:.1} MB per step |\n",
+            step_bytes * sites / 1e6
+        );
+    }
+    out += "\nWhat the bytes count: ";
+    out += &KERNEL_BYTES_PER_SITE
+        .iter()
+        .map(|(n, _, why)| format!("{n}: {why}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    out + ".\n"
+}
+
 /// The machine the benchmarks run on, in one line: CPU, logical cores, memory, OS, and the
 /// date (UTC). On Linux from `/proc`; elsewhere what the standard library knows.
 pub fn host() -> String {
@@ -240,6 +315,24 @@ fn mean_ns(json: &str) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn kernel_bandwidth_is_bytes_over_time_against_the_copy() {
+        // L = 256: the copy moves 16 * 65536 bytes in 0.1 ms (10.5 GB/s); the update reads and
+        // writes 12 bytes per site in 0.15 ms (5.2 GB/s, half the copy's).
+        let mut kernels = super::Group::new();
+        kernels
+            .entry(256)
+            .or_default()
+            .insert("update-stress".into(), 150_000.0);
+        let copy = [(256, 100_000.0)].into_iter().collect();
+        let table = super::bandwidth_table(&kernels, &copy);
+        assert!(
+            table.contains("| 256 | update-stress | 12 | 5.2 | 10.5 | 50 % |"),
+            "{table}"
+        );
+        assert!(table.contains("whole step (minimum) | 101 |"), "{table}");
+    }
+
     use super::*;
 
     #[test]

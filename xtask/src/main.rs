@@ -2,8 +2,11 @@
 //!
 //! - `demo`: the main job: the thermal model at T = 0.1 and its random-model twin, with the
 //!   D(t) and S(q,t) figures and the report (`epm reproduce demo`).
-//! - `test`: everything CI checks: fmt, clippy, the whole test suite.
+//! - `test`: everything CI checks: fmt, clippy, the whole test suite, the examples, the book,
+//!   and a type-check of the `vulkan` and `cuda` builds.
 //! - `bench`: the criterion benchmarks, then the markdown table of their results.
+//! - `gpu-check`: on a GPU machine, whether the project works there and how fast, in one
+//!   report.
 //!
 //! Each first makes sure a compute adapter exists and prints it (`epm info`): on Linux with
 //! none it installs Mesa's software Vulkan driver (lavapipe) when running as root with apt,
@@ -14,11 +17,12 @@ use std::process::{Command, ExitCode};
 
 mod bench_table;
 mod book_links;
+mod gpu_check;
 
 /// The project's automation. Cargo flags after the command go to every cargo it runs
 /// (e.g. `cargo xtask test --no-default-features --features vulkan`).
 #[derive(clap::Parser)]
-#[command(name = "cargo xtask")]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
 enum Task {
     /// The main job: T = 0.1 and its random twin, D(t) and S(q,t) figures, report.
     Demo(CargoFlags),
@@ -28,6 +32,9 @@ enum Task {
     Bench(CargoFlags),
     /// Only the table, from the last benchmark results.
     BenchTable,
+    /// On a GPU machine: the device tests, a short model run, the fft2d and step benchmarks,
+    /// as one markdown report (target/gpu-check/report.md).
+    GpuCheck(CargoFlags),
 }
 
 #[derive(clap::Args)]
@@ -44,6 +51,7 @@ fn main() -> ExitCode {
         Task::Test(f) => test(&f.cargo),
         Task::Bench(f) => bench(&f.cargo),
         Task::BenchTable => bench_table(),
+        Task::GpuCheck(f) => gpu_check::run(&f.cargo),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -128,12 +136,52 @@ fn test(extra: &[String]) -> Result {
     let (mut passed, failed) = cargo_test(extra)?;
     passed += run_examples(extra)?;
     book()?;
+    if extra.is_empty() {
+        check_other_backends()?;
+    }
     passed += 1;
     // One closing line for the whole suite (cargo's own last line is a doc-test group's).
     println!(
         "{passed} passed, {failed} failed (tests, {} examples, the book)",
         EXAMPLES.len()
     );
+    Ok(())
+}
+
+/// The backends CI cannot run, type-checked: `vulkan` (SPIR-V through wgpu) and `cuda`, whose
+/// LLVM bundle cannot be downloaded here: with `DOCS_RS=1` its build scripts return early, as
+/// on docs.rs, and nothing is linked. `metal` compiles only on macOS. Each reuses the checked
+/// dependencies of clippy that its feature does not change.
+fn check_other_backends() -> Result {
+    let flags = |feature: &str| {
+        [
+            "check",
+            "--workspace",
+            "--all-targets",
+            "--no-default-features",
+            "--features",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([feature.to_string()])
+        .collect::<Vec<_>>()
+    };
+    cargo(&[], &flags("vulkan"))?;
+    let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let args = flags("cuda");
+    eprintln!("+ DOCS_RS=1 cargo {}", args.join(" "));
+    let status = Command::new(cargo_bin)
+        .args(&args)
+        .env("DOCS_RS", "1")
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "`DOCS_RS=1 cargo {}` failed ({status})",
+            args.join(" ")
+        ));
+    }
     Ok(())
 }
 
@@ -246,7 +294,16 @@ fn parse_test_result(line: &str) -> Option<(usize, usize)> {
 
 fn bench(extra: &[String]) -> Result {
     ensure_compute_driver(extra, Info::Release)?;
-    // One run, one table: results of an earlier run (other sizes, removed ids) would mix in.
+    fresh_criterion_dir()?;
+    for bench in ["fft2d", "step", "observers"] {
+        cargo(&["bench", "--bench", bench], extra)?;
+    }
+    bench_table()
+}
+
+/// An empty `target/criterion` with this machine's description (`host.txt`): one run, one
+/// table, since results of an earlier run (other sizes, removed ids) would mix in.
+fn fresh_criterion_dir() -> Result<PathBuf> {
     let criterion = target_dir().join("criterion");
     if criterion.exists() {
         std::fs::remove_dir_all(&criterion)
@@ -254,13 +311,9 @@ fn bench(extra: &[String]) -> Result {
     }
     std::fs::create_dir_all(&criterion)
         .map_err(|e| format!("creating {}: {e}", criterion.display()))?;
-    let host = bench_table::host();
-    std::fs::write(criterion.join("host.txt"), &host)
+    std::fs::write(criterion.join("host.txt"), bench_table::host())
         .map_err(|e| format!("writing host.txt: {e}"))?;
-    for bench in ["fft2d", "step", "observers"] {
-        cargo(&["bench", "--bench", bench], extra)?;
-    }
-    bench_table()
+    Ok(criterion)
 }
 
 fn target_dir() -> PathBuf {
