@@ -2,7 +2,7 @@
 //! clean stop on SIGINT or SIGTERM (checkpoint and outputs written, nothing lost).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use epm::SimError;
@@ -18,19 +18,35 @@ pub enum Outcome {
     Interrupted,
 }
 
-/// Set by SIGINT or SIGTERM. A second signal while it is set ends the process at once.
+/// The signal that stopped the command (0: none yet).
+static SIGNAL: AtomicUsize = AtomicUsize::new(0);
+
+/// Set by SIGINT or SIGTERM. A second signal while it is set ends the process at once, with
+/// the exit status of that signal.
 pub fn interrupt_flag() -> Arc<AtomicBool> {
     static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
     FLAG.get_or_init(|| {
         let flag = Arc::new(AtomicBool::new(false));
         for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            // The second signal exits (code 1) without waiting; the first sets the flag.
-            let _ = signal_hook::flag::register_conditional_shutdown(signal, 1, flag.clone());
+            // The second signal exits without waiting; the first sets the flag and says which.
+            let status = 128 + signal;
+            let _ = signal_hook::flag::register_conditional_shutdown(signal, status, flag.clone());
+            let _ = signal_hook::flag::register_usize(signal, &SIGNAL, signal as usize);
             let _ = signal_hook::flag::register(signal, flag.clone());
         }
         flag
     })
     .clone()
+}
+
+/// The exit status of a command that a signal stopped after it wrote everything: `128 +` the
+/// signal, as a shell reports a process the signal ended (130 for SIGINT, 143 for SIGTERM),
+/// so that a batch system sees the run as interrupted, not completed.
+pub fn interrupted_status() -> u8 {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => 130,
+        s => (128 + s).min(255) as u8,
+    }
 }
 
 /// Options of [`drive`].

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use epm::Config;
 use epm::run::Run;
-use epm_cli::drive::{DriveOptions, Outcome, drive, interrupt_flag};
+use epm_cli::drive::{DriveOptions, Outcome, drive, interrupt_flag, interrupted_status};
 use epm_cli::paper::{PaperFigure, draw, load_runs, report};
 use epm_cli::reproduce::{Scale, Target, reproduce};
 use epm_cli::sweep::{RunResult, SweepFile, run_one, slurm_script};
@@ -30,7 +30,8 @@ enum Command {
         /// The run's directory (manifest.json, one CSV per table, checkpoint.epm).
         #[arg(long)]
         out: PathBuf,
-        /// Continue the run in --out from its checkpoint.
+        /// Continue the run in --out from its checkpoint, or start it when there is none: one
+        /// command line for the first start and every requeue.
         #[arg(long)]
         resume: bool,
         /// Minutes between checkpoints.
@@ -100,10 +101,19 @@ enum Command {
     Info,
 }
 
+/// How a command ended without an error.
+enum Ended {
+    /// Everything asked for is done.
+    Complete,
+    /// SIGINT or SIGTERM stopped it after it wrote its checkpoints and outputs.
+    Interrupted,
+}
+
 fn main() -> ExitCode {
+    quiet_vulkan_loader();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Info => info(),
+        Command::Info => info().map(|()| Ended::Complete),
         Command::Run {
             config,
             out,
@@ -121,6 +131,7 @@ fn main() -> ExitCode {
         } => sweep_command(&sweep, &out, emit_slurm, only, wait_for_twin, quiet),
         Command::Collect { dir } => collect::collect(&dir).map(|out| {
             println!("epm: merged tables in {}", out.display());
+            Ended::Complete
         }),
         Command::Reproduce {
             figure,
@@ -129,15 +140,49 @@ fn main() -> ExitCode {
             out,
             quiet,
         } => reproduce_command(figure, scale, &propagator, &out, quiet),
-        Command::Plot { dir, reanalyse } => plot(&dir, reanalyse),
+        Command::Plot { dir, reanalyse } => plot(&dir, reanalyse).map(|()| Ended::Complete),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Ended::Complete) => ExitCode::SUCCESS,
+        Ok(Ended::Interrupted) => ExitCode::from(interrupted_status()),
         Err(e) => {
             eprintln!("epm: {e}");
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Without `XDG_RUNTIME_DIR` (batch jobs, containers) the Vulkan loader prints
+/// `error: XDG_RUNTIME_DIR is invalid` whenever a device opens; it is harmless. A private
+/// directory silences it, so that real errors stand out.
+fn quiet_vulkan_loader() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("epm-xdg-runtime-{}", user_id()));
+    if std::fs::create_dir_all(&dir).is_ok() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+        }
+        // SAFETY: called first thing in main, before any other thread exists.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+    }
+}
+
+/// The user, for a per-user directory name (the owner of the home directory on Unix).
+fn user_id() -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Some(home) = std::env::var_os("HOME")
+            && let Ok(meta) = std::fs::metadata(home)
+        {
+            return meta.uid().to_string();
+        }
+    }
+    std::env::var("USER").unwrap_or_else(|_| "user".into())
 }
 
 fn device() -> Result<epm::cubecl::Device, CliError> {
@@ -159,7 +204,7 @@ fn run(
     resume: bool,
     minutes: f64,
     quiet: bool,
-) -> Result<(), CliError> {
+) -> Result<Ended, CliError> {
     let config = load_config(config_path)?;
     if minutes.is_nan() || minutes <= 0.0 {
         return Err(CliError::Usage(format!(
@@ -168,15 +213,15 @@ fn run(
     }
     let device = device()?;
     let interrupt = interrupt_flag();
-    let mut run = if resume {
-        if !out.join(epm::run::CHECKPOINT).exists() {
-            return Err(CliError::Usage(format!(
-                "{} holds no checkpoint to resume: run without --resume",
-                out.display()
-            )));
-        }
+    let mut run = if resume && out.join(epm::run::CHECKPOINT).exists() {
         Run::resume(out, Some(&config), &device)?
     } else {
+        if resume {
+            eprintln!(
+                "epm: {} holds no checkpoint: starting the run",
+                out.display()
+            );
+        }
         Run::start(config.clone(), out, &device)?
     };
     epm::output::write_atomic(
@@ -189,18 +234,23 @@ fn run(
         progress: !quiet,
         label: out.display().to_string(),
     };
-    match drive(&mut run, &interrupt, &options)? {
-        Outcome::Completed => println!("epm: done: {}", out.display()),
-        Outcome::Interrupted => println!(
-            "epm: interrupted at step {}: checkpoint and outputs written in {}; continue with \
-             `epm run {} --out {} --resume`",
-            run.simulation().step(),
-            out.display(),
-            config_path.display(),
-            out.display()
-        ),
-    }
-    Ok(())
+    Ok(match drive(&mut run, &interrupt, &options)? {
+        Outcome::Completed => {
+            println!("epm: done: {}", out.display());
+            Ended::Complete
+        }
+        Outcome::Interrupted => {
+            println!(
+                "epm: interrupted at step {}: checkpoint and outputs written in {}; continue with \
+                 `epm run {} --out {} --resume`",
+                run.simulation().step(),
+                out.display(),
+                config_path.display(),
+                out.display()
+            );
+            Ended::Interrupted
+        }
+    })
 }
 
 fn sweep_command(
@@ -210,7 +260,7 @@ fn sweep_command(
     only: Option<usize>,
     wait_for_twin: u64,
     quiet: bool,
-) -> Result<(), CliError> {
+) -> Result<Ended, CliError> {
     let file = SweepFile::load(path)?;
     let runs = file.runs().map_err(|message| CliError::Config {
         file: path.to_path_buf(),
@@ -227,7 +277,7 @@ fn sweep_command(
             script.display(),
             script.display()
         );
-        return Ok(());
+        return Ok(Ended::Complete);
     }
     let selected: Vec<(usize, &epm_cli::sweep::RunSpec)> = match only {
         Some(i) if i < runs.len() => vec![(i, &runs[i])],
@@ -271,7 +321,7 @@ fn sweep_command(
                     "epm: interrupted in {}: run the same command again to resume",
                     spec.name
                 );
-                return Ok(());
+                return Ok(Ended::Interrupted);
             }
         }
     }
@@ -279,7 +329,7 @@ fn sweep_command(
         "epm: sweep in {}: {done} runs done, {skipped} already finished",
         out.display()
     );
-    Ok(())
+    Ok(Ended::Complete)
 }
 
 /// `paper`, `literal`, or the keys of a `[propagator]` table separated by commas.
@@ -301,7 +351,7 @@ fn reproduce_command(
     propagator: &str,
     out: &Path,
     quiet: bool,
-) -> Result<(), CliError> {
+) -> Result<Ended, CliError> {
     let propagator = propagator_spec(propagator)?;
     let (figures, scale) = match target {
         Target::All => (PaperFigure::ALL.to_vec(), scale),
@@ -310,13 +360,16 @@ fn reproduce_command(
     };
     let device = device()?;
     let interrupt = interrupt_flag();
-    if let Some(report) = reproduce(
+    match reproduce(
         &figures, scale, propagator, out, &device, &interrupt, !quiet,
     )? {
-        println!("epm: report: {}", report.display());
-        println!("epm: figures: {}", out.join("figures").display());
+        Some(report) => {
+            println!("epm: report: {}", report.display());
+            println!("epm: figures: {}", out.join("figures").display());
+            Ok(Ended::Complete)
+        }
+        None => Ok(Ended::Interrupted),
     }
-    Ok(())
 }
 
 fn plot(dir: &Path, reanalyse: bool) -> Result<(), CliError> {

@@ -283,8 +283,15 @@ pub fn run_one(
     })
 }
 
+/// Seconds before the time limit at which SLURM asks a task to stop (SIGTERM): time to finish
+/// the chunk of steps in flight and write the checkpoint and outputs.
+pub const SLURM_STOP_LEAD_SECONDS: u32 = 300;
+
 /// The SLURM job-array script of a sweep: one array task per run, each running
-/// `epm sweep SWEEP --out DIR --only <task>`.
+/// `epm sweep SWEEP --out DIR --only <task>`, which resumes its run from its checkpoint when
+/// there is one. SLURM sends SIGTERM [`SLURM_STOP_LEAD_SECONDS`] before the time limit
+/// (`--signal=B:TERM@...`; `exec` makes `epm` the batch shell that receives it) and requeues
+/// a preempted task (`--requeue`); a task stopped so exits 143 after writing everything.
 pub fn slurm_script(sweep_file: &Path, dir: &Path, runs: &[RunSpec], epm: &Path) -> String {
     let mut s = String::new();
     s += "#!/usr/bin/env bash\n";
@@ -293,14 +300,19 @@ pub fn slurm_script(sweep_file: &Path, dir: &Path, runs: &[RunSpec], epm: &Path)
         runs.len() - 1
     );
     s += "#SBATCH --output=epm-sweep-%A_%a.out\n";
+    s += "#SBATCH --open-mode=append\n";
+    s += "#SBATCH --requeue\n";
+    s += &format!("#SBATCH --signal=B:TERM@{SLURM_STOP_LEAD_SECONDS}\n");
     s += "# One task per run; random runs with a measured activity wait for their thermal twin.\n";
+    s += "# A task stopped by SIGTERM (time limit, preemption, scancel --signal=TERM --batch)\n";
+    s += "# writes its checkpoint and exits 143; run again (sbatch, or scontrol requeue), it resumes.\n";
     s += "# Tasks:\n";
     for (i, r) in runs.iter().enumerate() {
         s += &format!("#   {i}: {}\n", r.name);
     }
     s += "set -euo pipefail\n";
     s += &format!(
-        "exec {} sweep {} --out {} --only \"$SLURM_ARRAY_TASK_ID\" --wait-for-twin 172800\n",
+        "exec {} sweep {} --out {} --only \"$SLURM_ARRAY_TASK_ID\" --wait-for-twin 172800 --quiet\n",
         shell_quote(&epm.display().to_string()),
         shell_quote(&sweep_file.display().to_string()),
         shell_quote(&dir.display().to_string())

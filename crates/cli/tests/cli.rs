@@ -64,21 +64,36 @@ fn tables(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn sigint_then_resume_gives_the_tables_of_an_uninterrupted_run() {
-    let dir = scratch("sigint");
+    stop_then_resume("INT", 130);
+}
+
+#[test]
+fn sigterm_then_resume_gives_the_tables_of_an_uninterrupted_run() {
+    stop_then_resume("TERM", 143);
+}
+
+/// A run stopped by `signal` exits `status` after writing everything, and `--resume` ends it
+/// with the tables of a run that never stopped; `--resume` also starts a run that has no
+/// checkpoint yet (the uninterrupted one here).
+fn stop_then_resume(signal: &str, status: i32) {
+    let dir = scratch(&format!("sig{signal}"));
     let config = dir.join("tiny.toml");
     std::fs::write(&config, TINY).unwrap();
 
     let straight = dir.join("straight");
-    check(
-        &epm()
-            .args(["run"])
-            .arg(&config)
-            .arg("--out")
-            .arg(&straight)
-            .arg("--quiet")
-            .output()
-            .unwrap(),
-        "the uninterrupted run",
+    let first = epm()
+        .args(["run"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&straight)
+        .args(["--quiet", "--resume"])
+        .output()
+        .unwrap();
+    check(&first, "the uninterrupted run, started by --resume");
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("holds no checkpoint: starting"),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
     );
 
     let stopped = dir.join("stopped");
@@ -106,12 +121,17 @@ fn sigint_then_resume_gives_the_tables_of_an_uninterrupted_run() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let out = child.wait_with_output().unwrap();
-    check(&out, "the interrupted run");
+    assert_eq!(
+        out.status.code(),
+        Some(status),
+        "SIG{signal}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("interrupted at step"), "{stdout}");
     let manifest: serde_json::Value =
@@ -312,6 +332,12 @@ random_activity = "measured"
     }
     assert_eq!(text.matches("#   ").count(), 4, "one task per run:\n{text}");
     assert!(text.contains("--only \"$SLURM_ARRAY_TASK_ID\""));
+    for directive in ["--requeue", "--signal=B:TERM@", "--open-mode=append"] {
+        assert!(
+            text.contains(&format!("#SBATCH {directive}")),
+            "{directive}:\n{text}"
+        );
+    }
     let syntax = Command::new("bash")
         .arg("-n")
         .arg(&script)
@@ -453,4 +479,16 @@ fn the_figures_are_valid_png_and_svg() {
         is_png(&one.join("figures/fig2a.png")) && is_svg(&one.join("figures/sq_ballistic.svg"))
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_vulkan_loader_stays_quiet_without_xdg_runtime_dir() {
+    let out = Command::new(env!("CARGO_BIN_EXE_epm"))
+        .arg("info")
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .unwrap();
+    check(&out, "epm info");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
 }
