@@ -251,7 +251,7 @@ pub fn run_one(
                     twin_dir.display()
                 )));
             }
-            std::thread::sleep(Duration::from_secs(10).min(wait_for_twin));
+            std::thread::sleep(Duration::from_secs(2).min(wait_for_twin));
         }
         let activity = match measured_activity(&twin_dir) {
             Ok(a) => a,
