@@ -104,6 +104,19 @@ pub struct Config {
     pub propagator: PropagatorSpec,
     /// What a run measures (`epm run`; see [`crate::observables`]).
     pub observables: ObservablesConfig,
+    /// What a run saves besides its tables (`epm run`; see [`crate::snapshots`]).
+    pub output: OutputConfig,
+}
+
+/// The `[output]` table: fields and trajectories saved during a run, in `snapshots.h5`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Steps between two snapshots of the stress, activity, plastic strain and tracer
+    /// positions (0: none).
+    pub snapshot_every: u64,
+    /// Steps between two records of the tracer positions alone (0: none).
+    pub trajectory_every: u64,
 }
 
 /// The `[observables]` table: which measurements a run makes and how.
@@ -179,6 +192,7 @@ impl Default for Config {
             activation: ActivationConfig::default(),
             propagator: PropagatorSpec::default(),
             observables: ObservablesConfig::default(),
+            output: OutputConfig::default(),
         }
     }
 }

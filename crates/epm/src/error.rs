@@ -63,6 +63,14 @@ pub enum SimError {
         /// What is wrong.
         message: String,
     },
+    /// The snapshot file (HDF5) could not be written or read.
+    #[error("snapshots {}: {message}", path.display())]
+    Snapshot {
+        /// The file.
+        path: PathBuf,
+        /// What the HDF5 library said.
+        message: String,
+    },
     /// A table's CSV file could not be read.
     #[error("table {}: {message}", path.display())]
     Table {

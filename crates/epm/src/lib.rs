@@ -43,6 +43,7 @@ mod reference;
 pub mod rng;
 pub mod run;
 mod simulation;
+pub mod snapshots;
 pub mod tracers;
 
 pub use activation::{Activation, ActivationRule, Random, Thermal};

@@ -3,7 +3,8 @@
 //!
 //! The directory holds `checkpoint.epm` (the simulation and every observer, one file written
 //! atomically) and the outputs of [`crate::output`]: `manifest.json` and the CSV tables,
-//! rewritten whenever asked ([`Run::write_outputs`]). A resumed run ends with the same tables,
+//! rewritten whenever asked ([`Run::write_outputs`]); with `[output]`, also `snapshots.h5`
+//! ([`crate::snapshots`]), appended to as the run goes and flushed at every checkpoint. A resumed run ends with the same tables,
 //! bit for bit, as one that never stopped (same backend): observers save their device buffers
 //! as they are, and writing outputs never disturbs what they accumulate.
 
@@ -17,6 +18,7 @@ use crate::error::SimError;
 use crate::observables::measurements::Measurements;
 use crate::output::{Manifest, RunDirectory};
 use crate::simulation::Simulation;
+use crate::snapshots::{self, Snapshots};
 
 /// The checkpoint's file name in a run directory.
 pub const CHECKPOINT: &str = "checkpoint.epm";
@@ -39,6 +41,7 @@ pub struct Run {
     earlier_wall_time: f64,
     session: Instant,
     twin_temperature: Option<f64>,
+    snapshots: Option<Snapshots>,
 }
 
 impl Run {
@@ -55,9 +58,13 @@ impl Run {
             });
         }
         let dir = RunDirectory::create(dir)?;
+        let snapshots = Snapshots::wanted(&config)
+            .then(|| Snapshots::create(&dir.file(snapshots::FILE), &config))
+            .transpose()?;
         let sim = Simulation::new(config, device)?;
         let measurements = Measurements::new(&sim)?;
         Ok(Self {
+            snapshots,
             dir,
             sim,
             measurements,
@@ -109,7 +116,12 @@ impl Run {
             .map_err(|e| e.in_checkpoint(&path))?;
         let mut measurements = Measurements::new(&sim)?;
         measurements.load(&saved.measurements, sim.client())?;
+        let file = dir.join(snapshots::FILE);
+        let snapshots = Snapshots::wanted(sim.config())
+            .then(|| Snapshots::resume(&file, sim.config(), sim.step()))
+            .transpose()?;
         Ok(Self {
+            snapshots,
             dir: RunDirectory::open(dir)?,
             sim,
             measurements,
@@ -152,7 +164,11 @@ impl Run {
     /// Runs `steps` more steps (at most the remaining ones) with the measurements.
     pub fn advance(&mut self, steps: u64) -> Result<(), SimError> {
         let n = steps.min(self.remaining());
-        self.sim.advance(n, &mut self.measurements.observers())
+        let mut observers = self.measurements.observers();
+        if let Some(s) = &mut self.snapshots {
+            observers.push(s);
+        }
+        self.sim.advance(n, &mut observers)
     }
 
     /// Wall time of the run so far, all sessions.
@@ -160,8 +176,12 @@ impl Run {
         self.earlier_wall_time + self.session.elapsed().as_secs_f64()
     }
 
-    /// Writes the checkpoint (atomically).
+    /// Writes the checkpoint (atomically), after flushing the snapshot file: what the
+    /// checkpoint's state has seen is on disk.
     pub fn checkpoint(&self) -> Result<(), SimError> {
+        if let Some(s) = &self.snapshots {
+            s.flush()?;
+        }
         let saved = SavedRun {
             format: FORMAT,
             simulation: self.sim.checkpoint_bytes()?,

@@ -693,6 +693,19 @@ impl Simulation {
         )
     }
 
+    /// Tracer positions (unwrapped), read back from the device: only the tracers' buffers.
+    pub fn tracer_positions(&self) -> Result<TracerPositions, SimError> {
+        let f = self.fields();
+        let mut cells = read_i32(&f.tracer_cells)?;
+        let mut words: Vec<u32> = read_i32(&f.tracer_fractions)?
+            .into_iter()
+            .map(|x| x as u32)
+            .collect();
+        cells.truncate(2 * self.tracers);
+        words.truncate(4 * self.tracers);
+        Ok(TracerPositions::from_words(cells, &words))
+    }
+
     /// Replaces the stress at one site (tests of the fault path; preparing states).
     pub fn set_stress(&mut self, site: usize, value: f32) -> Result<(), SimError> {
         if site >= self.config.sites() {

@@ -8,6 +8,7 @@ mod observables;
 mod propagator;
 mod rng;
 mod simulation;
+mod snapshots;
 mod tracers;
 
 use std::sync::OnceLock;
