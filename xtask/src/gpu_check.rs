@@ -10,12 +10,13 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::{
-    Info, Result, bench_table, cargo, cargo_test, ensure_compute_driver, fresh_criterion_dir, root,
-    target_dir,
+    Info, Result, bench_table, cargo, cargo_test, ensure_compute_driver, ensure_hdf5,
+    fresh_criterion_dir, root, target_dir,
 };
 
 /// Runs the checks; a failed test suite is reported and the rest still runs, then it fails.
 pub fn run(extra: &[String]) -> Result {
+    ensure_hdf5()?;
     ensure_compute_driver(extra, Info::Release)?;
     let out = target_dir().join("gpu-check");
     std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;

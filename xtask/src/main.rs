@@ -107,6 +107,7 @@ fn cargo(args: &[&str], extra: &[String]) -> Result {
 }
 
 fn demo(extra: &[String]) -> Result {
+    ensure_hdf5()?;
     ensure_compute_driver(extra, Info::Release)?;
     let out = target_dir().join("demo");
     let out = out.to_string_lossy().to_string();
@@ -126,6 +127,7 @@ fn demo(extra: &[String]) -> Result {
 
 fn test(extra: &[String]) -> Result {
     cargo(&["fmt", "--all", "--check"], &[])?;
+    ensure_hdf5()?;
     // The whole workspace in one build, which the tests then reuse; `epm info` from it.
     cargo(&["build", "--workspace", "--all-targets"], extra)?;
     ensure_compute_driver(extra, Info::WorkspaceBuild)?;
@@ -322,6 +324,7 @@ fn parse_test_result(line: &str) -> Option<(usize, usize)> {
 }
 
 fn bench(extra: &[String]) -> Result {
+    ensure_hdf5()?;
     ensure_compute_driver(extra, Info::Release)?;
     fresh_criterion_dir()?;
     for bench in ["fft2d", "step", "observers"] {
@@ -420,12 +423,7 @@ fn ensure_compute_driver(extra: &[String], which: Info) -> Result {
     if !cfg!(target_os = "linux") {
         return Err("no compute adapter found for this backend (see `epm info` above)".into());
     }
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
-    if !(is_root && Path::new("/usr/bin/apt-get").exists()) {
+    if !can_apt_install() {
         return Err(format!(
             "no compute adapter found: install Mesa's software Vulkan driver with\n    sudo sh -c '{cmd}'"
         ));
@@ -433,6 +431,27 @@ fn ensure_compute_driver(extra: &[String], which: Info) -> Result {
     eprintln!(
         "xtask: no Vulkan driver or no compute adapter found; installing Mesa's software Vulkan driver (lavapipe)"
     );
+    if !apt_install(cmd)? || !has_vulkan_icd() {
+        return Err(format!(
+            "installing the software Vulkan driver failed; run: {cmd}"
+        ));
+    }
+    info().map_err(|e| format!("still no compute adapter after installing lavapipe: {e}"))
+}
+
+/// Whether this is Linux, we are root and apt-get exists: what installing a missing system
+/// library here needs.
+fn can_apt_install() -> bool {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    cfg!(target_os = "linux") && is_root && Path::new("/usr/bin/apt-get").exists()
+}
+
+/// Runs `cmd` (apt-get lines) quietly; whether it succeeded.
+fn apt_install(cmd: &str) -> Result<bool> {
     let status = Command::new("sh")
         .args([
             "-c",
@@ -440,12 +459,38 @@ fn ensure_compute_driver(extra: &[String], which: Info) -> Result {
         ])
         .status()
         .map_err(|e| format!("could not run apt-get: {e}"))?;
-    if !status.success() || !has_vulkan_icd() {
+    Ok(status.success())
+}
+
+/// The HDF5 C library that snapshot files need (`hdf5-metno` links it): found, or installed
+/// as lavapipe is (Debian's `libhdf5-dev`, as root with apt), or the command to run.
+fn ensure_hdf5() -> Result {
+    let found = || {
+        std::env::var_os("HDF5_DIR").is_some()
+            || [
+                "/usr/include/hdf5.h",
+                "/usr/include/hdf5/serial/hdf5.h",
+                "/usr/local/include/hdf5.h",
+                "/opt/homebrew/include/hdf5.h",
+            ]
+            .iter()
+            .any(|p| Path::new(p).exists())
+    };
+    if found() {
+        return Ok(());
+    }
+    let cmd = "apt-get update && apt-get install -y libhdf5-dev";
+    if !can_apt_install() {
         return Err(format!(
-            "installing the software Vulkan driver failed; run: {cmd}"
+            "the HDF5 library is missing: install it (Debian: sudo sh -c '{cmd}'; macOS: brew \
+             install hdf5), or set HDF5_DIR to where it is"
         ));
     }
-    info().map_err(|e| format!("still no compute adapter after installing lavapipe: {e}"))
+    eprintln!("xtask: the HDF5 library is missing; installing Debian's libhdf5-dev");
+    if !apt_install(cmd)? || !found() {
+        return Err(format!("installing HDF5 failed; run: {cmd}"));
+    }
+    Ok(())
 }
 
 fn has_vulkan_icd() -> bool {

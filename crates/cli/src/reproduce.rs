@@ -40,14 +40,14 @@ pub enum Target {
 }
 
 impl Target {
-    const VARIANTS: [Target; 10] = {
-        let mut v = [Target::All; 10];
+    const VARIANTS: [Target; PaperFigure::ALL.len() + 2] = {
+        let mut v = [Target::All; PaperFigure::ALL.len() + 2];
         let mut i = 0;
         while i < PaperFigure::ALL.len() {
             v[i] = Target::Figure(PaperFigure::ALL[i]);
             i += 1;
         }
-        v[9] = Target::Demo;
+        v[PaperFigure::ALL.len() + 1] = Target::Demo;
         v
     };
 }
@@ -124,6 +124,10 @@ impl Scale {
             ..Config::default()
         };
         c.observables.warm_up = warm_up;
+        // Fig. 1 (right): the tracers' paths at T = 0.1, about 2000 records over the run.
+        if model == Model::Thermal && (t - 0.1).abs() < 1e-9 {
+            c.output.trajectory_every = (steps / 2000).max(1);
+        }
         match self {
             // The correlators cost per step whether or not anything moved: on a CPU, fewer
             // lags per level (4 per octave) and C_sigma on a quarter of the sites.

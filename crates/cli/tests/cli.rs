@@ -385,12 +385,15 @@ fn the_figures_are_valid_png_and_svg() {
         .unwrap();
     check(&out, "reproduce all --scale test");
     for f in [
-        "fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b", "fig3c", "fig3d",
+        "fig1b", "fig2a", "fig2b", "fig2c", "fig2d", "fig3a", "fig3b", "fig3c", "fig3d",
     ] {
         let base = dir.join("figures").join(f);
         assert!(is_png(&base.with_extension("png")), "{f}.png");
         assert!(is_svg(&base.with_extension("svg")), "{f}.svg");
     }
+    // Fig. 1 (right) came from the T = 0.1 run's trajectories.
+    let snapshots = dir.join("runs/T0.1_thermal_seed1/snapshots.h5");
+    assert!(snapshots.exists(), "no snapshot file for fig1b");
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(
         report.contains("| quantity | T | model | measured | paper | tolerance | within |"),

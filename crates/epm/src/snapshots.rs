@@ -247,7 +247,8 @@ impl Series {
         let write = || -> Result<(), hdf5::Error> {
             self.resize_to_rows()?;
             self.step.write_slice(&[step], s![n..n + 1])?;
-            self.time.write_slice(&[step as f64 * sim.config().dt], s![n..n + 1])?;
+            self.time
+                .write_slice(&[step as f64 * sim.config().dt], s![n..n + 1])?;
             self.tracers
                 .write_slice(&tracers.insert_axis(ndarray::Axis(0)), s![n..n + 1, .., ..])?;
             if let (Some([stress, activity, plastic]), Some(state)) = (&self.fields, &fields) {

@@ -13,11 +13,13 @@ use crate::error::CliError;
 use crate::figures::{Series, Style, save};
 use crate::model::Model;
 
+mod fig1;
 mod fig2;
 mod fig3;
 pub mod report;
 pub mod values;
 
+use fig1::fig1b;
 pub use fig2::collapse;
 use fig2::{collapse_figure, fig2a};
 use fig3::{fig3a, fig3b, fig3c, fig3d};
@@ -26,6 +28,8 @@ pub use report::report;
 /// A figure of the paper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PaperFigure {
+    /// Tracer trajectories at T = 0.1 (Fig. 1, right).
+    Fig1b,
     /// D(t), thermal and random.
     Fig2a,
     /// S(q,t) ballistic collapse, T = 0.2.
@@ -46,7 +50,8 @@ pub enum PaperFigure {
 
 impl PaperFigure {
     /// Every figure.
-    pub const ALL: [PaperFigure; 8] = [
+    pub const ALL: [PaperFigure; 9] = [
+        PaperFigure::Fig1b,
         PaperFigure::Fig2a,
         PaperFigure::Fig2b,
         PaperFigure::Fig2c,
@@ -60,6 +65,7 @@ impl PaperFigure {
     /// `fig2a`, ...
     pub fn name(self) -> &'static str {
         match self {
+            PaperFigure::Fig1b => "fig1b",
             PaperFigure::Fig2a => "fig2a",
             PaperFigure::Fig2b => "fig2b",
             PaperFigure::Fig2c => "fig2c",
@@ -75,6 +81,7 @@ impl PaperFigure {
     pub fn temperatures(self) -> (Vec<f64>, Vec<f64>) {
         const FIG3: [f64; 6] = [0.04, 0.05, 0.07, 0.1, 0.15, 0.2];
         match self {
+            PaperFigure::Fig1b => (vec![0.1], vec![]),
             PaperFigure::Fig2a => (vec![0.05, 0.07, 0.1, 0.2], vec![0.05, 0.07, 0.1, 0.2]),
             PaperFigure::Fig2b | PaperFigure::Fig2d => (vec![0.2], vec![]),
             PaperFigure::Fig2c => (vec![0.07], vec![]),
@@ -208,6 +215,7 @@ pub fn draw(
             .collect();
         let runs = &selected[..];
         let figure = match f {
+            PaperFigure::Fig1b => fig1b(runs),
             PaperFigure::Fig2a => fig2a(runs),
             PaperFigure::Fig2b => {
                 collapse_figure(

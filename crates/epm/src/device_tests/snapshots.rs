@@ -50,7 +50,11 @@ fn snapshots_hold_the_state_and_survive_a_crash_and_resume() {
     assert_eq!(times, [5.0, 10.0, 15.0, 20.0]);
     let n = 16 * 16;
     let stress: Vec<f32> = read(&file, "snapshots/stress");
-    assert_eq!(&stress[3 * n..], &state.stress[..], "the last snapshot is the state");
+    assert_eq!(
+        &stress[3 * n..],
+        &state.stress[..],
+        "the last snapshot is the state"
+    );
     let activity: Vec<u8> = read(&file, "snapshots/activity");
     let active: Vec<u8> = state.active.iter().map(|&a| a as u8).collect();
     assert_eq!(&activity[3 * n..], &active[..]);
@@ -97,7 +101,11 @@ fn snapshots_hold_the_state_and_survive_a_crash_and_resume() {
     for name in ["snapshots/step", "trajectories/step"] {
         assert_eq!(read::<u64>(&a, name), read::<u64>(&b, name), "{name}");
     }
-    for name in ["snapshots/tracers", "trajectories/tracers", "snapshots/time"] {
+    for name in [
+        "snapshots/tracers",
+        "trajectories/tracers",
+        "snapshots/time",
+    ] {
         assert_eq!(read::<f64>(&a, name), read::<f64>(&b, name), "{name}");
     }
     for name in ["snapshots/stress", "snapshots/plastic_strain"] {
