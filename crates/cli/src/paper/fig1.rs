@@ -28,7 +28,7 @@ pub(super) fn fig1b(runs: &[RunData]) -> Figure {
             .positions
             .last()
             .map(|last| {
-                let n = first.len().clamp(1, DRAWN);
+                let n = first.len().min(DRAWN);
                 (0..n)
                     .map(|i| (last[i].0 - first[i].0).hypot(last[i].1 - first[i].1))
                     .fold(0.0, f64::max)
