@@ -1,36 +1,12 @@
 //! The `epm` command end to end: the real binary, on the build's device (lavapipe in CI).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn epm() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_epm"));
-    // Mesa's loader warns without it; harmless, but it clutters the captured output.
-    c.env(
-        "XDG_RUNTIME_DIR",
-        std::env::temp_dir().join("epm-xdg-runtime"),
-    );
-    let _ = std::fs::create_dir_all(std::env::temp_dir().join("epm-xdg-runtime"));
-    c
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("epm-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn check(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::{check, epm, scratch, tables};
 
 const TINY: &str = r#"
 l = 16
@@ -44,23 +20,6 @@ warm_up = 500
 points_per_level = 8
 shells = 4
 "#;
-
-/// Every CSV file of a run directory, by name.
-fn tables(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "csv"))
-        .map(|e| {
-            (
-                e.file_name().to_string_lossy().to_string(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
 
 #[test]
 fn sigint_then_resume_gives_the_tables_of_an_uninterrupted_run() {
@@ -221,25 +180,7 @@ fn configuration_errors_name_the_file_and_key_and_exit_2() {
 fn sweeps_skip_finished_runs_resume_broken_ones_and_emit_slurm() {
     let dir = scratch("sweep");
     let file = dir.join("sweep.toml");
-    std::fs::write(
-        &file,
-        r#"
-[base]
-l = 8
-steps = 300
-[base.observables]
-warm_up = 50
-points_per_level = 8
-shells = 2
-
-[sweep]
-temperatures = [0.2, 0.3]
-seeds = [1]
-models = ["thermal", "random"]
-random_activity = "measured"
-"#,
-    )
-    .unwrap();
+    std::fs::write(&file, common::TINY_SWEEP).unwrap();
     let out = dir.join("runs");
     let sweep = || {
         epm()

@@ -3,35 +3,17 @@
 //! as root). Where that is impossible the tests say why and record themselves as skipped in
 //! `target/tmp/skipped/` (which `cargo xtask test` counts as skipped, not passed).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::{check, epm, manifest, scratch, tables};
+
 /// One SLURM, one test at a time: their jobs would share its two CPUs.
 static SLURM: Mutex<()> = Mutex::new(());
-
-fn epm() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_epm"))
-}
-
-fn check(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("epm-slurm-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Starts SLURM; `false` (after recording the test as skipped, with the reason) when it
 /// cannot run here.
@@ -107,25 +89,6 @@ fn wait_done(job: &str, limit: Duration) -> Vec<(String, String)> {
     }
 }
 
-fn manifest(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
-}
-
-/// Every CSV file of a run directory, by name.
-fn tables(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "csv"))
-        .map(|e| {
-            let name = e.file_name().to_string_lossy().to_string();
-            (name, std::fs::read(e.path()).unwrap())
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 fn emit(sweep: &Path, out: &Path, script: &Path) {
     let emitted = epm()
         .args(["sweep"])
@@ -147,25 +110,7 @@ fn a_sweep_runs_as_a_slurm_job_array_and_collects() {
     }
     let dir = scratch("array");
     let sweep = dir.join("sweep.toml");
-    std::fs::write(
-        &sweep,
-        r#"
-[base]
-l = 8
-steps = 300
-[base.observables]
-warm_up = 50
-points_per_level = 8
-shells = 2
-
-[sweep]
-temperatures = [0.2, 0.3]
-seeds = [1]
-models = ["thermal", "random"]
-random_activity = "measured"
-"#,
-    )
-    .unwrap();
+    std::fs::write(&sweep, common::TINY_SWEEP).unwrap();
     let (out, script) = (dir.join("runs"), dir.join("sweep.sh"));
     emit(&sweep, &out, &script);
     let job = submit(&script, &dir);
