@@ -11,7 +11,8 @@ cannot() { echo "cannot start SLURM here: $*"; exit 3; }
 [ "$(id -u)" -eq 0 ] || cannot "not root (a test SLURM needs root to start its daemons)"
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
     command -v apt-get >/dev/null || cannot "slurm-wlm and munge are missing and there is no apt-get"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null 2>&1 \
+    install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null 2>&1; }
+    install || { apt-get update -qq >/dev/null 2>&1 && install; } \
         || cannot "apt-get install slurm-wlm munge failed"
 fi
 
