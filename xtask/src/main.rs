@@ -91,18 +91,28 @@ fn root() -> PathBuf {
 }
 
 fn cargo(args: &[&str], extra: &[String]) -> Result {
+    cargo_with_env(args, extra, &[])
+}
+
+/// [`cargo`] with environment variables set for it (printed before the command).
+fn cargo_with_env(args: &[&str], extra: &[String], env: &[(&str, &str)]) -> Result {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("+ cargo {} {}", args.join(" "), extra.join(" "));
+    let vars: String = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    eprintln!("+ {vars}cargo {} {}", args.join(" "), extra.join(" "));
     let status = Command::new(cargo)
         .args(args)
         .args(extra)
+        .envs(env.iter().copied())
         .current_dir(root())
         .status()
         .map_err(|e| format!("could not run cargo: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+        Err(format!(
+            "`{vars}cargo {}` failed ({status})",
+            args.join(" ")
+        ))
     }
 }
 
@@ -184,34 +194,14 @@ fn skipped_tests(dir: &Path) -> Vec<(String, String)> {
 /// on docs.rs, and nothing is linked. `metal` compiles only on macOS. Each reuses the checked
 /// dependencies of clippy that its feature does not change.
 fn check_other_backends() -> Result {
-    let flags = |feature: &str| {
-        [
+    for (feature, env) in [("vulkan", &[][..]), ("cuda", &[("DOCS_RS", "1")][..])] {
+        let args = [
             "check",
             "--workspace",
             "--all-targets",
             "--no-default-features",
-            "--features",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([feature.to_string()])
-        .collect::<Vec<_>>()
-    };
-    cargo(&[], &flags("vulkan"))?;
-    let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let args = flags("cuda");
-    eprintln!("+ DOCS_RS=1 cargo {}", args.join(" "));
-    let status = Command::new(cargo_bin)
-        .args(&args)
-        .env("DOCS_RS", "1")
-        .current_dir(root())
-        .status()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "`DOCS_RS=1 cargo {}` failed ({status})",
-            args.join(" ")
-        ));
+        ];
+        cargo_with_env(&args, &["--features".into(), feature.into()], env)?;
     }
     Ok(())
 }

@@ -4,9 +4,10 @@
 //! The directory holds `checkpoint.epm` (the simulation and every observer, one file written
 //! atomically) and the outputs of [`crate::output`]: `manifest.json` and the CSV tables,
 //! rewritten whenever asked ([`Run::write_outputs`]); with `[output]`, also `snapshots.h5`
-//! ([`crate::snapshots`]), appended to as the run goes and flushed at every checkpoint. A resumed run ends with the same tables,
-//! bit for bit, as one that never stopped (same backend): observers save their device buffers
-//! as they are, and writing outputs never disturbs what they accumulate.
+//! ([`crate::snapshots`]), appended to as the run goes and flushed at every checkpoint. A
+//! resumed run ends with the same tables, bit for bit, as one that never stopped (same
+//! backend): observers save their device buffers as they are, and writing outputs never
+//! disturbs what they accumulate.
 
 use std::path::Path;
 use std::time::Instant;

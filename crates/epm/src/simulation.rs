@@ -375,10 +375,6 @@ impl Simulation {
     pub fn state(&self) -> Result<State, SimError> {
         let f = self.fields();
         let bits = |v: Vec<i32>| v.into_iter().map(|x| x as u32).collect::<Vec<_>>();
-        let mut cells = read_i32(&f.tracer_cells)?;
-        let mut words = bits(read_i32(&f.tracer_fractions)?);
-        cells.truncate(2 * self.tracers);
-        words.truncate(4 * self.tracers);
         Ok(State {
             step: self.step,
             stress: read_f32(&f.stress)?,
@@ -386,7 +382,7 @@ impl Simulation {
             active: bits(read_i32(&f.active)?),
             sign: read_f32(&f.sign)?,
             plastic: read_i32(&f.plastic)?,
-            tracers: TracerPositions::from_words(cells, &words),
+            tracers: self.tracer_positions()?,
         })
     }
 

@@ -196,11 +196,6 @@ impl Snapshots {
     pub fn flush(&self) -> Result<(), SimError> {
         self.file.flush().map_err(h5(&self.path))
     }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -229,10 +224,18 @@ impl Series {
     }
 
     /// One more row: the step, its time, the tracer positions and, for snapshots, the fields.
-    fn append(&mut self, sim: &Simulation, step: u64) -> Result<(), SimError> {
+    fn append(&mut self, sim: &Simulation, step: u64, path: &Path) -> Result<(), SimError> {
         let n = self.rows;
         self.rows += 1;
-        let positions = sim.tracer_positions()?;
+        // A snapshot reads the whole state back, tracers included; a trajectory only them.
+        let fields = match &self.fields {
+            Some(_) => Some(sim.state()?),
+            None => None,
+        };
+        let positions = match &fields {
+            Some(state) => state.tracers.clone(),
+            None => sim.tracer_positions()?,
+        };
         let m = positions.len();
         let mut tracers = Array2::<f64>::zeros((m, 2));
         for i in 0..m {
@@ -240,10 +243,6 @@ impl Series {
             tracers[[i, 0]] = x;
             tracers[[i, 1]] = y;
         }
-        let fields = match &self.fields {
-            Some(_) => Some(sim.state()?),
-            None => None,
-        };
         let write = || -> Result<(), hdf5::Error> {
             self.resize_to_rows()?;
             self.step.write_slice(&[step], s![n..n + 1])?;
@@ -268,10 +267,7 @@ impl Series {
             }
             Ok(())
         };
-        write().map_err(|e| SimError::Snapshot {
-            path: PathBuf::from(FILE),
-            message: e.to_string(),
-        })
+        write().map_err(h5(path))
     }
 }
 
@@ -285,24 +281,14 @@ impl Observer for Snapshots {
         if let Some(s) = &mut self.snapshots
             && step.is_multiple_of(self.snapshot_every)
         {
-            s.append(sim, step).map_err(|e| with_path(e, &self.path))?;
+            s.append(sim, step, &self.path)?;
         }
         if let Some(t) = &mut self.trajectories
             && step.is_multiple_of(self.trajectory_every)
         {
-            t.append(sim, step).map_err(|e| with_path(e, &self.path))?;
+            t.append(sim, step, &self.path)?;
         }
         Ok(())
-    }
-}
-
-fn with_path(e: SimError, path: &Path) -> SimError {
-    match e {
-        SimError::Snapshot { message, .. } => SimError::Snapshot {
-            path: path.to_path_buf(),
-            message,
-        },
-        other => other,
     }
 }
 
