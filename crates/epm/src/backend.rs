@@ -20,6 +20,7 @@ use epm_fft::{ComplexBuffers, Fft2d, FftError, PlanOptions, Shape2d};
 use crate::activation::{Activation, StepParams};
 use crate::launch;
 use crate::propagator::StepTables;
+use crate::sparse::RealSpaceTables;
 
 /// Every field of the model on the device, `L x L` unless said otherwise.
 #[derive(ExtensionType)]
@@ -58,7 +59,18 @@ pub struct ModelFields<B: Backend> {
     pub event: IntTensor<B>,
 }
 
-/// The Fourier side of a step: FFT plans, tables and spectra, on the client of the fields.
+/// How a step with events computes its increments (model notes steps 4 to 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Update {
+    /// Through the transforms ([`crate::propagator`]).
+    Dense,
+    /// In real space from the list of active sites ([`crate::sparse`]).
+    Sparse,
+}
+
+/// The propagation side of a step, on the client of the fields: FFT plans, Fourier tables
+/// and spectra for the dense update; real-space tables and the list of active sites for the
+/// sparse one.
 pub struct Propagation {
     l: usize,
     forward: Arc<Fft2d<f32>>,
@@ -68,6 +80,12 @@ pub struct Propagation {
     table_displacement_y: Handle,
     table_stress: Handle,
     strain: Handle,
+    real_stress: Handle,
+    real_x: Handle,
+    real_y: Handle,
+    list_site: Handle,
+    list_rate: Handle,
+    list_count: Handle,
 }
 
 impl Propagation {
@@ -77,6 +95,8 @@ impl Propagation {
         let forward = Arc::new(Fft2d::new(client, Shape2d::new(1, l, l)?, options)?);
         let inverse = Arc::new(Fft2d::new(client, Shape2d::new(2, l, l)?, options)?);
         let upload = |v: &[f32]| client.create_from_slice(f32::as_bytes(v));
+        let real = RealSpaceTables::new(l, tables);
+        let n = l * l;
         Ok(Self {
             l,
             forward,
@@ -85,8 +105,25 @@ impl Propagation {
             table_packed: upload(&tables.packed),
             table_displacement_y: upload(&tables.displacement_y),
             table_stress: upload(&tables.stress),
-            strain: client.empty(l * l * size_of::<f32>()),
+            strain: client.empty(n * size_of::<f32>()),
+            real_stress: upload(&real.stress),
+            real_x: upload(&real.displacement_x),
+            real_y: upload(&real.displacement_y),
+            list_site: client.create_from_slice(u32::as_bytes(&vec![0; n])),
+            list_rate: client.create_from_slice(f32::as_bytes(&vec![0.0; n])),
+            list_count: client.create_from_slice(u32::as_bytes(&[0])),
         })
+    }
+
+    fn sparse(&self) -> launch::sparse::SparseBuffers<'_> {
+        launch::sparse::SparseBuffers {
+            list_site: &self.list_site,
+            list_rate: &self.list_rate,
+            list_count: &self.list_count,
+            table_stress: &self.real_stress,
+            table_x: &self.real_x,
+            table_y: &self.real_y,
+        }
     }
 }
 
@@ -109,18 +146,34 @@ pub trait ModelBackend: Backend {
         batch_start: Option<u64>,
     ) -> ModelFields<Self>;
 
-    /// Model notes steps 4 and 5 ([`crate::propagator`]): one forward transform of the plastic
-    /// strain rate, the propagator and displacement kernels, one batched inverse into the
-    /// increments; then `sigma += d_sigma`. Records a non-finite stress.
+    /// Model notes steps 4 and 5. Dense ([`crate::propagator`]): one forward transform of the
+    /// plastic strain rate, the propagator and displacement kernels, one batched inverse into
+    /// the increments; then `sigma += d_sigma`. Sparse ([`crate::sparse`]): the list of active
+    /// sites, then `sigma += sum_a S(r - a) e_a`; the increments are not written. Records a
+    /// non-finite stress.
     fn propagate(
         #[extension_type] fields: ModelFields<Self>,
         propagation: &Propagation,
+        update: Update,
         step: u64,
     ) -> ModelFields<Self>;
 
     /// Model notes step 6 ([`crate::tracers`]): the first `tracers` tracers move by the
-    /// interpolated displacement increment.
-    fn advect(#[extension_type] fields: ModelFields<Self>, tracers: usize) -> ModelFields<Self>;
+    /// interpolated displacement increment of the last [`ModelBackend::propagate`] with the
+    /// same `update`.
+    fn advect(
+        #[extension_type] fields: ModelFields<Self>,
+        propagation: &Propagation,
+        update: Update,
+        tracers: usize,
+    ) -> ModelFields<Self>;
+
+    /// Writes the increments of the last sparse step (still listed) into `increments_re` and
+    /// `increments_im`, in the dense path's layout.
+    fn sparse_increments(
+        #[extension_type] fields: ModelFields<Self>,
+        propagation: &Propagation,
+    ) -> ModelFields<Self>;
 
     /// `sigma = sigma_0 + 2 mu G * eps_p`, exactly from the plastic strain count; `unit` is
     /// the plastic strain of one active step, `dt eps0 / (2 tau)`.
@@ -182,8 +235,25 @@ impl ModelBackend for CubeBackend {
     fn propagate(
         fields: ModelFields<Self>,
         propagation: &Propagation,
+        update: Update,
         step: u64,
     ) -> ModelFields<Self> {
+        let p = propagation;
+        let n = p.l * p.l;
+        if update == Update::Sparse {
+            let fields = ModelFields {
+                stress: owned(fields.stress),
+                status: owned(fields.status),
+                ..fields
+            };
+            let client = &fields.stress.client;
+            let sparse = p.sparse();
+            let (active, rate) = (&fields.active.handle, &fields.strain_rate.handle);
+            launch::sparse::compaction(client, n, active, rate, &sparse);
+            let (stress, status) = (&fields.stress.handle, &fields.status.handle);
+            launch::sparse::stress(client, n, &sparse, stress, status, step);
+            return fields;
+        }
         let fields = ModelFields {
             stress: owned(fields.stress),
             increments_re: owned(fields.increments_re),
@@ -192,8 +262,6 @@ impl ModelBackend for CubeBackend {
             ..fields
         };
         let client = &fields.stress.client;
-        let p = propagation;
-        let n = p.l * p.l;
         let increments = increments(&fields);
         p.forward
             .forward_real(&fields.strain_rate.handle, &p.spectrum)
@@ -220,7 +288,12 @@ impl ModelBackend for CubeBackend {
         fields
     }
 
-    fn advect(fields: ModelFields<Self>, tracers: usize) -> ModelFields<Self> {
+    fn advect(
+        fields: ModelFields<Self>,
+        propagation: &Propagation,
+        update: Update,
+        tracers: usize,
+    ) -> ModelFields<Self> {
         if tracers == 0 {
             return fields;
         }
@@ -229,14 +302,33 @@ impl ModelBackend for CubeBackend {
             tracer_fractions: owned(fields.tracer_fractions),
             ..fields
         };
-        launch::advection(
-            &fields.stress.client,
-            sites(&fields.stress),
-            tracers,
-            &fields.tracer_cells.handle,
-            &fields.tracer_fractions.handle,
-            &increments(&fields),
-        );
+        let client = &fields.stress.client;
+        let n = sites(&fields.stress);
+        let (cells, fractions) = (&fields.tracer_cells.handle, &fields.tracer_fractions.handle);
+        match update {
+            Update::Dense => {
+                launch::advection(client, n, tracers, cells, fractions, &increments(&fields))
+            }
+            Update::Sparse => {
+                let sparse = propagation.sparse();
+                launch::sparse::advection(client, n, tracers, cells, fractions, &sparse)
+            }
+        }
+        fields
+    }
+
+    fn sparse_increments(
+        fields: ModelFields<Self>,
+        propagation: &Propagation,
+    ) -> ModelFields<Self> {
+        let fields = ModelFields {
+            increments_re: owned(fields.increments_re),
+            increments_im: owned(fields.increments_im),
+            ..fields
+        };
+        let n = sites(&fields.stress);
+        let sparse = propagation.sparse();
+        launch::sparse::increments(&fields.stress.client, n, &sparse, &increments(&fields));
         fields
     }
 

@@ -98,6 +98,12 @@ pub struct Config {
     pub tracers: Option<usize>,
     /// Steps between exact resynchronisations of the stress from the plastic strain.
     pub resync_every: u64,
+    /// Steps with events use the sparse real-space update ([`crate::sparse`]) when at most this
+    /// many sites were active at the start of their window of
+    /// [`crate::sparse::WINDOW`] steps, and the transforms otherwise; `0`: always the
+    /// transforms. Absent: chosen for the adapter ([`crate::launch::sparse_max_active`]). Both
+    /// give the same numbers up to `f32` rounding; the choice is only about speed.
+    pub sparse_max_active: Option<u32>,
     /// The activation rule.
     pub activation: ActivationConfig,
     /// The propagator.
@@ -189,6 +195,7 @@ impl Default for Config {
             steps: 10_000,
             tracers: None,
             resync_every: 1000,
+            sparse_max_active: None,
             activation: ActivationConfig::default(),
             propagator: PropagatorSpec::default(),
             observables: ObservablesConfig::default(),

@@ -26,6 +26,29 @@ pub fn sites_per_unit(client: &Client, sites: usize) -> usize {
     }
 }
 
+/// The most active sites for which the sparse update ([`crate::sparse`]) is chosen on this
+/// adapter, for `sites` lattice sites (the default of the `sparse_max_active` key). The
+/// sparse update costs `sites` times the active sites, the dense one about `sites log2(sites)`
+/// plus a dozen launches, so the crossing grows with `log2(sites)`.
+///
+/// CPU adapters (lavapipe, measured on a 2-core x86 at L = 64 to 512; book, "Performance"):
+/// CPU_SPARSE_PER_LOG2 per `log2(sites)`. GPUs: not measured yet; there the dense step is
+/// bound by its launches and the sparse sums are spread over thousands of cores, so the
+/// crossing is higher: GPU_SPARSE_PER_LOG2 per `log2(sites)` is a conservative estimate.
+pub fn sparse_max_active(client: &Client, sites: usize) -> u32 {
+    let per_log2 = if epm_fft::device::is_cpu_adapter(client) {
+        CPU_SPARSE_PER_LOG2
+    } else {
+        GPU_SPARSE_PER_LOG2
+    };
+    (per_log2 * sites.trailing_zeros() as f64).round() as u32
+}
+
+/// See [`sparse_max_active`].
+const CPU_SPARSE_PER_LOG2: f64 = 1.0;
+/// See [`sparse_max_active`].
+const GPU_SPARSE_PER_LOG2: f64 = 4.0;
+
 fn grid(client: &Client, units: usize) -> (CubeCount, CubeDim) {
     let dim = CubeDim::new_1d(256);
     (
@@ -235,6 +258,140 @@ pub mod resync {
             arg::<f32>(z_re, sites),
             arg::<f32>(stress, sites),
             sites,
+        );
+    }
+}
+
+/// The sparse update's launches ([`crate::sparse`]), on the list of active sites
+/// (`list_site`, `list_rate`: room for `sites` entries; `list_count`: one word) and the
+/// real-space tables (`sites` each).
+pub mod sparse {
+    use super::*;
+    use crate::sparse::{
+        COMPACTION_UNITS, compact_active, sparse_advect, sparse_increments, sparse_stress,
+    };
+
+    /// The list and the tables, as the simulation holds them.
+    #[derive(Debug, Clone, Copy)]
+    pub struct SparseBuffers<'a> {
+        /// `u32` site indices, in increasing order.
+        pub list_site: &'a Handle,
+        /// `f32` plastic strain rates of the listed sites.
+        pub list_rate: &'a Handle,
+        /// `u32`: how many are listed.
+        pub list_count: &'a Handle,
+        /// `f32` `S(r)`.
+        pub table_stress: &'a Handle,
+        /// `f32` `U_x(r)`.
+        pub table_x: &'a Handle,
+        /// `f32` `U_y(r)`.
+        pub table_y: &'a Handle,
+    }
+
+    fn log2_l(sites: usize) -> usize {
+        (sites.trailing_zeros() / 2) as usize
+    }
+
+    /// Lists the active sites ([`compact_active`]): one cube.
+    pub fn compaction(
+        client: &Client,
+        sites: usize,
+        active: &Handle,
+        strain_rate: &Handle,
+        b: &SparseBuffers,
+    ) {
+        let units = COMPACTION_UNITS.min(sites);
+        compact_active::launch(
+            client,
+            CubeCount::Static(1, 1, 1),
+            CubeDim::new_1d(units as u32),
+            arg::<u32>(active, sites),
+            arg::<f32>(strain_rate, sites),
+            arg::<u32>(b.list_site, sites),
+            arg::<f32>(b.list_rate, sites),
+            arg::<u32>(b.list_count, 1),
+            sites,
+            units,
+        );
+    }
+
+    /// `sigma += sum_a S(r - a) e_a` ([`sparse_stress`]), recording a non-finite stress.
+    pub fn stress(
+        client: &Client,
+        sites: usize,
+        b: &SparseBuffers,
+        stress: &Handle,
+        status: &Handle,
+        step: u64,
+    ) {
+        let per_unit = sites_per_unit(client, sites);
+        let (count, dim) = grid(client, sites / per_unit);
+        sparse_stress::launch(
+            client,
+            count,
+            dim,
+            arg::<u32>(b.list_site, sites),
+            arg::<f32>(b.list_rate, sites),
+            arg::<u32>(b.list_count, 1),
+            arg::<f32>(b.table_stress, sites),
+            arg::<f32>(stress, sites),
+            arg::<u32>(status, 2),
+            step as u32,
+            log2_l(sites),
+            per_unit,
+        );
+    }
+
+    /// The first `tracers` tracers move by the listed sites' displacement ([`sparse_advect`]).
+    pub fn advection(
+        client: &Client,
+        sites: usize,
+        tracers: usize,
+        cells: &Handle,
+        fractions: &Handle,
+        b: &SparseBuffers,
+    ) {
+        if tracers == 0 {
+            return;
+        }
+        let (count, dim) = grid(client, tracers);
+        sparse_advect::launch(
+            client,
+            count,
+            dim,
+            arg::<i32>(cells, 2 * tracers),
+            arg::<u32>(fractions, 4 * tracers),
+            arg::<u32>(b.list_site, sites),
+            arg::<f32>(b.list_rate, sites),
+            arg::<u32>(b.list_count, 1),
+            arg::<f32>(b.table_x, sites),
+            arg::<f32>(b.table_y, sites),
+            log2_l(sites),
+            tracers,
+        );
+    }
+
+    /// The increments of the listed sites in the dense path's layout ([`sparse_increments`]).
+    pub fn increments(
+        client: &Client,
+        sites: usize,
+        b: &SparseBuffers,
+        increments: &ComplexBuffers,
+    ) {
+        let (count, dim) = grid(client, sites);
+        sparse_increments::launch(
+            client,
+            count,
+            dim,
+            arg::<u32>(b.list_site, sites),
+            arg::<f32>(b.list_rate, sites),
+            arg::<u32>(b.list_count, 1),
+            arg::<f32>(b.table_stress, sites),
+            arg::<f32>(b.table_x, sites),
+            arg::<f32>(b.table_y, sites),
+            arg::<f32>(&increments.re, 2 * sites),
+            arg::<f32>(&increments.im, 2 * sites),
+            log2_l(sites),
         );
     }
 }

@@ -6,6 +6,8 @@
 //! - [`propagator`]: the Eshelby propagator `G(q)`, the displacement kernel `U(q)` and the
 //!   stress update;
 //! - [`tracers`]: tracer positions and their advection;
+//! - [`sparse`]: the same stress update and advection in real space, for steps with few
+//!   active sites;
 //! - [`Simulation`]: one step, in order (model notes, section 1), and the run of many;
 //! - [`launch`]: the step's kernel launches, written once;
 //! - [`observables`]: what the paper measures, computed while the simulation runs;
@@ -44,6 +46,7 @@ pub mod rng;
 pub mod run;
 mod simulation;
 pub mod snapshots;
+pub mod sparse;
 pub mod tracers;
 
 pub use activation::{Activation, ActivationRule, Random, Thermal};

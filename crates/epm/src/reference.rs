@@ -2,7 +2,9 @@
 //!
 //! Same state, same Philox draws, same order as [`crate::simulation`]; the activation and the
 //! tracer arithmetic are the kernels' CPU twins (the same `f32` operations), the transforms are
-//! rustfft in `f64`. Plain and slow (one thread): meant for tests and small lattices.
+//! rustfft in `f64`, the sparse update ([`crate::sparse`]) its CPU twins, chosen per window as
+//! the simulation chooses (the limit is `sparse_max_active`, absent meaning never: the
+//! reference has no adapter). Plain and slow (one thread): meant for tests and small lattices.
 
 use std::sync::Arc;
 
@@ -15,6 +17,9 @@ use crate::config::Config;
 use crate::error::SimError;
 use crate::propagator::{StepTables, propagate_cpu, stress_of_strain_cpu};
 use crate::simulation::State;
+use crate::sparse::{
+    RealSpaceTables, WINDOW, compact_active_cpu, sparse_advect_cpu, sparse_stress_cpu,
+};
 use crate::tracers::advect_tracers_cpu;
 
 /// The transforms of the step in `f64`, on [`RustFft2d`]: a real field forward, a spectrum
@@ -46,6 +51,8 @@ pub struct CpuSimulation {
     config: Config,
     rule: Arc<dyn DynActivation>,
     tables: StepTables,
+    real: RealSpaceTables,
+    sparse_limit: u32,
     fft: Fft2dCpu,
     state: State,
     strain_rate: Vec<f32>,
@@ -63,8 +70,11 @@ impl CpuSimulation {
         config.validate()?;
         let l = config.l;
         let n = l * l;
+        let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
         Ok(Self {
-            tables: StepTables::new(l, &config.propagator, config.mu, config.dt),
+            real: RealSpaceTables::new(l, &tables),
+            sparse_limit: config.sparse_max_active.unwrap_or(0),
+            tables,
             fft: Fft2dCpu::new(l),
             rule,
             state,
@@ -92,7 +102,12 @@ impl CpuSimulation {
             &mut s.plastic,
             &mut self.strain_rate,
         );
-        if count > 0 {
+        let sparse = self.sparse_limit > 0 && s.window_active <= self.sparse_limit;
+        if count > 0 && sparse {
+            let (sites, rates) = compact_active_cpu(&s.active, &self.strain_rate);
+            sparse_stress_cpu((&sites, &rates), &self.real.stress, &mut s.stress, l);
+            sparse_advect_cpu(&mut s.tracers, (&sites, &rates), &self.real, l);
+        } else if count > 0 {
             let e = self.fft.forward_real(&self.strain_rate);
             let (packed, y) = propagate_cpu(&e, &self.tables);
             let packed = self.fft.inverse(&packed);
@@ -106,6 +121,9 @@ impl CpuSimulation {
             advect_tracers_cpu(&mut s.tracers, du_x, du_y, l);
         }
         s.step += 1;
+        if self.sparse_limit > 0 && s.step.is_multiple_of(WINDOW) {
+            s.window_active = count as u32;
+        }
         if s.step.is_multiple_of(c.resync_every) {
             let unit = c.plastic_strain_unit() as f32;
             let strain: Vec<f32> = s.plastic.iter().map(|&k| k as f32 * unit).collect();
@@ -164,5 +182,43 @@ mod tests {
             s.stress.iter().any(|&v| v.abs() > 0.1),
             "the stress never moved"
         );
+    }
+
+    #[test]
+    fn sparse_and_dense_references_agree() {
+        // A few active sites per step: the sparse sums against the f64 transforms.
+        let config = |sparse| Config {
+            l: 16,
+            seed: 5,
+            resync_every: 100,
+            sparse_max_active: Some(sparse),
+            activation: ActivationConfig::Random { activity: 0.02 },
+            ..Config::default()
+        };
+        let run = |sparse| {
+            let c = config(sparse);
+            let rule = Arc::new(Random::with_activity(0.02, 1.0));
+            CpuSimulation::new(c.clone(), rule, State::initial(&c)).unwrap()
+        };
+        let (mut dense, mut sparse) = (run(0), run(u32::MAX));
+        let mut active_steps = 0;
+        for step in 1..=300u64 {
+            let count = dense.step();
+            assert_eq!(sparse.step(), count, "active sites at step {step}");
+            active_steps += count;
+            let (d, s) = (dense.state(), sparse.state());
+            assert_eq!(d.active, s.active, "activity at step {step}");
+            for (a, b) in d.stress.iter().zip(&s.stress) {
+                assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{a} vs {b}");
+            }
+            if step % 100 == 0 {
+                assert_eq!(d.stress, s.stress, "resynchronised at step {step}");
+            }
+            for i in 0..d.tracers.len() {
+                let (p, q) = (d.tracers.position(i), s.tracers.position(i));
+                assert!((p.0 - q.0).abs() < 1e-5 && (p.1 - q.1).abs() < 1e-5);
+            }
+        }
+        assert!(active_steps > 300, "{active_steps} site-steps active");
     }
 }

@@ -9,7 +9,8 @@
 //!    batched inverse FFT ([`crate::propagator`]);
 //! 6. every tracer moves by `du` interpolated at its position ([`crate::tracers`]).
 //!
-//! When no site is active in a step, 4 to 6 change nothing and are skipped. Every
+//! When no site is active in a step, 4 to 6 change nothing and are skipped. With few active
+//! sites, 4 to 6 run in real space without transforms ([`crate::sparse`]). Every
 //! `resync_every` steps the stress is recomputed exactly as `sigma_0 + 2 mu G * eps_p` from the
 //! integer count of active steps, so rounding in the increments cannot accumulate.
 
@@ -22,11 +23,12 @@ use cubecl::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::activation::{Activation, COUNT_LANES, Random, Thermal, count_index};
-use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation};
+use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation, Update};
 use crate::config::{ActivationConfig, Config};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
 use crate::propagator::StepTables;
+use crate::sparse::WINDOW;
 use crate::tracers::TracerPositions;
 
 /// Steps whose active-site counts the device ring holds before they must be read back.
@@ -40,7 +42,7 @@ const DENSE: u32 = 3;
 /// Longest batch of steps run ahead while no site is active (see [`Simulation::advance`]).
 const MAX_BATCH: u64 = RING as u64;
 /// Checkpoint format version.
-const CHECKPOINT_FORMAT: u32 = 1;
+const CHECKPOINT_FORMAT: u32 = 2;
 
 /// Everything a run needs to continue: what a checkpoint holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +61,28 @@ pub struct State {
     pub plastic: Vec<i32>,
     /// Tracer positions.
     pub tracers: TracerPositions,
+    /// Active sites at the start of the current window of [`crate::sparse::WINDOW`] steps:
+    /// what chooses between the sparse and the dense update until the next window.
+    pub window_active: u32,
+}
+
+/// A checkpoint's state before format 2, which had no `window_active`.
+#[derive(Deserialize)]
+struct StateV1 {
+    step: u64,
+    stress: Vec<f32>,
+    initial_stress: Vec<f32>,
+    active: Vec<u32>,
+    sign: Vec<f32>,
+    plastic: Vec<i32>,
+    tracers: TracerPositions,
+}
+
+#[derive(Deserialize)]
+struct CheckpointFileV1 {
+    config_toml: String,
+    rule: String,
+    state: StateV1,
 }
 
 impl State {
@@ -73,6 +97,7 @@ impl State {
             sign: vec![1.0; n],
             plastic: vec![0; n],
             tracers: TracerPositions::uniform(config.seed, config.tracer_count(), config.l),
+            window_active: 0,
         }
     }
 
@@ -163,6 +188,15 @@ pub struct Simulation {
     failed: Option<(u64, usize)>,
     /// Length of the next batch of steps run ahead without active sites.
     batch: u64,
+    /// The most active sites at a window's start for the sparse update (0: never).
+    sparse_limit: u32,
+    /// Active sites at the start of the current window (see [`State::window_active`]).
+    window_active: u32,
+    /// `(window start, active sites after the step before it)` for windows whose count was
+    /// read ahead of their start.
+    window_counts: Vec<(u64, u32)>,
+    /// The last step with events was sparse and its increments are not written yet.
+    increments_stale: bool,
 }
 
 impl Simulation {
@@ -207,6 +241,9 @@ impl Simulation {
         let client = device.client();
         let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
         let propagation = Propagation::new(&client, l, &tables)?;
+        let sparse_limit = config
+            .sparse_max_active
+            .unwrap_or_else(|| crate::launch::sparse_max_active(&client, config.sites()));
         let burn_device = BurnDevice::new(device.clone());
         let tracers = state.tracers.len();
         let last_count = state.active.iter().sum::<u32>();
@@ -225,6 +262,10 @@ impl Simulation {
             last_count,
             failed: None,
             batch: 4,
+            sparse_limit,
+            window_active: state.window_active,
+            window_counts: Vec::new(),
+            increments_stale: false,
         };
         sim.fields = Some(sim.upload(&state));
         Ok(sim)
@@ -334,8 +375,33 @@ impl Simulation {
             path: "<bytes>".into(),
             message,
         };
-        let file: CheckpointFile =
-            postcard::from_bytes(bytes).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
+        let format: u32 = postcard::take_from_bytes(bytes)
+            .map_err(|e| bad(format!("not a checkpoint: {e}")))?
+            .0;
+        let file: CheckpointFile = if format == 1 {
+            // Format 1 had no window count: the window restarts from the current activity.
+            let (_, rest): (u32, _) = postcard::take_from_bytes(bytes).expect("read above");
+            let old: CheckpointFileV1 =
+                postcard::from_bytes(rest).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
+            let s = old.state;
+            CheckpointFile {
+                format: CHECKPOINT_FORMAT,
+                config_toml: old.config_toml,
+                rule: old.rule,
+                state: State {
+                    window_active: s.active.iter().sum(),
+                    step: s.step,
+                    stress: s.stress,
+                    initial_stress: s.initial_stress,
+                    active: s.active,
+                    sign: s.sign,
+                    plastic: s.plastic,
+                    tracers: s.tracers,
+                },
+            }
+        } else {
+            postcard::from_bytes(bytes).map_err(|e| bad(format!("not a checkpoint: {e}")))?
+        };
         if file.format != CHECKPOINT_FORMAT {
             return Err(bad(format!(
                 "format {} (this version reads {CHECKPOINT_FORMAT})",
@@ -383,6 +449,7 @@ impl Simulation {
             sign: read_f32(&f.sign)?,
             plastic: read_i32(&f.plastic)?,
             tracers: self.tracer_positions()?,
+            window_active: self.window_active,
         })
     }
 
@@ -475,11 +542,18 @@ impl Simulation {
     ) -> Result<(), SimError> {
         let step = self.step;
         if moved {
+            let update = self.update();
             let fields = self.take_fields();
-            let fields = <Dispatch as ModelBackend>::propagate(fields, &self.propagation, step);
-            self.fields = Some(<Dispatch as ModelBackend>::advect(fields, self.tracers));
+            let p = &self.propagation;
+            let fields = <Dispatch as ModelBackend>::propagate(fields, p, update, step);
+            let fields = <Dispatch as ModelBackend>::advect(fields, p, update, self.tracers);
+            self.fields = Some(fields);
+            self.increments_stale = update == Update::Sparse;
         }
         self.step += 1;
+        if self.sparse_limit > 0 && self.step.is_multiple_of(WINDOW) {
+            self.start_window(observers)?;
+        }
         if self.step.is_multiple_of(self.config.resync_every) {
             let unit = self.config.plastic_strain_unit() as f32;
             let fields = self.take_fields();
@@ -500,6 +574,33 @@ impl Simulation {
         if self.step.is_multiple_of(RING as u64) {
             self.collect(self.step, observers)?;
         }
+        Ok(())
+    }
+
+    /// The update of the current window: sparse when few sites were active at its start.
+    fn update(&self) -> Update {
+        if self.sparse_limit > 0 && self.window_active <= self.sparse_limit {
+            Update::Sparse
+        } else {
+            Update::Dense
+        }
+    }
+
+    /// At a window's start (`self.step` a multiple of [`WINDOW`]): its count, the active sites
+    /// after the step before, read back if it was not yet.
+    fn start_window(&mut self, observers: &mut [&mut dyn Observer]) -> Result<(), SimError> {
+        let start = self.step;
+        if self.delivered < start {
+            self.collect(start, observers)?;
+        }
+        let (_, count) = self
+            .window_counts
+            .iter()
+            .copied()
+            .find(|&(w, _)| w == start)
+            .expect("deliver records the count of every window start it passes");
+        self.window_counts.retain(|&(w, _)| w > start);
+        self.window_active = count;
         Ok(())
     }
 
@@ -563,6 +664,15 @@ impl Simulation {
         let first = self.delivered;
         self.delivered += counts.len() as u64;
         self.last_count = last;
+        if self.sparse_limit > 0 {
+            // Window starts w in (first, delivered]: the count of step w - 1.
+            let mut w = (first / WINDOW + 1) * WINDOW;
+            while w <= self.delivered {
+                self.window_counts
+                    .push((w, counts[(w - 1 - first) as usize]));
+                w += WINDOW;
+            }
+        }
         let sites = self.config.sites();
         for o in observers.iter_mut() {
             o.on_activity(first, counts, sites)?;
@@ -668,8 +778,15 @@ impl Simulation {
     }
 
     /// The displacement increment of the last step that moved, `[2, L, L]` (`du_x`, `du_y`,
-    /// lattice spacings).
-    pub fn displacement(&self) -> Tensor<3> {
+    /// lattice spacings). After a sparse step ([`crate::sparse`]) the field is computed here,
+    /// from that step's list of active sites.
+    pub fn displacement(&mut self) -> Tensor<3> {
+        if self.increments_stale {
+            let fields = self.take_fields();
+            let fields = <Dispatch as ModelBackend>::sparse_increments(fields, &self.propagation);
+            self.fields = Some(fields);
+            self.increments_stale = false;
+        }
         let l = self.config.l;
         let n = l * l;
         let f = self.fields();

@@ -85,7 +85,7 @@ impl TracerPositions {
 /// whole cells and 64 bits of fraction (rounded only below `2^-64`), added with carries (or
 /// subtracted with borrows). [`advance_axis_cpu`] is its CPU twin.
 #[cube]
-fn advance_axis(cell: i32, high: u32, low: u32, du: f32) -> (i32, u32, u32) {
+pub(crate) fn advance_axis(cell: i32, high: u32, low: u32, du: f32) -> (i32, u32, u32) {
     let magnitude = f32::abs(du);
     let whole = f32::floor(magnitude);
     // Exact: subtracting the floor of a positive number and scaling by 2^32 drop no bits.
@@ -134,7 +134,7 @@ pub fn advance_axis_cpu(cell: i32, fraction: u64, du: f32) -> (i32, u64) {
 /// Bilinear, periodic interpolation of the lattice field at `field[base..base + l * l]`
 /// (row-major) at the point `(cell_x + fx, cell_y + fy)`, weights `fx`, `fy` in `[0, 1)`.
 #[cube]
-fn interpolate(
+pub(crate) fn interpolate(
     field: &[f32],
     base: usize,
     cell_x: i32,
@@ -171,7 +171,7 @@ pub fn interpolate_cpu(field: &[f32], l: usize, cell_x: i32, cell_y: i32, fx: f3
 /// The interpolation weight of a fraction from its high word: its top 24 bits, exact in
 /// `f32`, in `[0, 1)`.
 #[cube]
-fn weight(fraction: u32) -> f32 {
+pub(crate) fn weight(fraction: u32) -> f32 {
     f32::cast_from(fraction >> 8u32) * comptime![1.0f32 / 16_777_216.0]
 }
 

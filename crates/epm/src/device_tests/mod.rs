@@ -9,6 +9,7 @@ mod propagator;
 mod rng;
 mod simulation;
 mod snapshots;
+mod sparse;
 mod tracers;
 
 use std::sync::OnceLock;

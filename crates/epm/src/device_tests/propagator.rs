@@ -30,6 +30,8 @@ fn frozen_with(l: usize, propagator: PropagatorSpec) -> Config {
         tracers: Some(0),
         tau_res: 1e9,
         propagator,
+        // Through the transforms: the sparse update is checked against them (`sparse.rs`).
+        sparse_max_active: Some(0),
         ..Config::default()
     }
 }

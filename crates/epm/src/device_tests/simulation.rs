@@ -14,6 +14,8 @@ fn config(l: usize, activation: ActivationConfig, seed: u64) -> Config {
         seed,
         activation,
         resync_every: 100,
+        // The transforms at every step, as the reference (the sparse update: `sparse.rs`).
+        sparse_max_active: Some(0),
         ..Config::default()
     }
 }
