@@ -1,14 +1,22 @@
-//! Criterion groups `step` and `step-kernels`.
+//! Criterion groups `step`, `step-kernels` and `sparse-kernels`.
 //!
 //! - `step`, ids `thermal/L` (L = 128, 256, 512): whole steps of the thermal model at T = 0.1
 //!   with the default tracers (one per 16 sites), in the steady state (after a warm-up from
 //!   zero stress), through `Simulation::advance`. One iteration is one step.
 //!   `thermal+observers/256`: the same with every observer of the default `[observables]`
 //!   (activity and stress histogram, tracer MSD / S(q,t) / C_u, P(u), Psi, C_sigma).
+//! - `step`, ids `thermal-lowT/L` (L = 256, 512): the same at T = 0.05, where a step has a few
+//!   active sites, with the update chosen for the adapter; `thermal-lowT-dense/L` through the
+//!   transforms only, `thermal-lowT-sparse/L` with the sparse update only. The choice is also
+//!   timed where it matters less at L = 256: `thermal-T0.07{,-dense,-sparse}/256` and
+//!   `thermal-dense/256`, `thermal-sparse/256` beside `thermal/256` (T = 0.1).
 //! - `step-kernels`, ids `<kernel>/L`: each kernel of one step alone, on the same steady
 //!   state: `activation`, `forward-fft` (the plastic strain rate), `propagate` (the
 //!   propagator and displacement multiply), `inverse-fft` (the batch of two), `update-stress`,
 //!   `advect` (tracers).
+//! - `sparse-kernels`, ids `<kernel>/L` (L = 256, 512): the sparse update's kernels alone on
+//!   the steady state at T = 0.05: `compaction` (the list of active sites), `sparse-stress`,
+//!   `sparse-advect`.
 //!
 //! Run with `cargo xtask bench` (adds the markdown table) or `cargo bench --bench step`; pick
 //! the backend with a cargo feature, e.g. `--no-default-features --features cuda`.
@@ -32,16 +40,55 @@ const TEMPERATURE: f64 = 0.1;
 /// Steps from zero stress to the steady state at T = 0.1 (about 10 event durations beyond
 /// the first activations).
 const WARM_UP: u64 = 1500;
+/// The lowest temperatures of the paper, where the sparse update matters.
+const LOW_TEMPERATURE: f64 = 0.05;
+/// Steps from zero stress at T <= 0.07: the activity, about 1e-4 of the sites, settles within
+/// a few hundred time units.
+const LOW_WARM_UP: u64 = 3000;
 
 fn config(l: usize) -> Config {
+    config_at(l, TEMPERATURE)
+}
+
+fn config_at(l: usize, temperature: f64) -> Config {
     Config {
         l,
         seed: 1,
-        activation: ActivationConfig::Thermal {
-            temperature: TEMPERATURE,
-        },
+        activation: ActivationConfig::Thermal { temperature },
         ..Config::default()
     }
+}
+
+/// The updates a low-temperature id can force: the adapter's choice, dense, sparse.
+const UPDATES: [(&str, Option<u32>); 3] =
+    [("", None), ("-dense", Some(0)), ("-sparse", Some(u32::MAX))];
+
+/// A warmed-up state of `config_at(l, t)`, once per `(l, t)`.
+fn warmed_state(
+    cache: &RefCell<HashMap<(usize, u64), epm::State>>,
+    l: usize,
+    t: f64,
+) -> epm::State {
+    let device = epm::device::default_device().expect("no compute device (see README)");
+    cache
+        .borrow_mut()
+        .entry((l, t.to_bits()))
+        .or_insert_with(|| {
+            let warm_up = if t < TEMPERATURE {
+                LOW_WARM_UP
+            } else {
+                WARM_UP
+            };
+            let mut sim = Simulation::new(config_at(l, t), &device).unwrap();
+            sim.advance(warm_up, &mut []).unwrap();
+            eprintln!(
+                "L = {l}, T = {t}: {} of {} sites active after {warm_up} steps",
+                sim.active_sites(),
+                l * l
+            );
+            sim.state().unwrap()
+        })
+        .clone()
 }
 
 fn sync(client: &Client) {
@@ -105,6 +152,34 @@ fn step(c: &mut Criterion) {
             b.iter_custom(|iters| timed(&client, 1, || sim.advance(iters, &mut []).unwrap()))
         });
     }
+    // Low temperatures: the adapter's choice of update against each update forced.
+    let states = RefCell::new(HashMap::new());
+    let low: [(&str, f64, &[usize]); 3] = [
+        ("thermal-lowT", LOW_TEMPERATURE, &[256, 512]),
+        ("thermal-T0.07", 0.07, &[256]),
+        ("thermal", TEMPERATURE, &[256]),
+    ];
+    for (name, t, sizes) in low {
+        for &l in sizes {
+            for (suffix, sparse_max_active) in UPDATES {
+                if name == "thermal" && suffix.is_empty() {
+                    continue; // `thermal/256` above
+                }
+                let id = BenchmarkId::new(format!("{name}{suffix}"), l);
+                group.bench_function(id, |b| {
+                    let config = Config {
+                        sparse_max_active,
+                        ..config_at(l, t)
+                    };
+                    let state = warmed_state(&states, l, t);
+                    let mut sim = Simulation::from_state(config, None, state, &device).unwrap();
+                    b.iter_custom(|iters| {
+                        timed(&client, 1, || sim.advance(iters, &mut []).unwrap())
+                    })
+                });
+            }
+        }
+    }
     // The same steps with every observer of a run's default `[observables]`.
     group.bench_function(BenchmarkId::new("thermal+observers", 256), |b| {
         let mut sim = warmed(&cache, 256);
@@ -148,6 +223,115 @@ fn step(c: &mut Criterion) {
         }
     }
     group.finish();
+
+    let mut group = c.benchmark_group("sparse-kernels");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for l in [256, 512] {
+        let kernels: RefCell<Option<SparseKernels>> = RefCell::new(None);
+        let get = || {
+            std::cell::RefMut::map(kernels.borrow_mut(), |k| {
+                k.get_or_insert_with(|| {
+                    let state = warmed_state(&states, l, LOW_TEMPERATURE);
+                    SparseKernels::new(&client, &config(l), &state)
+                })
+            })
+        };
+        let run: [SparseKernelBench; 3] = [
+            ("compaction", SparseKernels::compaction),
+            ("sparse-stress", SparseKernels::stress),
+            ("sparse-advect", SparseKernels::advect),
+        ];
+        for (name, f) in run {
+            group.bench_function(BenchmarkId::new(name, l), |b| {
+                let k = get();
+                b.iter_custom(|iters| timed(&client, iters, || f(&k)))
+            });
+        }
+    }
+    group.finish();
+}
+
+/// A kernel of the sparse update, by name.
+type SparseKernelBench = (&'static str, fn(&SparseKernels));
+
+/// The sparse update's buffers for one state, with its list of active sites made.
+struct SparseKernels {
+    client: Client,
+    n: usize,
+    tracers: usize,
+    active: Handle,
+    strain_rate: Handle,
+    stress: Handle,
+    status: Handle,
+    cells: Handle,
+    fractions: Handle,
+    list: [Handle; 3],
+    tables: [Handle; 3],
+}
+
+impl SparseKernels {
+    fn new(client: &Client, config: &Config, state: &epm::State) -> Self {
+        let l = config.l;
+        let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
+        let real = epm::sparse::RealSpaceTables::new(l, &tables);
+        let f32s = |v: &[f32]| client.create_from_slice(f32::as_bytes(v));
+        let u32s = |v: &[u32]| client.create_from_slice(u32::as_bytes(v));
+        let strain_rate: Vec<f32> = state
+            .active
+            .iter()
+            .zip(&state.sign)
+            .map(|(&a, &s)| a as f32 * s * 0.5)
+            .collect();
+        let n = l * l;
+        let k = Self {
+            client: client.clone(),
+            n,
+            tracers: state.tracers.len(),
+            active: u32s(&state.active),
+            strain_rate: f32s(&strain_rate),
+            stress: f32s(&state.stress),
+            status: u32s(&[u32::MAX, 0]),
+            cells: client.create_from_slice(i32::as_bytes(&state.tracers.cells)),
+            fractions: u32s(&state.tracers.fraction_words()),
+            list: [u32s(&vec![0; n]), f32s(&vec![0.0; n]), u32s(&[0])],
+            tables: [
+                f32s(&real.stress),
+                f32s(&real.displacement_x),
+                f32s(&real.displacement_y),
+            ],
+        };
+        k.compaction();
+        k
+    }
+
+    fn buffers(&self) -> launch::sparse::SparseBuffers<'_> {
+        launch::sparse::SparseBuffers {
+            list_site: &self.list[0],
+            list_rate: &self.list[1],
+            list_count: &self.list[2],
+            table_stress: &self.tables[0],
+            table_x: &self.tables[1],
+            table_y: &self.tables[2],
+        }
+    }
+
+    fn compaction(&self) {
+        let b = self.buffers();
+        launch::sparse::compaction(&self.client, self.n, &self.active, &self.strain_rate, &b);
+    }
+
+    fn stress(&self) {
+        let b = self.buffers();
+        launch::sparse::stress(&self.client, self.n, &b, &self.stress, &self.status, 7);
+    }
+
+    fn advect(&self) {
+        let (b, cells, fractions) = (self.buffers(), &self.cells, &self.fractions);
+        launch::sparse::advection(&self.client, self.n, self.tracers, cells, fractions, &b);
+    }
 }
 
 /// A kernel of the step, by name.

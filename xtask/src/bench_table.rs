@@ -35,7 +35,7 @@ pub fn render(dir: &Path) -> Result<String, String> {
         }
         out += &format!("### {name}\n\n");
         out += &match name.as_str() {
-            "step" => steps_table(&rows),
+            "step" => steps_table(&rows) + "\n" + &updates_table(&rows),
             "step-kernels" => kernels_table(&rows) + "\n" + &bandwidth_table(&rows, &copy),
             "observers" => observers_table(&rows),
             _ => comparison_table(&rows),
@@ -116,8 +116,57 @@ fn comparison_table(rows: &Group) -> String {
     out
 }
 
+/// The ids of the `step` group that force an update, or time one at another temperature
+/// (see [`updates_table`]).
+fn is_update_id(id: &str) -> bool {
+    id.ends_with("-dense") || id.ends_with("-sparse") || id.starts_with("thermal-T")
+}
+
+/// The temperature of each base id of the update comparison.
+const UPDATE_BASES: [(&str, &str); 3] = [
+    ("thermal-lowT", "0.05"),
+    ("thermal-T0.07", "0.07"),
+    ("thermal", "0.1"),
+];
+
+/// The sparse and dense updates of the `step` group: each forced, the adapter's choice, and
+/// the choice against the better of the two.
+fn updates_table(rows: &Group) -> String {
+    let mut out = String::from(
+        "Sparse and dense updates (ms per step; `auto`: the adapter's choice):\n\n\
+         | L | T | auto | dense | sparse | dense / sparse | auto / best |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for (l, m) in rows {
+        for (base, t) in UPDATE_BASES {
+            let get = |suffix: &str| m.get(&format!("{base}{suffix}")).copied();
+            let (Some(dense), Some(sparse)) = (get("-dense"), get("-sparse")) else {
+                continue;
+            };
+            let auto = get("");
+            let ratio = auto.map_or("-".into(), |a| format!("{:.2}", a / dense.min(sparse)));
+            out += &format!(
+                "| {l} | {t} |{}{}{} {:.2} | {ratio} |\n",
+                ms(auto.as_ref()),
+                ms(Some(&dense)),
+                ms(Some(&sparse)),
+                dense / sparse
+            );
+        }
+    }
+    out
+}
+
 /// Whole steps: one iteration is one step.
 fn steps_table(rows: &Group) -> String {
+    let rows: Group = rows
+        .iter()
+        .map(|(l, m)| {
+            let m = m.iter().filter(|(id, _)| !is_update_id(id));
+            (*l, m.map(|(id, ns)| (id.clone(), *ns)).collect())
+        })
+        .collect();
+    let rows = &rows;
     let imps = ids(rows, "thermal");
     let mut columns = vec![];
     for i in &imps {
@@ -351,6 +400,32 @@ mod tests {
             steps_table(&r)
         };
         assert!(steps.contains("| 128 | 4.000 | 250 |"), "{steps}");
+    }
+
+    #[test]
+    fn updates_compare_the_choice_with_the_better_update() {
+        let mut r = Group::new();
+        let m = r.entry(256).or_default();
+        for (id, ms) in [
+            ("thermal-lowT", 1.1),
+            ("thermal-lowT-dense", 8.0),
+            ("thermal-lowT-sparse", 1.0),
+            ("thermal", 8.0),
+        ] {
+            m.insert(id.into(), ms * 1e6);
+        }
+        let t = updates_table(&r);
+        assert!(
+            t.contains("| 256 | 0.05 | 1.100 | 8.000 | 1.000 | 8.00 | 1.10 |"),
+            "{t}"
+        );
+        // T = 0.1 has no forced ids here: no row; the plain table keeps only its own ids.
+        assert!(!t.contains("| 0.1 |"), "{t}");
+        let plain = steps_table(&r);
+        assert!(
+            plain.contains("thermal-lowT (ms") && !plain.contains("dense"),
+            "{plain}"
+        );
     }
 
     #[test]

@@ -31,10 +31,12 @@ pub fn sites_per_unit(client: &Client, sites: usize) -> usize {
 /// sparse update costs `sites` times the active sites, the dense one about `sites log2(sites)`
 /// plus a dozen launches, so the crossing grows with `log2(sites)`.
 ///
-/// CPU adapters (lavapipe, measured on a 2-core x86 at L = 64 to 512; book, "Performance"):
-/// CPU_SPARSE_PER_LOG2 per `log2(sites)`. GPUs: not measured yet; there the dense step is
-/// bound by its launches and the sparse sums are spread over thousands of cores, so the
-/// crossing is higher: GPU_SPARSE_PER_LOG2 per `log2(sites)` is a conservative estimate.
+/// CPU adapters (lavapipe on a 2-core x86; book, "Performance"): 3 per `log2(sites)`. At
+/// L = 256 a dense step cost 10.8 ms, a sparse one 3.0 ms plus 0.165 ms per active site
+/// (crossing at 47 = 2.9 log2(sites)); at L = 512 the crossing was about 3.6 log2(sites).
+/// GPUs: not measured yet; there the dense step is bound by its launches and the sparse sums
+/// are spread over thousands of cores, so the crossing should be higher: 4 per `log2(sites)`
+/// is a conservative estimate.
 pub fn sparse_max_active(client: &Client, sites: usize) -> u32 {
     let per_log2 = if epm_fft::device::is_cpu_adapter(client) {
         CPU_SPARSE_PER_LOG2
@@ -45,7 +47,7 @@ pub fn sparse_max_active(client: &Client, sites: usize) -> u32 {
 }
 
 /// See [`sparse_max_active`].
-const CPU_SPARSE_PER_LOG2: f64 = 1.0;
+const CPU_SPARSE_PER_LOG2: f64 = 3.0;
 /// See [`sparse_max_active`].
 const GPU_SPARSE_PER_LOG2: f64 = 4.0;
 
@@ -268,7 +270,7 @@ pub mod resync {
 pub mod sparse {
     use super::*;
     use crate::sparse::{
-        COMPACTION_UNITS, compact_active, sparse_advect, sparse_increments, sparse_stress,
+        compact_active, compaction_units, sparse_advect, sparse_increments, sparse_stress,
     };
 
     /// The list and the tables, as the simulation holds them.
@@ -300,19 +302,23 @@ pub mod sparse {
         strain_rate: &Handle,
         b: &SparseBuffers,
     ) {
-        let units = COMPACTION_UNITS.min(sites);
-        compact_active::launch(
-            client,
-            CubeCount::Static(1, 1, 1),
-            CubeDim::new_1d(units as u32),
-            arg::<u32>(active, sites),
-            arg::<f32>(strain_rate, sites),
-            arg::<u32>(b.list_site, sites),
-            arg::<f32>(b.list_rate, sites),
-            arg::<u32>(b.list_count, 1),
-            sites,
-            units,
-        );
+        let units = compaction_units(sites);
+        // SAFETY: every index the kernel takes is below `sites` (see `compact_active`), and
+        // `arg` checks that each buffer holds `sites` elements.
+        unsafe {
+            compact_active::launch_unchecked(
+                client,
+                CubeCount::Static(1, 1, 1),
+                CubeDim::new_1d(units as u32),
+                arg::<u32>(active, sites),
+                arg::<f32>(strain_rate, sites),
+                arg::<u32>(b.list_site, sites),
+                arg::<f32>(b.list_rate, sites),
+                arg::<u32>(b.list_count, 1),
+                sites,
+                units,
+            )
+        };
     }
 
     /// `sigma += sum_a S(r - a) e_a` ([`sparse_stress`]), recording a non-finite stress.

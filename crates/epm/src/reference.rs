@@ -18,7 +18,8 @@ use crate::error::SimError;
 use crate::propagator::{StepTables, propagate_cpu, stress_of_strain_cpu};
 use crate::simulation::State;
 use crate::sparse::{
-    RealSpaceTables, WINDOW, compact_active_cpu, sparse_advect_cpu, sparse_stress_cpu,
+    RealSpaceTables, WINDOW, compact_active_cpu, compaction_units, sparse_advect_cpu,
+    sparse_stress_cpu,
 };
 use crate::tracers::advect_tracers_cpu;
 
@@ -104,7 +105,8 @@ impl CpuSimulation {
         );
         let sparse = self.sparse_limit > 0 && s.window_active <= self.sparse_limit;
         if count > 0 && sparse {
-            let (sites, rates) = compact_active_cpu(&s.active, &self.strain_rate);
+            let units = compaction_units(n);
+            let (sites, rates) = compact_active_cpu(&s.active, &self.strain_rate, units);
             sparse_stress_cpu((&sites, &rates), &self.real.stress, &mut s.stress, l);
             sparse_advect_cpu(&mut s.tracers, (&sites, &rates), &self.real, l);
         } else if count > 0 {

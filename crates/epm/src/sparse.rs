@@ -10,8 +10,8 @@
 //! `L^2` times the number of active sites instead of two transforms: far less at the paper's
 //! lowest temperatures, where a 256 x 256 lattice holds about ten active sites.
 //!
-//! One step: [`compact_active`] lists the active sites and their rates on the device (in site
-//! order, so that every sum runs in the same order on every run), [`sparse_stress`] adds the
+//! One step: [`compact_active`] lists the active sites and their rates on the device (in an
+//! order fixed by the sites alone, so that every sum runs in the same order on every run), [`sparse_stress`] adds the
 //! stress increment, [`sparse_advect`] moves the tracers by the displacement interpolated
 //! from the same sums. Nothing is read back per step: the host picks this path or the dense
 //! one for each window of [`WINDOW`] steps from the active-site count at the window's start,
@@ -75,12 +75,19 @@ impl RealSpaceTables {
     }
 }
 
-/// Lists the active sites: `list_site[0..count]` their indices in increasing order,
-/// `list_rate` their plastic strain rates, `list_count[0] = count`. One cube of `units` units;
-/// unit `u` takes the `sites / units` consecutive sites from `u sites / units`, counts its
-/// active ones, and writes them after those of the units before it (an exclusive scan of the
-/// counts in shared memory): the order is the site order whatever the scheduling.
-#[cube(launch)]
+/// Lists the active sites: `list_site[0..count]` their indices, `list_rate` their plastic
+/// strain rates, `list_count[0] = count`. One cube of `units` units; unit `u` takes the sites
+/// `u, u + units, u + 2 units, ...` (neighbouring units read neighbouring sites), counts its
+/// active ones, and writes them, in increasing order, after those of the units before it (an
+/// exclusive scan of the counts in shared memory). The list is ordered by `(site % units,
+/// site / units)` whatever the scheduling, so every sum over it runs in the same order on
+/// every run. Units without active sites (nearly all, when this update is chosen) skip the
+/// second pass.
+///
+/// Launched unchecked (no bounds test on each index: measured 0.30 to 0.22 ms at L = 256 on
+/// lavapipe): every index is a site below `sites` or a list position below the active count,
+/// in buffers of `sites` elements, which [`crate::launch::sparse::compaction`] checks.
+#[cube(launch_unchecked)]
 pub fn compact_active(
     active: &[u32],
     strain_rate: &[f32],
@@ -91,12 +98,11 @@ pub fn compact_active(
     #[comptime] units: usize,
 ) {
     let unit = UNIT_POS as usize;
-    let chunk = comptime![sites / units];
-    let start = unit * chunk;
+    let per_unit = comptime![sites / units];
     let mut counts = Shared::<[u32]>::new_slice(comptime![units + 1]);
     let mut mine = 0u32;
-    for j in 0..chunk {
-        mine += active[start + j];
+    for k in 0..per_unit {
+        mine += active[k * units + unit];
     }
     counts[unit] = mine;
     sync_cube();
@@ -112,24 +118,37 @@ pub fn compact_active(
         list_count[0] = total;
     }
     sync_cube();
-    let mut at = counts[unit] as usize;
-    for j in 0..chunk {
-        let s = start + j;
-        if active[s] == 1u32 {
-            list_site[at] = s as u32;
-            list_rate[at] = strain_rate[s];
-            at += 1;
+    if mine > 0u32 {
+        let mut at = counts[unit] as usize;
+        for k in 0..per_unit {
+            let s = k * units + unit;
+            if active[s] == 1u32 {
+                list_site[at] = s as u32;
+                list_rate[at] = strain_rate[s];
+                at += 1;
+            }
         }
     }
+    // No unit may leave while others still read shared memory that a runtime could recycle.
+    sync_cube();
 }
 
-/// CPU twin of [`compact_active`]: the active sites in increasing order and their rates.
+/// CPU twin of [`compact_active`] with `units` units: the active sites in its order and their
+/// rates.
 #[cfg(test)]
-pub fn compact_active_cpu(active: &[u32], strain_rate: &[f32]) -> (Vec<u32>, Vec<f32>) {
-    (0..active.len())
-        .filter(|&s| active[s] == 1)
-        .map(|s| (s as u32, strain_rate[s]))
-        .unzip()
+pub fn compact_active_cpu(
+    active: &[u32],
+    strain_rate: &[f32],
+    units: usize,
+) -> (Vec<u32>, Vec<f32>) {
+    let mut sites: Vec<usize> = (0..active.len()).filter(|&s| active[s] == 1).collect();
+    sites.sort_by_key(|&s| (s % units, s / units));
+    sites.iter().map(|&s| (s as u32, strain_rate[s])).unzip()
+}
+
+/// The units of [`compact_active`] on a lattice of `sites` sites.
+pub fn compaction_units(sites: usize) -> usize {
+    COMPACTION_UNITS.min(sites)
 }
 
 /// `sigma(r) += sum_a S(r - a) e_a` over the listed sites, in list order; a stress that is not
@@ -155,19 +174,25 @@ pub fn sparse_stress(
         terminate!();
     }
     let count = list_count[0] as usize;
+    // Active sites outside, the unit's sites inside: each listed site is read once per unit.
+    let mut sums = Array::<f32>::new(per_unit);
+    for i in 0..count {
+        let a = list_site[i] as usize;
+        let e = list_rate[i];
+        let (ax, ay) = (a & mask, a >> log2_l);
+        #[unroll]
+        for j in 0..per_unit {
+            let s = unit + j * stride;
+            // `+ l` keeps the unsigned difference positive before the periodic wrap.
+            let dx = ((s & mask) + l - ax) & mask;
+            let dy = ((s >> log2_l) + l - ay) & mask;
+            sums[j] += table[(dy << log2_l) + dx] * e;
+        }
+    }
     #[unroll]
     for j in 0..per_unit {
         let s = unit + j * stride;
-        let (x, y) = (s & mask, s >> log2_l);
-        let mut d = 0.0f32;
-        for i in 0..count {
-            let a = list_site[i] as usize;
-            // `+ l` keeps the unsigned difference positive before the periodic wrap.
-            let dx = (x + l - (a & mask)) & mask;
-            let dy = (y + l - (a >> log2_l)) & mask;
-            d += table[(dy << log2_l) + dx] * list_rate[i];
-        }
-        let sigma = stress[s] + d;
+        let sigma = stress[s] + sums[j];
         stress[s] = sigma;
         if f32::is_nan(sigma) || f32::is_inf(sigma) {
             status[0].fetch_min(step_lo);
@@ -342,11 +367,13 @@ mod tests {
     }
 
     #[test]
-    fn compaction_keeps_site_order() {
-        let active = [0, 1, 1, 0, 0, 0, 1, 0];
-        let rate = [0.0, 0.5, -0.5, 0.0, 0.0, 0.0, 0.5, 0.0];
-        let (sites, rates) = compact_active_cpu(&active, &rate);
-        assert_eq!(sites, [1, 2, 6]);
-        assert_eq!(rates, [0.5, -0.5, 0.5]);
+    fn compaction_orders_by_unit_then_site() {
+        let active = [0, 1, 1, 0, 0, 1, 1, 0];
+        let rate = [0.0, 0.5, -0.5, 0.0, 0.0, 0.5, 0.25, 0.0];
+        // Two units: unit 0 takes sites 0, 2, 4, 6, unit 1 the odd ones.
+        let (sites, rates) = compact_active_cpu(&active, &rate, 2);
+        assert_eq!(sites, [2, 6, 1, 5]);
+        assert_eq!(rates, [-0.5, 0.25, 0.5, 0.5]);
+        assert_eq!(compact_active_cpu(&active, &rate, 8).0, [1, 2, 5, 6]);
     }
 }

@@ -9,6 +9,8 @@ fn config() -> Config {
         l: 32,
         seed: 77,
         resync_every: 60,
+        // Both updates: sparse while few sites are active, dense after.
+        sparse_max_active: Some(12),
         activation: ActivationConfig::Thermal { temperature: 0.12 },
         ..Config::default()
     }
@@ -21,20 +23,23 @@ fn a_restored_run_continues_bit_for_bit() {
     let path = dir.join("run.ckpt");
 
     let mut original = Simulation::new(config(), &device()).unwrap();
-    // 130 steps: mid-way through a count ring and between two resynchronisations.
-    original.advance(130, &mut []).unwrap();
+    // 40 steps: mid-way through a count ring, a sparse window (the windows from step 16 on
+    // start with 9, 11, 20, 19, ... active sites) and before the first resynchronisation.
+    original.advance(40, &mut []).unwrap();
     original.checkpoint(&path).unwrap();
     let saved = original.state().unwrap();
-    original.advance(170, &mut []).unwrap();
+    assert!(saved.window_active <= 12, "{} active", saved.window_active);
+    original.advance(260, &mut []).unwrap();
 
     let back = Simulation::read_checkpoint(&path).unwrap();
     assert_eq!(back.config, config());
     assert_eq!(back.state, saved, "the checkpoint holds the state exactly");
 
     let mut restored = Simulation::restore(&path, &device()).unwrap();
-    assert_eq!(restored.step(), 130);
-    restored.advance(170, &mut []).unwrap();
+    assert_eq!(restored.step(), 40);
+    restored.advance(260, &mut []).unwrap();
     let (a, b) = (original.state().unwrap(), restored.state().unwrap());
+    assert!(a.window_active > 12, "the run went on to dense windows");
     assert!(a.plastic.iter().any(|&k| k != 0), "nothing happened");
     // Bit for bit: compare the f32 bit patterns, not just the values.
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
