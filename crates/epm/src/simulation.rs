@@ -375,12 +375,15 @@ impl Simulation {
             path: "<bytes>".into(),
             message,
         };
-        let format: u32 = postcard::take_from_bytes(bytes)
-            .map_err(|e| bad(format!("not a checkpoint: {e}")))?
-            .0;
+        let (format, rest): (u32, _) = postcard::take_from_bytes(bytes)
+            .map_err(|e| bad(format!("not a checkpoint: {e}")))?;
+        if format != 1 && format != CHECKPOINT_FORMAT {
+            return Err(bad(format!(
+                "format {format} (this version reads 1 and {CHECKPOINT_FORMAT})"
+            )));
+        }
         let file: CheckpointFile = if format == 1 {
             // Format 1 had no window count: the window restarts from the current activity.
-            let (_, rest): (u32, _) = postcard::take_from_bytes(bytes).expect("read above");
             let old: CheckpointFileV1 =
                 postcard::from_bytes(rest).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
             let s = old.state;
@@ -402,12 +405,6 @@ impl Simulation {
         } else {
             postcard::from_bytes(bytes).map_err(|e| bad(format!("not a checkpoint: {e}")))?
         };
-        if file.format != CHECKPOINT_FORMAT {
-            return Err(bad(format!(
-                "format {} (this version reads {CHECKPOINT_FORMAT})",
-                file.format
-            )));
-        }
         let config = Config::from_toml(&file.config_toml)?;
         file.state.check(&config).map_err(bad)?;
         Ok(Checkpoint {
@@ -866,4 +863,51 @@ fn read_i32(t: &DispatchTensor) -> Result<Vec<i32>, SimError> {
         .map_err(|e| SimError::Device(format!("{e:?}")))?
         .try_into_vec::<i32>()
         .map_err(|e| SimError::Device(format!("{e:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_format_1_checkpoint_is_still_read() {
+        // Format 1: the same file without the window count (postcard writes a struct as the
+        // sequence of its fields, as it does a tuple).
+        let config = Config {
+            l: 4,
+            ..Config::default()
+        };
+        let mut state = State::initial(&config);
+        state.active[3] = 1;
+        state.active[9] = 1;
+        let s = state.clone();
+        let v1 = (
+            1u32,
+            config.to_toml(),
+            "Thermal".to_string(),
+            (
+                s.step,
+                s.stress,
+                s.initial_stress,
+                s.active,
+                s.sign,
+                s.plastic,
+                s.tracers,
+            ),
+        );
+        let bytes = postcard::to_stdvec(&v1).unwrap();
+        let back = Simulation::decode_checkpoint(&bytes).unwrap();
+        assert_eq!(back.config, config);
+        assert_eq!(
+            back.state,
+            State {
+                window_active: 2,
+                ..state
+            }
+        );
+        // A format this version does not know is refused by number.
+        let v3 = (3u32, config.to_toml());
+        let err = Simulation::decode_checkpoint(&postcard::to_stdvec(&v3).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("format 3"), "{err}");
+    }
 }

@@ -245,26 +245,30 @@ fn mean_stress_is_conserved_over_1e5_steps() {
 
 #[test]
 fn a_non_finite_stress_stops_the_run_naming_the_step() {
-    let config = Config {
-        tracers: Some(0),
-        ..config(16, ActivationConfig::Random { activity: 0.3 }, 6)
-    };
-    let mut sim = Simulation::new(config, &device()).unwrap();
-    sim.advance(10, &mut []).unwrap();
-    // Poison one site: the first stress update after it (step 10, there are events in every
-    // step at this activity) keeps it NaN.
-    sim.set_stress(37, f32::NAN).unwrap();
-    match sim.advance(100, &mut []) {
-        Err(SimError::NonFiniteStress { step, site, x, y }) => {
-            assert_eq!((step, site, x, y), (10, 37, 5, 2));
+    // Through the transforms, and through the sparse update.
+    for sparse_max_active in [Some(0), Some(u32::MAX)] {
+        let config = Config {
+            tracers: Some(0),
+            sparse_max_active,
+            ..config(16, ActivationConfig::Random { activity: 0.3 }, 6)
+        };
+        let mut sim = Simulation::new(config, &device()).unwrap();
+        sim.advance(10, &mut []).unwrap();
+        // Poison one site: the first stress update after it (step 10, there are events in
+        // every step at this activity) keeps it NaN.
+        sim.set_stress(37, f32::NAN).unwrap();
+        match sim.advance(100, &mut []) {
+            Err(SimError::NonFiniteStress { step, site, x, y }) => {
+                assert_eq!((step, site, x, y), (10, 37, 5, 2));
+            }
+            other => panic!("expected a non-finite stress error, got {other:?}"),
         }
-        other => panic!("expected a non-finite stress error, got {other:?}"),
+        // It does not go on.
+        assert!(matches!(
+            sim.advance(1, &mut []),
+            Err(SimError::NonFiniteStress { step: 10, .. })
+        ));
     }
-    // It does not go on.
-    assert!(matches!(
-        sim.advance(1, &mut []),
-        Err(SimError::NonFiniteStress { step: 10, .. })
-    ));
 }
 
 #[test]
