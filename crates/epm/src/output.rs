@@ -39,6 +39,10 @@ pub struct Manifest {
     pub rule: String,
     /// The configuration.
     pub config: Config,
+    /// The sparse update's limit the run used: `config.sparse_max_active`, or the adapter's
+    /// choice when that is absent (see [`crate::launch::sparse_max_active`]).
+    #[serde(default)]
+    pub sparse_max_active: u32,
     /// For a random-model run that copies a thermal run's activity (a random twin): that
     /// run's temperature, which this one stands for in tables and figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]

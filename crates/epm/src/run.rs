@@ -206,6 +206,7 @@ impl Run {
             adapter: crate::device::describe(self.sim.client()),
             rule: self.sim.rule_name().into(),
             config: self.sim.config().clone(),
+            sparse_max_active: self.sim.sparse_max_active(),
             twin_temperature: self.twin_temperature,
             steps: self.sim.step(),
             time: self.sim.time(),

@@ -709,6 +709,12 @@ impl Simulation {
         &self.rule_name
     }
 
+    /// The most active sites at a window's start for which steps take the sparse update
+    /// ([`crate::sparse`]): `sparse_max_active` of the configuration, or the adapter's choice.
+    pub fn sparse_max_active(&self) -> u32 {
+        self.sparse_limit
+    }
+
     /// Steps completed.
     pub fn step(&self) -> u64 {
         self.step

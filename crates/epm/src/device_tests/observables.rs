@@ -569,6 +569,7 @@ fn a_run_directory_holds_the_manifest_and_every_table() {
         adapter: epm::device::describe(sim.client()),
         rule: sim.rule_name().into(),
         config: config.clone(),
+        sparse_max_active: sim.sparse_max_active(),
         twin_temperature: None,
         steps: sim.step(),
         time: sim.time(),
