@@ -375,8 +375,8 @@ impl Simulation {
             path: "<bytes>".into(),
             message,
         };
-        let (format, rest): (u32, _) = postcard::take_from_bytes(bytes)
-            .map_err(|e| bad(format!("not a checkpoint: {e}")))?;
+        let (format, rest): (u32, _) =
+            postcard::take_from_bytes(bytes).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
         if format != 1 && format != CHECKPOINT_FORMAT {
             return Err(bad(format!(
                 "format {format} (this version reads 1 and {CHECKPOINT_FORMAT})"
