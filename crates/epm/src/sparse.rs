@@ -26,8 +26,8 @@ use rustfft::num_complex::Complex;
 
 use crate::propagator::StepTables;
 #[cfg(test)]
-use crate::tracers::{TracerPositions, advance_axis_cpu, interpolate_cpu, weight_cpu};
-use crate::tracers::{advance_axis, interpolate, weight};
+use crate::tracers::{TracerPositions, interpolate_cpu, move_tracers_cpu};
+use crate::tracers::{advance_axis, interpolate, store_tracer, weight};
 
 /// Steps of a window: the update is chosen for steps `[k WINDOW, (k + 1) WINDOW)` from the
 /// active sites after step `k WINDOW - 1`. Short enough that a burst of activity in a sparse
@@ -254,14 +254,9 @@ pub fn sparse_advect(
         ux += interpolate(table_x, 0usize, rx, ry, wx, wy, log2_l) * e;
         uy += interpolate(table_y, 0usize, rx, ry, wx, wy, log2_l) * e;
     }
-    let (nx, nhx, nlx) = advance_axis(cx, hx, lx, ux);
-    let (ny, nhy, nly) = advance_axis(cy, hy, ly, uy);
-    cells[2 * t] = nx;
-    cells[2 * t + 1] = ny;
-    fractions[4 * t] = nhx;
-    fractions[4 * t + 1] = nlx;
-    fractions[4 * t + 2] = nhy;
-    fractions[4 * t + 3] = nly;
+    let x = advance_axis(cx, hx, lx, ux);
+    let y = advance_axis(cy, hy, ly, uy);
+    store_tracer(cells, fractions, t, x, y);
 }
 
 /// CPU twin of [`sparse_advect`].
@@ -273,23 +268,15 @@ pub fn sparse_advect_cpu(
     l: usize,
 ) {
     let (sites, rates) = list;
-    for t in 0..tracers.len() {
-        let (cx, cy) = (tracers.cells[2 * t], tracers.cells[2 * t + 1]);
-        let (fx, fy) = (tracers.fractions[2 * t], tracers.fractions[2 * t + 1]);
-        let (wx, wy) = (weight_cpu((fx >> 32) as u32), weight_cpu((fy >> 32) as u32));
+    move_tracers_cpu(tracers, |cx, cy, wx, wy| {
         let (mut ux, mut uy) = (0.0f32, 0.0f32);
         for (&a, &e) in sites.iter().zip(rates) {
             let (rx, ry) = (cx - (a as usize % l) as i32, cy - (a as usize / l) as i32);
             ux += interpolate_cpu(&tables.displacement_x, l, rx, ry, wx, wy) * e;
             uy += interpolate_cpu(&tables.displacement_y, l, rx, ry, wx, wy) * e;
         }
-        let (nx, nfx) = advance_axis_cpu(cx, fx, ux);
-        let (ny, nfy) = advance_axis_cpu(cy, fy, uy);
-        tracers.cells[2 * t] = nx;
-        tracers.cells[2 * t + 1] = ny;
-        tracers.fractions[2 * t] = nfx;
-        tracers.fractions[2 * t + 1] = nfy;
-    }
+        (ux, uy)
+    });
 }
 
 /// The increments of the last sparse step as the dense path leaves them (for

@@ -205,25 +205,51 @@ pub fn advect_tracers(
     let (wx, wy) = (weight(hx), weight(hy));
     let ux = interpolate(displacement_x, 0usize, cx, cy, wx, wy, log2_l);
     let uy = interpolate(displacement_y, y_offset, cx, cy, wx, wy, log2_l);
-    let (nx, nhx, nlx) = advance_axis(cx, hx, lx, ux);
-    let (ny, nhy, nly) = advance_axis(cy, hy, ly, uy);
-    cells[2 * i] = nx;
-    cells[2 * i + 1] = ny;
-    fractions[4 * i] = nhx;
-    fractions[4 * i + 1] = nlx;
-    fractions[4 * i + 2] = nhy;
-    fractions[4 * i + 3] = nly;
+    let x = advance_axis(cx, hx, lx, ux);
+    let y = advance_axis(cy, hy, ly, uy);
+    store_tracer(cells, fractions, i, x, y);
+}
+
+/// Writes tracer `i`'s new position, `(cell, high, low)` per axis.
+#[cube]
+pub(crate) fn store_tracer(
+    cells: &mut [i32],
+    fractions: &mut [u32],
+    i: usize,
+    x: (i32, u32, u32),
+    y: (i32, u32, u32),
+) {
+    cells[2 * i] = x.0;
+    cells[2 * i + 1] = y.0;
+    fractions[4 * i] = x.1;
+    fractions[4 * i + 1] = x.2;
+    fractions[4 * i + 2] = y.1;
+    fractions[4 * i + 3] = y.2;
 }
 
 /// CPU reference of [`advect_tracers`], with the `l x l` fields `du_x` and `du_y`.
 #[cfg(test)]
 pub fn advect_tracers_cpu(tracers: &mut TracerPositions, du_x: &[f32], du_y: &[f32], l: usize) {
+    move_tracers_cpu(tracers, |cx, cy, wx, wy| {
+        (
+            interpolate_cpu(du_x, l, cx, cy, wx, wy),
+            interpolate_cpu(du_y, l, cx, cy, wx, wy),
+        )
+    });
+}
+
+/// Every tracer moves by `displacement(cell_x, cell_y, weight_x, weight_y)`, with the
+/// fixed-point step of the kernels: the shared part of the advection twins.
+#[cfg(test)]
+pub fn move_tracers_cpu(
+    tracers: &mut TracerPositions,
+    displacement: impl Fn(i32, i32, f32, f32) -> (f32, f32),
+) {
     for i in 0..tracers.len() {
         let (cx, cy) = (tracers.cells[2 * i], tracers.cells[2 * i + 1]);
         let (fx, fy) = (tracers.fractions[2 * i], tracers.fractions[2 * i + 1]);
         let (wx, wy) = (weight_cpu((fx >> 32) as u32), weight_cpu((fy >> 32) as u32));
-        let ux = interpolate_cpu(du_x, l, cx, cy, wx, wy);
-        let uy = interpolate_cpu(du_y, l, cx, cy, wx, wy);
+        let (ux, uy) = displacement(cx, cy, wx, wy);
         let (nx, nfx) = advance_axis_cpu(cx, fx, ux);
         let (ny, nfy) = advance_axis_cpu(cy, fy, uy);
         tracers.cells[2 * i] = nx;
