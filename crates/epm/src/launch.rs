@@ -276,7 +276,7 @@ pub mod sparse {
     /// The list and the tables, as the simulation holds them.
     #[derive(Debug, Clone, Copy)]
     pub struct SparseBuffers<'a> {
-        /// `u32` site indices, in increasing order.
+        /// `u32` site indices, in the order of [`compact_active`].
         pub list_site: &'a Handle,
         /// `f32` plastic strain rates of the listed sites.
         pub list_rate: &'a Handle,
