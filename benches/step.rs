@@ -25,7 +25,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm::activation::{StepParams, Thermal, count_index};
@@ -198,16 +199,8 @@ fn step(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     for l in SIZES {
-        let kernels: RefCell<Option<Kernels>> = RefCell::new(None);
-        let get = || {
-            std::cell::RefMut::map(kernels.borrow_mut(), |k| {
-                k.get_or_insert_with(|| {
-                    let state = warmed(&cache, l).state().unwrap();
-                    Kernels::new(&client, &config(l), &state)
-                })
-            })
-        };
-        let run: [KernelBench; 6] = [
+        let make = || Kernels::new(&client, &config(l), &warmed(&cache, l).state().unwrap());
+        let kernels: [KernelBench<Kernels>; 6] = [
             ("activation", Kernels::activation),
             ("forward-fft", Kernels::forward_fft),
             ("propagate", Kernels::propagate),
@@ -215,12 +208,7 @@ fn step(c: &mut Criterion) {
             ("update-stress", Kernels::update_stress),
             ("advect", Kernels::advect),
         ];
-        for (name, f) in run {
-            group.bench_function(BenchmarkId::new(name, l), |b| {
-                let k = get();
-                b.iter_custom(|iters| timed(&client, iters, || f(&k)))
-            });
-        }
+        bench_kernels(&mut group, &client, l, make, &kernels);
     }
     group.finish();
 
@@ -230,32 +218,41 @@ fn step(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     for l in [256, 512] {
-        let kernels: RefCell<Option<SparseKernels>> = RefCell::new(None);
-        let get = || {
-            std::cell::RefMut::map(kernels.borrow_mut(), |k| {
-                k.get_or_insert_with(|| {
-                    let state = warmed_state(&states, l, LOW_TEMPERATURE);
-                    SparseKernels::new(&client, &config(l), &state)
-                })
-            })
+        let make = || {
+            let state = warmed_state(&states, l, LOW_TEMPERATURE);
+            SparseKernels::new(&client, &config(l), &state)
         };
-        let run: [SparseKernelBench; 3] = [
+        let kernels: [KernelBench<SparseKernels>; 3] = [
             ("compaction", SparseKernels::compaction),
             ("sparse-stress", SparseKernels::stress),
             ("sparse-advect", SparseKernels::advect),
         ];
-        for (name, f) in run {
-            group.bench_function(BenchmarkId::new(name, l), |b| {
-                let k = get();
-                b.iter_custom(|iters| timed(&client, iters, || f(&k)))
-            });
-        }
+        bench_kernels(&mut group, &client, l, make, &kernels);
     }
     group.finish();
 }
 
-/// A kernel of the sparse update, by name.
-type SparseKernelBench = (&'static str, fn(&SparseKernels));
+/// A kernel, by name, on the buffers `K` holds.
+type KernelBench<K> = (&'static str, fn(&K));
+
+/// Times each of `kernels` alone at size `l`, on buffers `make` builds when the first of them
+/// runs (a filter that skips them all skips their warm-up too).
+fn bench_kernels<K>(
+    group: &mut BenchmarkGroup<WallTime>,
+    client: &Client,
+    l: usize,
+    make: impl Fn() -> K,
+    kernels: &[KernelBench<K>],
+) {
+    let built: RefCell<Option<K>> = RefCell::new(None);
+    for &(name, f) in kernels {
+        group.bench_function(BenchmarkId::new(name, l), |b| {
+            let mut slot = built.borrow_mut();
+            let k = slot.get_or_insert_with(&make);
+            b.iter_custom(|iters| timed(client, iters, || f(k)))
+        });
+    }
+}
 
 /// The sparse update's buffers for one state, with its list of active sites made.
 struct SparseKernels {
@@ -333,9 +330,6 @@ impl SparseKernels {
         launch::sparse::advection(&self.client, self.n, self.tracers, cells, fractions, &b);
     }
 }
-
-/// A kernel of the step, by name.
-type KernelBench = (&'static str, fn(&Kernels));
 
 /// The buffers of one step, as the simulation holds them, for timing its kernels one by one.
 struct Kernels {

@@ -69,8 +69,7 @@ pub enum Update {
 }
 
 /// The propagation side of a step, on the client of the fields: FFT plans, Fourier tables
-/// and spectra for the dense update; real-space tables and the list of active sites for the
-/// sparse one.
+/// and spectra for the dense update; for the sparse one, when enabled, [`SparseSide`].
 pub struct Propagation {
     l: usize,
     forward: Arc<Fft2d<f32>>,
@@ -80,6 +79,11 @@ pub struct Propagation {
     table_displacement_y: Handle,
     table_stress: Handle,
     strain: Handle,
+    sparse: Option<SparseSide>,
+}
+
+/// The sparse update's real-space tables and list of active sites.
+struct SparseSide {
     real_stress: Handle,
     real_x: Handle,
     real_y: Handle,
@@ -89,40 +93,56 @@ pub struct Propagation {
 }
 
 impl Propagation {
-    /// Plans and tables for an `l x l` lattice on `client`.
-    pub fn new(client: &Client, l: usize, tables: &StepTables) -> Result<Self, FftError> {
+    /// Plans and tables for an `l x l` lattice on `client`; the sparse update's only with
+    /// `sparse` (they cost two `f64` transforms on the host and five fields on the device).
+    pub fn new(
+        client: &Client,
+        l: usize,
+        tables: &StepTables,
+        sparse: bool,
+    ) -> Result<Self, FftError> {
         let options = PlanOptions::default();
         let forward = Arc::new(Fft2d::new(client, Shape2d::new(1, l, l)?, options)?);
         let inverse = Arc::new(Fft2d::new(client, Shape2d::new(2, l, l)?, options)?);
         let upload = |v: &[f32]| client.create_from_slice(f32::as_bytes(v));
-        let real = RealSpaceTables::new(l, tables);
         let n = l * l;
+        let sparse = sparse.then(|| {
+            let real = RealSpaceTables::new(l, tables);
+            SparseSide {
+                real_stress: upload(&real.stress),
+                real_x: upload(&real.displacement_x),
+                real_y: upload(&real.displacement_y),
+                // Written by the compaction before anything reads them.
+                list_site: client.empty(n * size_of::<u32>()),
+                list_rate: client.empty(n * size_of::<f32>()),
+                list_count: client.create_from_slice(u32::as_bytes(&[0])),
+            }
+        });
         Ok(Self {
             l,
             forward,
             inverse,
-            spectrum: ComplexBuffers::empty::<f32>(client, l * l),
+            spectrum: ComplexBuffers::empty::<f32>(client, n),
             table_packed: upload(&tables.packed),
             table_displacement_y: upload(&tables.displacement_y),
             table_stress: upload(&tables.stress),
             strain: client.empty(n * size_of::<f32>()),
-            real_stress: upload(&real.stress),
-            real_x: upload(&real.displacement_x),
-            real_y: upload(&real.displacement_y),
-            list_site: client.create_from_slice(u32::as_bytes(&vec![0; n])),
-            list_rate: client.create_from_slice(f32::as_bytes(&vec![0.0; n])),
-            list_count: client.create_from_slice(u32::as_bytes(&[0])),
+            sparse,
         })
     }
 
     fn sparse(&self) -> launch::sparse::SparseBuffers<'_> {
+        let s = self
+            .sparse
+            .as_ref()
+            .expect("the sparse update runs only when it was enabled");
         launch::sparse::SparseBuffers {
-            list_site: &self.list_site,
-            list_rate: &self.list_rate,
-            list_count: &self.list_count,
-            table_stress: &self.real_stress,
-            table_x: &self.real_x,
-            table_y: &self.real_y,
+            list_site: &s.list_site,
+            list_rate: &s.list_rate,
+            list_count: &s.list_count,
+            table_stress: &s.real_stress,
+            table_x: &s.real_x,
+            table_y: &s.real_y,
         }
     }
 }

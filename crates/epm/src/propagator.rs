@@ -371,12 +371,25 @@ pub fn update_stress(
     #[unroll]
     for j in 0..per_unit {
         let s = unit + j * stride;
-        let sigma = stress[s] + increments_re[s];
-        stress[s] = sigma;
-        if f32::is_nan(sigma) || f32::is_inf(sigma) {
-            status[0].fetch_min(step_lo);
-            status[1].store(s as u32);
-        }
+        add_stress(stress, status, s, increments_re[s], step_lo);
+    }
+}
+
+/// `sigma[s] += d`; a result that is not finite records the step (`status[0]`, atomic minimum
+/// of `step_lo`) and the site (`status[1]`). Both stress updates, dense and sparse, end here.
+#[cube]
+pub(crate) fn add_stress(
+    stress: &mut [f32],
+    status: &[Atomic<u32>],
+    s: usize,
+    d: f32,
+    step_lo: u32,
+) {
+    let sigma = stress[s] + d;
+    stress[s] = sigma;
+    if f32::is_nan(sigma) || f32::is_inf(sigma) {
+        status[0].fetch_min(step_lo);
+        status[1].store(s as u32);
     }
 }
 

@@ -240,10 +240,10 @@ impl Simulation {
         let l = config.l;
         let client = device.client();
         let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
-        let propagation = Propagation::new(&client, l, &tables)?;
         let sparse_limit = config
             .sparse_max_active
             .unwrap_or_else(|| crate::launch::sparse_max_active(&client, config.sites()));
+        let propagation = Propagation::new(&client, l, &tables, sparse_limit > 0)?;
         let burn_device = BurnDevice::new(device.clone());
         let tracers = state.tracers.len();
         let last_count = state.active.iter().sum::<u32>();

@@ -24,10 +24,10 @@ use cubecl::prelude::*;
 use epm_fft::reference::RustFft2d;
 use rustfft::num_complex::Complex;
 
-use crate::propagator::StepTables;
+use crate::propagator::{StepTables, add_stress};
 #[cfg(test)]
 use crate::tracers::{TracerPositions, interpolate_cpu, move_tracers_cpu};
-use crate::tracers::{advance_axis, interpolate, store_tracer, weight};
+use crate::tracers::{interpolate, load_tracer, move_tracer, weight};
 
 /// Steps of a window: the update is chosen for steps `[k WINDOW, (k + 1) WINDOW)` from the
 /// active sites after step `k WINDOW - 1`. Short enough that a burst of activity in a sparse
@@ -191,13 +191,7 @@ pub fn sparse_stress(
     }
     #[unroll]
     for j in 0..per_unit {
-        let s = unit + j * stride;
-        let sigma = stress[s] + sums[j];
-        stress[s] = sigma;
-        if f32::is_nan(sigma) || f32::is_inf(sigma) {
-            status[0].fetch_min(step_lo);
-            status[1].store(s as u32);
-        }
+        add_stress(stress, status, unit + j * stride, sums[j], step_lo);
     }
 }
 
@@ -238,10 +232,8 @@ pub fn sparse_advect(
         terminate!();
     }
     let mask = comptime![(1usize << log2_l) - 1];
-    let (cx, cy) = (cells[2 * t], cells[2 * t + 1]);
-    let (hx, lx) = (fractions[4 * t], fractions[4 * t + 1]);
-    let (hy, ly) = (fractions[4 * t + 2], fractions[4 * t + 3]);
-    let (wx, wy) = (weight(hx), weight(hy));
+    let (x, y) = load_tracer(cells, fractions, t);
+    let (wx, wy) = (weight(x.1), weight(y.1));
     let count = list_count[0] as usize;
     let mut ux = 0.0f32;
     let mut uy = 0.0f32;
@@ -249,14 +241,12 @@ pub fn sparse_advect(
         let a = list_site[i] as usize;
         let e = list_rate[i];
         // Cells relative to the active site; `interpolate` wraps them periodically.
-        let rx = cx - i32::cast_from(a & mask);
-        let ry = cy - i32::cast_from(a >> log2_l);
+        let rx = x.0 - i32::cast_from(a & mask);
+        let ry = y.0 - i32::cast_from(a >> log2_l);
         ux += interpolate(table_x, 0usize, rx, ry, wx, wy, log2_l) * e;
         uy += interpolate(table_y, 0usize, rx, ry, wx, wy, log2_l) * e;
     }
-    let x = advance_axis(cx, hx, lx, ux);
-    let y = advance_axis(cy, hy, ly, uy);
-    store_tracer(cells, fractions, t, x, y);
+    move_tracer(cells, fractions, t, (x, y), (ux, uy));
 }
 
 /// CPU twin of [`sparse_advect`].

@@ -199,32 +199,46 @@ pub fn advect_tracers(
     if i >= count {
         terminate!();
     }
-    let (cx, cy) = (cells[2 * i], cells[2 * i + 1]);
-    let (hx, lx) = (fractions[4 * i], fractions[4 * i + 1]);
-    let (hy, ly) = (fractions[4 * i + 2], fractions[4 * i + 3]);
-    let (wx, wy) = (weight(hx), weight(hy));
-    let ux = interpolate(displacement_x, 0usize, cx, cy, wx, wy, log2_l);
-    let uy = interpolate(displacement_y, y_offset, cx, cy, wx, wy, log2_l);
-    let x = advance_axis(cx, hx, lx, ux);
-    let y = advance_axis(cy, hy, ly, uy);
-    store_tracer(cells, fractions, i, x, y);
+    let (x, y) = load_tracer(cells, fractions, i);
+    let (wx, wy) = (weight(x.1), weight(y.1));
+    let ux = interpolate(displacement_x, 0usize, x.0, y.0, wx, wy, log2_l);
+    let uy = interpolate(displacement_y, y_offset, x.0, y.0, wx, wy, log2_l);
+    move_tracer(cells, fractions, i, (x, y), (ux, uy));
 }
 
-/// Writes tracer `i`'s new position, `(cell, high, low)` per axis.
+/// Tracer `i`'s position, `(cell, high word, low word)` per axis. (`&mut`: the kernels hold
+/// the buffers mutably, and a cube function cannot take them as shared.)
 #[cube]
-pub(crate) fn store_tracer(
+pub(crate) fn load_tracer(
     cells: &mut [i32],
     fractions: &mut [u32],
     i: usize,
-    x: (i32, u32, u32),
-    y: (i32, u32, u32),
+) -> ((i32, u32, u32), (i32, u32, u32)) {
+    (
+        (cells[2 * i], fractions[4 * i], fractions[4 * i + 1]),
+        (cells[2 * i + 1], fractions[4 * i + 2], fractions[4 * i + 3]),
+    )
+}
+
+/// Tracer `i`, at `position` ([`load_tracer`]), moves by `du` ([`advance_axis`] per axis) and
+/// is written back: the end of both advection kernels, dense and sparse.
+#[cube]
+pub(crate) fn move_tracer(
+    cells: &mut [i32],
+    fractions: &mut [u32],
+    i: usize,
+    position: ((i32, u32, u32), (i32, u32, u32)),
+    du: (f32, f32),
 ) {
-    cells[2 * i] = x.0;
-    cells[2 * i + 1] = y.0;
-    fractions[4 * i] = x.1;
-    fractions[4 * i + 1] = x.2;
-    fractions[4 * i + 2] = y.1;
-    fractions[4 * i + 3] = y.2;
+    let (x, y) = position;
+    let (cx, hx, lx) = advance_axis(x.0, x.1, x.2, du.0);
+    let (cy, hy, ly) = advance_axis(y.0, y.1, y.2, du.1);
+    cells[2 * i] = cx;
+    cells[2 * i + 1] = cy;
+    fractions[4 * i] = hx;
+    fractions[4 * i + 1] = lx;
+    fractions[4 * i + 2] = hy;
+    fractions[4 * i + 3] = ly;
 }
 
 /// CPU reference of [`advect_tracers`], with the `l x l` fields `du_x` and `du_y`.

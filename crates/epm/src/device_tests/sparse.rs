@@ -152,29 +152,27 @@ fn sparse_and_dense_runs_agree_at_low_temperature() {
     let mut sparse = run_from(&thermal(l, 0.05, u32::MAX), &state);
     let (mut worst_stress, mut worst_tracer) = (0.0f64, 0.0f64);
     let mut active_steps = 0u64;
-    for _ in 0..10 {
-        // Between resynchronisations the increments differ by rounding only.
-        dense.advance(99, &mut []).unwrap();
-        sparse.advance(99, &mut []).unwrap();
+    // Both runs `steps` further; the same activation decisions.
+    let mut advance_both = |steps: u64| {
+        dense.advance(steps, &mut []).unwrap();
+        sparse.advance(steps, &mut []).unwrap();
         let (d, s) = (dense.state().unwrap(), sparse.state().unwrap());
         assert_eq!(
             d.active, s.active,
             "activation decisions by step {}",
             d.step
         );
+        (d, s)
+    };
+    for _ in 0..10 {
+        // Between resynchronisations the increments differ by rounding only.
+        let (d, s) = advance_both(99);
         for (a, b) in d.stress.iter().zip(&s.stress) {
             worst_stress = worst_stress.max(((a - b).abs() / a.abs().max(1.0)) as f64);
         }
         active_steps += s.active.iter().map(|&a| a as u64).sum::<u64>();
         // Then a resynchronisation: both are sigma_0 + 2 mu G * eps_p, exactly.
-        dense.advance(1, &mut []).unwrap();
-        sparse.advance(1, &mut []).unwrap();
-        let (d, s) = (dense.state().unwrap(), sparse.state().unwrap());
-        assert_eq!(
-            d.active, s.active,
-            "activation decisions by step {}",
-            d.step
-        );
+        let (d, s) = advance_both(1);
         assert_eq!(d.sign, s.sign);
         assert_eq!(d.plastic, s.plastic);
         assert_eq!(
