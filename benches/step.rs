@@ -30,13 +30,13 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criteri
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm::activation::{StepParams, Thermal, count_index};
-use epm::fft::{ComplexBuffers, Fft2d, PlanOptions, Shape2d};
+use epm::fft::{Accumulate, ComplexBuffers, Fft2d, PlanOptions, Shape2d};
 use epm::launch;
 use epm::observables::measurements::Measurements;
 use epm::propagator::StepTables;
 use epm::{ActivationConfig, Config, Simulation};
 
-const SIZES: [usize; 3] = [128, 256, 512];
+const SIZES: [usize; 4] = [64, 128, 256, 512];
 const TEMPERATURE: f64 = 0.1;
 /// Steps from zero stress to the steady state at T = 0.1 (about 10 event durations beyond
 /// the first activations).
@@ -107,12 +107,23 @@ fn timed(client: &Client, iters: u64, mut f: impl FnMut()) -> Duration {
     start.elapsed()
 }
 
-fn record_adapter(client: &Client) {
+/// The adapter, and the counted launches and bytes of a step at each size (`step_traffic`),
+/// beside criterion's results for the table.
+fn record_adapter(client: &Client, device: &cubecl::Device) {
     let adapter = epm::device::describe(client);
     eprintln!("step: {adapter}");
+    let mut traffic = String::new();
+    for l in SIZES {
+        let t = Simulation::new(config(l), device).unwrap().step_traffic();
+        traffic += &format!(
+            "{{\"L\": {l}, \"launches\": {}, \"bytes\": {}, \"minimum_bytes\": {}}}\n",
+            t.launches, t.bytes, t.minimum_bytes
+        );
+    }
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../criterion");
     if std::fs::create_dir_all(&dir).is_ok() {
         let _ = std::fs::write(dir.join("adapter.txt"), &adapter);
+        let _ = std::fs::write(dir.join("step-traffic.jsonl"), traffic);
     }
 }
 
@@ -139,7 +150,7 @@ fn warmed(
 fn step(c: &mut Criterion) {
     let device = epm::device::default_device().expect("no compute device (see README)");
     let client = device.client();
-    record_adapter(&client);
+    record_adapter(&client, &device);
     // Simulations are made when a benchmark that needs them runs: a filter skips their warm-up.
     let cache = RefCell::new(HashMap::new());
     let mut group = c.benchmark_group("step");
@@ -200,13 +211,14 @@ fn step(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3));
     for l in SIZES {
         let make = || Kernels::new(&client, &config(l), &warmed(&cache, l).state().unwrap());
-        let kernels: [KernelBench<Kernels>; 6] = [
+        // `inverse-plain`: the same inverse without its fused multiply and stress update, for
+        // what the fusion costs; not part of the step.
+        let kernels: [KernelBench<Kernels>; 5] = [
             ("activation", Kernels::activation),
             ("forward-fft", Kernels::forward_fft),
-            ("propagate", Kernels::propagate),
             ("inverse-fft", Kernels::inverse_fft),
-            ("update-stress", Kernels::update_stress),
             ("advect", Kernels::advect),
+            ("inverse-plain", Kernels::inverse_plain),
         ];
         bench_kernels(&mut group, &client, l, make, &kernels);
     }
@@ -349,8 +361,7 @@ struct Kernels {
     fractions: Handle,
     spectrum: ComplexBuffers,
     increments: ComplexBuffers,
-    table_packed: Handle,
-    table_y: Handle,
+    filters: ComplexBuffers,
     forward: Fft2d<f32>,
     inverse: Fft2d<f32>,
 }
@@ -391,8 +402,13 @@ impl Kernels {
             fractions: u32s(&state.tracers.fraction_words()),
             spectrum: ComplexBuffers::empty::<f32>(client, n),
             increments: ComplexBuffers::empty::<f32>(client, 2 * n),
-            table_packed: f32s(&tables.packed),
-            table_y: f32s(&tables.displacement_y),
+            filters: {
+                let (re, im) = tables.filters();
+                ComplexBuffers {
+                    re: f32s(&re),
+                    im: f32s(&im),
+                }
+            },
             forward: Fft2d::new(client, Shape2d::new(1, l, l).unwrap(), options).unwrap(),
             inverse: Fft2d::new(client, Shape2d::new(2, l, l).unwrap(), options).unwrap(),
         }
@@ -424,26 +440,27 @@ impl Kernels {
             .unwrap();
     }
 
-    fn propagate(&self) {
-        launch::propagator_multiply(
-            &self.client,
-            self.n,
-            &self.spectrum,
-            &self.table_packed,
-            &self.table_y,
-            &self.increments,
-        );
-    }
-
+    /// The step's inverse: propagator multiply on load, stress update on store.
     fn inverse_fft(&self) {
+        let stress = Accumulate {
+            target: &self.stress,
+            status: &self.status,
+            tag: 7,
+        };
         self.inverse
-            .inverse(&self.increments, &self.increments)
+            .inverse_filtered(
+                &self.spectrum,
+                &self.filters,
+                &self.increments,
+                Some(stress),
+            )
             .unwrap();
     }
 
-    fn update_stress(&self) {
-        let (re, stress, status) = (&self.increments.re, &self.stress, &self.status);
-        launch::stress_update(&self.client, self.n, re, stress, status, 7);
+    fn inverse_plain(&self) {
+        self.inverse
+            .inverse(&self.increments, &self.increments)
+            .unwrap();
     }
 
     fn advect(&self) {

@@ -35,7 +35,15 @@ pub fn render(dir: &Path) -> Result<String, String> {
         }
         out += &format!("### {name}\n\n");
         out += &match name.as_str() {
-            "step" => steps_table(&rows) + "\n" + &updates_table(&rows),
+            "step" => {
+                let traffic = read_lines(&dir.join("step-traffic.jsonl"));
+                let anchor = read_lines(&dir.join("jax-anchor.jsonl"));
+                steps_table(&rows)
+                    + "\n"
+                    + &updates_table(&rows)
+                    + "\n"
+                    + &traffic_table(&rows, &traffic, &anchor)
+            }
             "step-kernels" => kernels_table(&rows) + "\n" + &bandwidth_table(&rows, &copy),
             "observers" => observers_table(&rows),
             _ => comparison_table(&rows),
@@ -203,15 +211,74 @@ fn observers_table(rows: &Group) -> String {
     out
 }
 
+/// The JAX anchor's runs, `(L, steps per timed repetition)`: a few seconds each here.
+pub const ANCHOR_RUNS: [(usize, usize); 4] = [(64, 4000), (128, 2000), (256, 400), (512, 100)];
+
+/// JSON objects, one per line, by their `"L"`.
+fn read_lines(path: &Path) -> BTreeMap<u64, serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| Some((v["L"].as_u64()?, v)))
+        .collect()
+}
+
+/// Per size: the counted launches and bytes of a step (`Simulation::step_traffic`), and the
+/// measured step against the JAX anchor run right after the benchmarks.
+fn traffic_table(
+    rows: &Group,
+    traffic: &BTreeMap<u64, serde_json::Value>,
+    anchor: &BTreeMap<u64, serde_json::Value>,
+) -> String {
+    let mut out = String::from(
+        "Launches and bytes of one step with events (counted), and the step against the JAX \
+         anchor (`jax_epm.py L STEPS 0.1`, jit + lax.scan, same machine, same run):\n\n\
+         | L | launches | MB moved | MB minimum | moved / minimum | epm (ms per step) | JAX (ms per step) | epm / JAX |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    let sizes: std::collections::BTreeSet<u64> =
+        traffic.keys().chain(anchor.keys()).copied().collect();
+    for l in sizes {
+        let t = traffic.get(&l);
+        let field = |k: &str| t.and_then(|t| t[k].as_f64());
+        let mb = |v: Option<f64>| v.map_or("-".into(), |b| format!("{:.1}", b / 1e6));
+        let ratio = match (field("bytes"), field("minimum_bytes")) {
+            (Some(b), Some(m)) => format!("{:.1}", b / m),
+            _ => "-".into(),
+        };
+        let ours = rows
+            .get(&l)
+            .and_then(|m| m.get("thermal"))
+            .map(|ns| ns / 1e6);
+        let jax = anchor.get(&l).and_then(|a| a["ms_per_step"].as_f64());
+        let vs = match (ours, jax) {
+            (Some(o), Some(j)) => format!("{:.1}", o / j),
+            _ => "-".into(),
+        };
+        let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
+        out += &format!(
+            "| {l} | {} | {} | {} | {ratio} | {} | {} | {vs} |\n",
+            field("launches").map_or("-".into(), |v| format!("{v:.0}")),
+            mb(field("bytes")),
+            mb(field("minimum_bytes")),
+            ms(ours),
+            ms(jax),
+        );
+    }
+    out
+}
+
+/// Not a kernel of the step: the inverse transform without its fused work, for what that costs.
+const UNFUSED: &str = "inverse-plain";
+
 /// Each kernel of a step alone, and the share of the transforms in their sum.
 fn kernels_table(rows: &Group) -> String {
     let order = [
         "activation",
         "forward-fft",
-        "propagate",
         "inverse-fft",
-        "update-stress",
         "advect",
+        UNFUSED,
     ];
     let mut imps: Vec<String> = order.iter().map(|s| s.to_string()).collect();
     for i in ids(rows, "") {
@@ -231,9 +298,9 @@ fn kernels_table(rows: &Group) -> String {
         for i in &imps {
             out += &ms(m.get(i));
         }
-        let sum: f64 = m.values().sum();
-        let fft: f64 = m
-            .iter()
+        let step = || m.iter().filter(|(k, _)| k.as_str() != UNFUSED);
+        let sum: f64 = step().map(|(_, v)| v).sum();
+        let fft: f64 = step()
             .filter(|(k, _)| k.ends_with("-fft"))
             .map(|(_, v)| v)
             .sum();
@@ -250,7 +317,7 @@ fn kernels_table(rows: &Group) -> String {
 /// The bytes each kernel of a step must read and write per site at the least (`f32` fields),
 /// as the algorithm stands: what carries over to a GPU, where a 256 x 256 step is bound by
 /// memory traffic and launches. The transforms are counted as one ideal pass (in and out once).
-pub const KERNEL_BYTES_PER_SITE: [(&str, f64, &str); 6] = [
+pub const KERNEL_BYTES_PER_SITE: [(&str, f64, &str); 4] = [
     (
         "activation",
         8.0,
@@ -262,15 +329,10 @@ pub const KERNEL_BYTES_PER_SITE: [(&str, f64, &str); 6] = [
         "reads the real strain rate, writes its complex spectrum",
     ),
     (
-        "propagate",
+        "inverse-fft",
         32.0,
-        "reads the spectrum and two real tables, writes two complex planes",
-    ),
-    ("inverse-fft", 32.0, "reads and writes two complex planes"),
-    (
-        "update-stress",
-        12.0,
-        "reads the increment and the stress, writes the stress",
+        "reads the spectrum and two real tables (the propagator multiply, fused), writes du_x \
+         and du_y, reads and writes the stress (the update, fused)",
     ),
     (
         "advect",
@@ -372,14 +434,14 @@ mod tests {
         kernels
             .entry(256)
             .or_default()
-            .insert("update-stress".into(), 150_000.0);
-        let copy = [(256, 100_000.0)].into_iter().collect();
+            .insert("activation".into(), 100_000.0);
+        let copy = [(256, 200_000.0)].into_iter().collect();
         let table = super::bandwidth_table(&kernels, &copy);
         assert!(
-            table.contains("| 256 | update-stress | 12 | 5.2 | 10.5 | 50 % |"),
+            table.contains("| 256 | activation | 8 | 5.2 | 5.2 | 100 % |"),
             "{table}"
         );
-        assert!(table.contains("whole step (minimum) | 101 |"), "{table}");
+        assert!(table.contains("whole step (minimum) | 57 |"), "{table}");
     }
 
     use super::*;
@@ -392,6 +454,8 @@ mod tests {
         m.insert("inverse-fft".into(), 4e6);
         m.insert("activation".into(), 2e6);
         m.insert("advect".into(), 1e6);
+        // Not part of the step: shown, left out of the sum.
+        m.insert("inverse-plain".into(), 3.5e6);
         let table = kernels_table(&rows);
         assert!(table.contains("| 10.000 | 70 % | 30 % |"), "{table}");
         let steps = {
@@ -426,6 +490,31 @@ mod tests {
             plain.contains("thermal-lowT (ms") && !plain.contains("dense"),
             "{plain}"
         );
+    }
+
+    #[test]
+    fn traffic_and_anchor_ratios() {
+        let mut r = Group::new();
+        r.entry(64).or_default().insert("thermal".into(), 0.9e6);
+        let line = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+        let traffic = [(
+            64,
+            line(r#"{"L": 64, "launches": 10, "bytes": 900000, "minimum_bytes": 300000}"#),
+        )]
+        .into_iter()
+        .collect();
+        let anchor = [
+            (64, line(r#"{"L": 64, "ms_per_step": 0.3}"#)),
+            (256, line(r#"{"L": 256, "ms_per_step": 2.0}"#)),
+        ]
+        .into_iter()
+        .collect();
+        let t = traffic_table(&r, &traffic, &anchor);
+        assert!(
+            t.contains("| 64 | 10 | 0.9 | 0.3 | 3.0 | 0.900 | 0.300 | 3.0 |"),
+            "{t}"
+        );
+        assert!(t.contains("| 256 | - | - | - | - | - | 2.000 | - |"), "{t}");
     }
 
     #[test]

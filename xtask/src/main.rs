@@ -313,11 +313,55 @@ fn parse_test_result(line: &str) -> Option<(usize, usize)> {
 fn bench(extra: &[String]) -> Result {
     ensure_hdf5()?;
     ensure_compute_driver(extra, Info::Release)?;
-    fresh_criterion_dir()?;
+    let criterion = fresh_criterion_dir()?;
     for bench in ["fft2d", "step", "observers"] {
         cargo(&["bench", "--bench", bench], extra)?;
     }
+    jax_anchor(&criterion);
     bench_table()
+}
+
+/// The JAX script a physicist would write (`../shared/anchors/jax_epm.py`, beside the
+/// checkout), timed in the same run as the `step` group: thermal T = 0.1, the same sizes and
+/// tracers. Its JSON lines go to `jax-anchor.jsonl` for the table; without the script or a
+/// Python with `jax`, the table shows no ratio and says why here.
+fn jax_anchor(criterion: &std::path::Path) {
+    let script = root().join("../shared/anchors/jax_epm.py");
+    if !script.exists() {
+        println!(
+            "JAX anchor: {} not found; no epm / JAX ratio",
+            script.display()
+        );
+        return;
+    }
+    let mut lines = String::new();
+    // Steps per timed repetition: a few seconds each on a 2-core CPU.
+    for (l, steps) in bench_table::ANCHOR_RUNS {
+        let out = Command::new("python3")
+            .arg(&script)
+            .args([l.to_string(), steps.to_string(), "0.1".into()])
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                let text = String::from_utf8_lossy(&o.stdout);
+                if let Some(line) = text.lines().rev().find(|l| l.starts_with('{')) {
+                    println!("JAX anchor: {line}");
+                    lines += line;
+                    lines.push('\n');
+                }
+            }
+            Ok(o) => {
+                let err = String::from_utf8_lossy(&o.stderr);
+                let last = err.lines().last().unwrap_or("").to_string();
+                println!("JAX anchor at L = {l} failed (pip install 'jax[cpu]'?): {last}");
+            }
+            Err(e) => println!("JAX anchor: python3 not run: {e}"),
+        }
+    }
+    let path = criterion.join("jax-anchor.jsonl");
+    if let Err(e) = std::fs::write(&path, lines) {
+        println!("JAX anchor: writing {}: {e}", path.display());
+    }
 }
 
 /// An empty `target/criterion` with this machine's description (`host.txt`): one run, one

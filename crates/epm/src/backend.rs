@@ -15,7 +15,7 @@ use burn::backend::{
 use burn_cubecl::{CubeBackend, tensor::CubeTensor};
 use cubecl::prelude::*;
 use cubecl::server::Handle;
-use epm_fft::{ComplexBuffers, Fft2d, FftError, PlanOptions, Shape2d};
+use epm_fft::{Accumulate, ComplexBuffers, Fft2d, FftError, Input, PlanOptions, Shape2d};
 
 use crate::activation::{Activation, StepParams};
 use crate::launch;
@@ -75,8 +75,8 @@ pub struct Propagation {
     forward: Arc<Fft2d<f32>>,
     inverse: Arc<Fft2d<f32>>,
     spectrum: ComplexBuffers,
-    table_packed: Handle,
-    table_displacement_y: Handle,
+    /// [`StepTables::filters`].
+    filters: ComplexBuffers,
     table_stress: Handle,
     strain: Handle,
     sparse: Option<SparseSide>,
@@ -123,12 +123,34 @@ impl Propagation {
             forward,
             inverse,
             spectrum: ComplexBuffers::empty::<f32>(client, n),
-            table_packed: upload(&tables.packed),
-            table_displacement_y: upload(&tables.displacement_y),
+            filters: {
+                let (re, im) = tables.filters();
+                ComplexBuffers {
+                    re: upload(&re),
+                    im: upload(&im),
+                }
+            },
             table_stress: upload(&tables.stress),
             strain: client.empty(n * size_of::<f32>()),
             sparse,
         })
+    }
+
+    /// Launches and global-memory bytes of one dense step with events, activation to
+    /// advection of `tracers` tracers, as these plans run it on this device.
+    pub fn dense_step_traffic(&self, tracers: usize) -> StepTraffic {
+        let n = (self.l * self.l) as u64;
+        let tracers = tracers as u64;
+        let advect = usize::from(tracers > 0);
+        let inverse = Input::Filtered { accumulate: true };
+        StepTraffic {
+            launches: 1 + self.forward.launches() + self.inverse.launches() + advect,
+            bytes: ACTIVATION_BYTES * n
+                + self.forward.bytes_moved(Input::Real)
+                + self.inverse.bytes_moved(inverse)
+                + TRACER_BYTES * tracers,
+            minimum_bytes: (ACTIVATION_BYTES + MIN_TRANSFORM_BYTES) * n + TRACER_BYTES * tracers,
+        }
     }
 
     fn sparse(&self) -> launch::sparse::SparseBuffers<'_> {
@@ -146,6 +168,30 @@ impl Propagation {
         }
     }
 }
+
+/// What one step costs a device, counted rather than timed: the figures that carry over from
+/// one device to another ([`Propagation::dense_step_traffic`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepTraffic {
+    /// Kernel launches.
+    pub launches: usize,
+    /// Bytes read and written in global memory by those launches.
+    pub bytes: u64,
+    /// The least the step can move: each field read or written once, every transform one ideal
+    /// pass (the strain rate in, its spectrum out and back in; two real tables; `du_x`, `du_y`
+    /// out; the stress in and out).
+    pub minimum_bytes: u64,
+}
+
+/// The activation reads the stress and the activity of each site (`f32`, `u32`); what it writes
+/// changes at a few sites only.
+const ACTIVATION_BYTES: u64 = 8;
+/// Per tracer: cell and fraction words in and out (48 bytes), `du_x` and `du_y` at four corners.
+const TRACER_BYTES: u64 = 80;
+/// Per site, the transforms and their fused work at one ideal pass each: the real strain rate
+/// in (4), its spectrum out and in again (16), two real tables (8), `du_x` and `du_y` out (8),
+/// the stress in and out (8).
+const MIN_TRANSFORM_BYTES: u64 = 44;
 
 /// The model's device operations. Each takes the fields and returns them updated.
 #[backend_extension(Cube: cfg(any(
@@ -281,30 +327,20 @@ impl ModelBackend for CubeBackend {
             status: owned(fields.status),
             ..fields
         };
-        let client = &fields.stress.client;
         let increments = increments(&fields);
         p.forward
             .forward_real(&fields.strain_rate.handle, &p.spectrum)
             .expect("the plans and buffers were made for this lattice");
-        launch::propagator_multiply(
-            client,
-            n,
-            &p.spectrum,
-            &p.table_packed,
-            &p.table_displacement_y,
-            &increments,
-        );
+        // The propagator multiply and the stress update ride on the inverse's first and last
+        // passes (see `StepTables`).
+        let stress = Accumulate {
+            target: &fields.stress.handle,
+            status: &fields.status.handle,
+            tag: step as u32,
+        };
         p.inverse
-            .inverse(&increments, &increments)
+            .inverse_filtered(&p.spectrum, &p.filters, &increments, Some(stress))
             .expect("the plans and buffers were made for this lattice");
-        launch::stress_update(
-            client,
-            n,
-            &increments.re,
-            &fields.stress.handle,
-            &fields.status.handle,
-            step,
-        );
         fields
     }
 

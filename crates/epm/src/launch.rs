@@ -11,7 +11,7 @@ use epm_fft::ComplexBuffers;
 use epm_fft::buffer::{arg, whole};
 
 use crate::activation::{Activation, StepParams, activation_step};
-use crate::propagator::{plastic_strain, propagate, resynchronise, scale_spectrum, update_stress};
+use crate::propagator::{plastic_strain, resynchronise, scale_spectrum};
 use crate::rng;
 use crate::tracers::advect_tracers;
 
@@ -131,58 +131,6 @@ pub fn activation_with_layout<A: Activation>(
         slot,
         u32::from(batch_start.is_some()),
         batch_start.unwrap_or(0) as u32,
-        sites,
-        per_unit,
-    );
-}
-
-/// The propagator and displacement multiply ([`propagate`]): from the spectrum of the plastic
-/// strain rate (`sites`) into the two planes of the increments (`2 sites`).
-pub fn propagator_multiply(
-    client: &Client,
-    sites: usize,
-    spectrum: &ComplexBuffers,
-    table_packed: &Handle,
-    table_displacement_y: &Handle,
-    increments: &ComplexBuffers,
-) {
-    let per_unit = sites_per_unit(client, sites);
-    let (count, dim) = grid(client, sites / per_unit);
-    propagate::launch(
-        client,
-        count,
-        dim,
-        arg::<f32>(&spectrum.re, sites),
-        arg::<f32>(&spectrum.im, sites),
-        arg::<f32>(table_packed, sites),
-        arg::<f32>(table_displacement_y, sites),
-        arg::<f32>(&increments.re, 2 * sites),
-        arg::<f32>(&increments.im, 2 * sites),
-        sites,
-        per_unit,
-    );
-}
-
-/// `sigma += d_sigma` from the real plane of the increments ([`update_stress`]); a non-finite
-/// result records `step` and its site in `status` (two `u32`).
-pub fn stress_update(
-    client: &Client,
-    sites: usize,
-    increments_re: &Handle,
-    stress: &Handle,
-    status: &Handle,
-    step: u64,
-) {
-    let per_unit = sites_per_unit(client, sites);
-    let (count, dim) = grid(client, sites / per_unit);
-    update_stress::launch(
-        client,
-        count,
-        dim,
-        arg::<f32>(increments_re, 2 * sites),
-        arg::<f32>(stress, sites),
-        arg::<u32>(status, 2),
-        step as u32,
         sites,
         per_unit,
     );

@@ -50,6 +50,7 @@ pub mod sparse;
 pub mod tracers;
 
 pub use activation::{Activation, ActivationRule, Random, Thermal};
+pub use backend::StepTraffic;
 pub use config::{ActivationConfig, Config, ConfigError};
 pub use error::SimError;
 pub use observer::{Observer, StepInfo};

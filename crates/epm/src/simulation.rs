@@ -23,7 +23,7 @@ use cubecl::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::activation::{Activation, COUNT_LANES, Random, Thermal, count_index};
-use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation, Update};
+use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation, StepTraffic, Update};
 use crate::config::{ActivationConfig, Config};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
@@ -713,6 +713,12 @@ impl Simulation {
     /// ([`crate::sparse`]): `sparse_max_active` of the configuration, or the adapter's choice.
     pub fn sparse_max_active(&self) -> u32 {
         self.sparse_limit
+    }
+
+    /// Launches and bytes of one step with events through the transforms (the dense update),
+    /// with this run's tracers: what the step costs any device, counted.
+    pub fn step_traffic(&self) -> StepTraffic {
+        self.propagation.dense_step_traffic(self.tracers)
     }
 
     /// Steps completed.

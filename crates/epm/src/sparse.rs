@@ -21,10 +21,11 @@
 //! take the same path at every step.
 
 use cubecl::prelude::*;
+use epm_fft::kernels::fused::accumulate_checked;
 use epm_fft::reference::RustFft2d;
 use rustfft::num_complex::Complex;
 
-use crate::propagator::{StepTables, add_stress};
+use crate::propagator::StepTables;
 #[cfg(test)]
 use crate::tracers::{TracerPositions, interpolate_cpu, move_tracers_cpu};
 use crate::tracers::{interpolate, load_tracer, move_tracer, weight};
@@ -152,8 +153,8 @@ pub fn compaction_units(sites: usize) -> usize {
 }
 
 /// `sigma(r) += sum_a S(r - a) e_a` over the listed sites, in list order; a stress that is not
-/// finite afterwards records the step and site in `status` as [`crate::propagator::update_stress`]
-/// does. Each unit takes `per_unit` sites, `L^2 / per_unit` apart.
+/// finite afterwards records the step and site in `status` as the dense update does
+/// ([`accumulate_checked`]). Each unit takes `per_unit` sites, `L^2 / per_unit` apart.
 #[cube(launch)]
 pub fn sparse_stress(
     list_site: &[u32],
@@ -191,7 +192,7 @@ pub fn sparse_stress(
     }
     #[unroll]
     for j in 0..per_unit {
-        add_stress(stress, status, unit + j * stride, sums[j], step_lo);
+        accumulate_checked::<f32>(stress, status, unit + j * stride, sums[j], step_lo);
     }
 }
 

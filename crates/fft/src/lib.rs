@@ -23,6 +23,8 @@
 //! - [`kernels::radix`]: radix-2^k passes through global memory, up to 5 stages per pass.
 //! - [`kernels::shared_line`]: whole lines in shared memory, all passes in one launch (GPUs).
 //! - [`kernels::real_pair`]: two real fields through one complex transform.
+//! - [`kernels::fused`]: a filter on the first load and an accumulation on the last store
+//!   ([`Fft2d::inverse_filtered`]): a convolution without passes of its own.
 //!
 //! [`Strategy::Auto`] takes `SharedLines` on GPUs when a line fits the shared-memory budget and
 //! `RadixPasses` otherwise (always on CPU adapters such as lavapipe, where it is faster).
@@ -42,6 +44,6 @@ pub mod twiddles;
 
 pub use error::FftError;
 pub use field::ComplexField;
-pub use plan::{ComplexBuffers, Fft2d, FftFloat, PlanOptions, Strategy};
+pub use plan::{Accumulate, ComplexBuffers, Fft2d, FftFloat, Input, PlanOptions, Strategy};
 pub use planner::Fft2dPlanner;
 pub use shape::{MAX_LEN, Shape2d};

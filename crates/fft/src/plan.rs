@@ -11,6 +11,7 @@ use crate::device::is_cpu_adapter;
 use crate::error::FftError;
 use crate::field::ComplexField;
 use crate::kernels::LineLayout;
+use crate::kernels::fused::Fusion;
 use crate::kernels::radix::{self, Pass};
 use crate::kernels::real_pair;
 use crate::kernels::shared_line::{self, LinePlan, MAX_PASSES};
@@ -104,6 +105,47 @@ impl ComplexBuffers {
     }
 }
 
+/// What a transform reads, for [`Fft2d::bytes_moved`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// A batch of complex fields ([`Fft2d::forward`], [`Fft2d::inverse`]).
+    Complex,
+    /// Real fields ([`Fft2d::forward_real`]).
+    Real,
+    /// [`Fft2d::inverse_filtered`], with or without its accumulation.
+    Filtered {
+        /// An [`Accumulate`] is given.
+        accumulate: bool,
+    },
+}
+
+/// The accumulation fused into the last store of [`Fft2d::inverse_filtered`].
+#[derive(Debug, Clone, Copy)]
+pub struct Accumulate<'a> {
+    /// `target[i] += re_0[i]` over one field (`ly lx` elements of `F`), `re_0` the real part
+    /// of the first field of the batch.
+    pub target: &'a Handle,
+    /// Two `u32`: `status[0]` is lowered to `tag` (atomic minimum) and `status[1]` set to `i`
+    /// when a sum `target[i]` is not finite.
+    pub status: &'a Handle,
+    /// What a non-finite sum records, for example the caller's step.
+    pub tag: u32,
+}
+
+/// The buffers the fused loads and stores of one transform use ([`crate::kernels::fused`]).
+#[derive(Clone, Copy)]
+struct Fused<'a> {
+    filter: Option<&'a ComplexBuffers>,
+    accumulate: Option<Accumulate<'a>>,
+}
+
+impl Fused<'_> {
+    const NONE: Self = Self {
+        filter: None,
+        accumulate: None,
+    };
+}
+
 enum AxisKind {
     Radix(Vec<Pass>),
     Shared(LinePlan),
@@ -123,6 +165,8 @@ struct AxisRun {
     zero_imag: bool,
     /// Divide the outputs by `2^norm_log2` (the inverse's `1 / (ly lx)`); 0 for none.
     norm_log2: usize,
+    /// The fused load (rows) or store (columns).
+    fusion: Fusion,
 }
 
 /// A 2D complex FFT of one shape on one device (like rustfft's `Fft`), built by
@@ -142,6 +186,9 @@ pub struct Fft2d<F: FftFloat> {
     columns: Axis,
     scratch: ComplexBuffers,
     packed: OnceLock<ComplexBuffers>,
+    /// Bound in place of the fused buffers when a pass fuses nothing; never read or written.
+    unused_float: Handle,
+    unused_status: Handle,
     _float: PhantomData<F>,
 }
 
@@ -190,6 +237,7 @@ fn shared_plan(
         norm_log2: 0,
         zero_imag: false,
         layout,
+        fusion: Fusion::default(),
     })
 }
 
@@ -272,6 +320,8 @@ impl<F: FftFloat> Fft2d<F> {
             columns,
             scratch: ComplexBuffers::empty::<F>(client, shape.len()),
             packed: OnceLock::new(),
+            unused_float: client.empty(size_of::<F>()),
+            unused_status: client.empty(2 * size_of::<u32>()),
             _float: PhantomData,
         })
     }
@@ -290,6 +340,34 @@ impl<F: FftFloat> Fft2d<F> {
         (of(&self.rows), of(&self.columns))
     }
 
+    /// Kernel launches of one transform: one per pass of each axis (one per axis for
+    /// [`Strategy::SharedLines`]).
+    pub fn launches(&self) -> usize {
+        let of = |axis: &Axis| match &axis.kind {
+            AxisKind::Radix(passes) => passes.len(),
+            AxisKind::Shared(_) => 1,
+        };
+        of(&self.rows) + of(&self.columns)
+    }
+
+    /// Bytes one transform of `input` reads and writes in global memory, launch by launch
+    /// (twiddles, read by every unit alike and cached, are left out): each launch reads and
+    /// writes both planes of the batch; a real input's first launch reads one plane; a
+    /// filtered inverse's first launch reads one field's spectrum and the batch of filters;
+    /// an accumulation reads and writes its target once more.
+    pub fn bytes_moved(&self, input: Input) -> u64 {
+        let plane = (self.shape.len() * size_of::<F>()) as u64;
+        let field = (self.shape.field_len() * size_of::<F>()) as u64;
+        let passes = 4 * plane * self.launches() as u64;
+        match input {
+            Input::Complex => passes,
+            Input::Real => passes - plane,
+            Input::Filtered { accumulate } => {
+                passes + 2 * field + if accumulate { 2 * field } else { 0 }
+            }
+        }
+    }
+
     /// The client the plan runs on.
     pub fn client(&self) -> &Client {
         &self.client
@@ -299,7 +377,7 @@ impl<F: FftFloat> Fft2d<F> {
     pub fn forward(&self, input: &ComplexBuffers, output: &ComplexBuffers) -> Result<(), FftError> {
         self.check(input, ["input.re", "input.im"])?;
         self.check(output, ["output.re", "output.im"])?;
-        self.run(input, output, false, false);
+        self.run(input, output, false, false, Fused::NONE);
         Ok(())
     }
 
@@ -307,7 +385,7 @@ impl<F: FftFloat> Fft2d<F> {
     pub fn inverse(&self, input: &ComplexBuffers, output: &ComplexBuffers) -> Result<(), FftError> {
         self.check(input, ["input.re", "input.im"])?;
         self.check(output, ["output.re", "output.im"])?;
-        self.run(input, output, true, false);
+        self.run(input, output, true, false, Fused::NONE);
         Ok(())
     }
 
@@ -319,7 +397,7 @@ impl<F: FftFloat> Fft2d<F> {
             re: input.clone(),
             im: input.clone(),
         };
-        self.run(&packed, output, false, true);
+        self.run(&packed, output, false, true, Fused::NONE);
         Ok(())
     }
 
@@ -341,7 +419,7 @@ impl<F: FftFloat> Fft2d<F> {
             re: a.clone(),
             im: b.clone(),
         };
-        self.run(&input, packed, false, false);
+        self.run(&input, packed, false, false, Fused::NONE);
         let len = self.shape.len();
         let (count, dim) = self.elementwise(len);
         // SAFETY: every buffer was checked to hold `len` elements and the kernel stops at `len`.
@@ -399,7 +477,64 @@ impl<F: FftFloat> Fft2d<F> {
             re: a.clone(),
             im: b.clone(),
         };
-        self.run(packed, &output, true, false);
+        self.run(packed, &output, true, false, Fused::NONE);
+        Ok(())
+    }
+
+    /// Inverse transforms (divided by `ly * lx`) of the batch `H_b X`: `X` one field's spectrum
+    /// (`ly lx` elements), `H` a batch of filters of the plan's length: field `b` of `output`
+    /// is the inverse of `H_b X`. The products are made as the first pass loads them, so no
+    /// pass through memory is spent on them. With `accumulate`, the real part of field 0 is
+    /// also added into its target as the last pass stores it ([`Accumulate`]).
+    ///
+    /// This is a convolution of one field with `batch` kernels; `output` may alias `spectrum`
+    /// but neither `filters` nor the target.
+    pub fn inverse_filtered(
+        &self,
+        spectrum: &ComplexBuffers,
+        filters: &ComplexBuffers,
+        output: &ComplexBuffers,
+        accumulate: Option<Accumulate<'_>>,
+    ) -> Result<(), FftError> {
+        let field = self.shape.field_len();
+        for (plane, name) in [(&spectrum.re, "spectrum.re"), (&spectrum.im, "spectrum.im")] {
+            let actual = plane.size_in_used() as usize / size_of::<F>();
+            if actual != field {
+                return Err(FftError::BufferLength {
+                    buffer: name,
+                    expected: field,
+                    actual,
+                    shape: self.shape,
+                });
+            }
+        }
+        self.check(filters, ["filters.re", "filters.im"])?;
+        self.check(output, ["output.re", "output.im"])?;
+        if let Some(acc) = accumulate {
+            let actual = acc.target.size_in_used() as usize / size_of::<F>();
+            if actual != field {
+                return Err(FftError::BufferLength {
+                    buffer: "accumulate.target",
+                    expected: field,
+                    actual,
+                    shape: self.shape,
+                });
+            }
+            let actual = acc.status.size_in_used() as usize / size_of::<u32>();
+            if actual < 2 {
+                return Err(FftError::BufferLength {
+                    buffer: "accumulate.status",
+                    expected: 2,
+                    actual,
+                    shape: self.shape,
+                });
+            }
+        }
+        let fused = Fused {
+            filter: Some(filters),
+            accumulate,
+        };
+        self.run(spectrum, output, true, false, fused);
         Ok(())
     }
 
@@ -524,26 +659,91 @@ impl<F: FftFloat> Fft2d<F> {
 
     /// Rows of `input` into the scratch planes, then columns of the scratch into `output`.
     /// Two separate launches per axis at least, so `output` may alias `input`.
-    fn run(&self, input: &ComplexBuffers, output: &ComplexBuffers, inverse: bool, zero_imag: bool) {
+    /// `fused`: a filter on the rows' first load, an accumulation on the columns' last store.
+    fn run(
+        &self,
+        input: &ComplexBuffers,
+        output: &ComplexBuffers,
+        inverse: bool,
+        zero_imag: bool,
+        fused: Fused<'_>,
+    ) {
+        let field_log2 = self.shape.field_len().trailing_zeros() as usize;
         let rows = AxisRun {
             inverse,
             zero_imag,
             norm_log2: 0,
+            fusion: Fusion {
+                filter: fused.filter.is_some(),
+                accumulate: false,
+                field_log2,
+            },
         };
         let columns = AxisRun {
             inverse,
             zero_imag: false,
-            norm_log2: if inverse {
-                self.shape.field_len().trailing_zeros() as usize
-            } else {
-                0
+            norm_log2: if inverse { field_log2 } else { 0 },
+            fusion: Fusion {
+                filter: false,
+                accumulate: fused.accumulate.is_some(),
+                field_log2,
             },
         };
-        self.run_axis(&self.rows, input, &self.scratch, rows);
-        self.run_axis(&self.columns, &self.scratch, output, columns);
+        let rows_fused = Fused {
+            accumulate: None,
+            ..fused
+        };
+        let columns_fused = Fused {
+            filter: None,
+            ..fused
+        };
+        self.run_axis(&self.rows, input, &self.scratch, rows, rows_fused);
+        self.run_axis(&self.columns, &self.scratch, output, columns, columns_fused);
     }
 
-    fn run_axis(&self, axis: &Axis, src: &ComplexBuffers, dst: &ComplexBuffers, run: AxisRun) {
+    /// Kernel arguments of the fused buffers: the filter planes, the target, the status and
+    /// the tag (unused placeholders where nothing is fused), and the source's length.
+    fn fused_args(
+        &self,
+        fused: Fused<'_>,
+    ) -> (BufferArg, BufferArg, BufferArg, BufferArg, u32, usize) {
+        let len = self.shape.len();
+        let field = self.shape.field_len();
+        let (h_re, h_im, src_len) = match fused.filter {
+            Some(h) => (
+                buffer::arg::<F>(&h.re, len),
+                buffer::arg::<F>(&h.im, len),
+                field,
+            ),
+            None => (
+                buffer::arg::<F>(&self.unused_float, 1),
+                buffer::arg::<F>(&self.unused_float, 1),
+                len,
+            ),
+        };
+        let (acc, status, tag) = match fused.accumulate {
+            Some(a) => (
+                buffer::arg::<F>(a.target, field),
+                buffer::arg::<u32>(a.status, 2),
+                a.tag,
+            ),
+            None => (
+                buffer::arg::<F>(&self.unused_float, 1),
+                buffer::arg::<u32>(&self.unused_status, 2),
+                0,
+            ),
+        };
+        (h_re, h_im, acc, status, tag, src_len)
+    }
+
+    fn run_axis(
+        &self,
+        axis: &Axis,
+        src: &ComplexBuffers,
+        dst: &ComplexBuffers,
+        run: AxisRun,
+        fused: Fused<'_>,
+    ) {
         let len = self.shape.len();
         let n = 1usize << axis.log2_n;
         match &axis.kind {
@@ -552,8 +752,10 @@ impl<F: FftFloat> Fft2d<F> {
                     inverse: run.inverse,
                     norm_log2: run.norm_log2,
                     zero_imag: run.zero_imag,
+                    fusion: run.fusion,
                     ..*plan
                 };
+                let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused);
                 let count = CubeCount::new_1d(plan.cubes() as u32);
                 // SAFETY: buffers were checked to hold `len` elements; each cube reads and writes
                 // the `n` elements of its own lines, all inside `len`.
@@ -562,12 +764,17 @@ impl<F: FftFloat> Fft2d<F> {
                         &self.client,
                         count,
                         CubeDim::new_1d(plan.cube_units() as u32),
-                        buffer::arg::<F>(&src.re, len),
-                        buffer::arg::<F>(&src.im, len),
+                        buffer::arg::<F>(&src.re, src_len),
+                        buffer::arg::<F>(&src.im, src_len),
+                        h_re,
+                        h_im,
                         buffer::arg::<F>(&dst.re, len),
                         buffer::arg::<F>(&dst.im, len),
+                        acc,
+                        status,
                         buffer::arg::<F>(&axis.tw_re, n / 2),
                         buffer::arg::<F>(&axis.tw_im, n / 2),
+                        tag,
                         plan,
                     );
                 }
@@ -579,9 +786,15 @@ impl<F: FftFloat> Fft2d<F> {
                         inverse: run.inverse,
                         norm_log2: if i == last { run.norm_log2 } else { 0 },
                         zero_imag: run.zero_imag && i == 0,
+                        fusion: Fusion {
+                            filter: run.fusion.filter && i == 0,
+                            accumulate: run.fusion.accumulate && i == last,
+                            ..run.fusion
+                        },
                         ..*pass
                     };
                     let (count, dim) = self.elementwise(pass.units());
+                    let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused);
                     // SAFETY: buffers were checked to hold `len` elements; the units map one to
                     // one onto blocks of lines inside the batch, and the kernels stop past it.
                     unsafe {
@@ -590,12 +803,17 @@ impl<F: FftFloat> Fft2d<F> {
                                 &self.client,
                                 count,
                                 dim,
-                                buffer::arg::<F>(&src.re, len),
-                                buffer::arg::<F>(&src.im, len),
+                                buffer::arg::<F>(&src.re, src_len),
+                                buffer::arg::<F>(&src.im, src_len),
+                                h_re,
+                                h_im,
                                 buffer::arg::<F>(&dst.re, len),
                                 buffer::arg::<F>(&dst.im, len),
+                                acc,
+                                status,
                                 buffer::arg::<F>(&axis.tw_re, n / 2),
                                 buffer::arg::<F>(&axis.tw_im, n / 2),
+                                tag,
                                 pass,
                             );
                         } else {
@@ -605,8 +823,11 @@ impl<F: FftFloat> Fft2d<F> {
                                 dim,
                                 buffer::arg::<F>(&dst.re, len),
                                 buffer::arg::<F>(&dst.im, len),
+                                acc,
+                                status,
                                 buffer::arg::<F>(&axis.tw_re, n / 2),
                                 buffer::arg::<F>(&axis.tw_im, n / 2),
+                                tag,
                                 pass,
                             );
                         }

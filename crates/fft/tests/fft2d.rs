@@ -326,6 +326,111 @@ fn real_pair_spectra_match_rustfft_of_each_field() {
     }
 }
 
+/// `inverse_filtered` (filter fused into the first load, accumulation into the last store)
+/// against rustfft of the products, for one-pass and many-pass axes and both strategies; the
+/// accumulation is the stored real part added in `f32`, and a non-finite sum is recorded.
+#[test]
+fn filtered_inverse_with_accumulation_matches_separate_steps() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let client = client();
+    let cases = [
+        (Strategy::RadixPasses, 4, 3, 16, 16), // one pass per axis: the first is the last
+        (Strategy::RadixPasses, 2, 2, 8, 64),  // several passes per axis, rectangular
+        (Strategy::SharedLines, 3, 3, 16, 256),
+    ];
+    for (strategy, max_radix_log2, batch, ly, lx) in cases {
+        let options = PlanOptions {
+            strategy,
+            max_radix_log2,
+        };
+        let fft = plan::<f32>(batch, ly, lx, options);
+        let (n, len) = (ly * lx, batch * ly * lx);
+        let x = random_field(&mut rng, ly, lx);
+        let h: Vec<ComplexField<f32>> =
+            (0..batch).map(|_| random_field(&mut rng, ly, lx)).collect();
+        let spectrum = ComplexBuffers {
+            re: client.create_from_slice(f32::as_bytes(&x.re)),
+            im: client.create_from_slice(f32::as_bytes(&x.im)),
+        };
+        let filters = fft.upload(&h).unwrap();
+        let output = ComplexBuffers::empty::<f32>(&client, len);
+        let target0: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let target = client.create_from_slice(f32::as_bytes(&target0));
+        let status = client.create_from_slice(u32::as_bytes(&[u32::MAX, 0]));
+        let acc = epm_fft::Accumulate {
+            target: &target,
+            status: &status,
+            tag: 9,
+        };
+        fft.inverse_filtered(&spectrum, &filters, &output, Some(acc))
+            .unwrap();
+        let out = fft.download(&output).unwrap();
+        let x64 = x.to_f64();
+        for b in 0..batch {
+            let hb = h[b].to_f64();
+            let product = ComplexField {
+                ly,
+                lx,
+                re: (0..n)
+                    .map(|i| hb.re[i] * x64.re[i] - hb.im[i] * x64.im[i])
+                    .collect(),
+                im: (0..n)
+                    .map(|i| hb.re[i] * x64.im[i] + hb.im[i] * x64.re[i])
+                    .collect(),
+            };
+            let truth = rustfft2d(&product, true);
+            let err = error_vs(&out[b], &truth);
+            assert!(err <= 1e-5, "{options:?} {ly} x {lx} field {b}: {err:e}");
+        }
+        let summed = f32::from_bytes(&client.read_one(target.clone()).unwrap()).to_vec();
+        for i in 0..n {
+            assert_eq!(summed[i], target0[i] + out[0].re[i], "{options:?} site {i}");
+        }
+        let recorded = u32::from_bytes(&client.read_one(status.clone()).unwrap()).to_vec();
+        assert_eq!(recorded, [u32::MAX, 0], "{options:?}: all sums finite");
+        // A target that is not finite is recorded with its tag and address.
+        let mut bad = target0.clone();
+        bad[5] = f32::INFINITY;
+        let target = client.create_from_slice(f32::as_bytes(&bad));
+        let acc = epm_fft::Accumulate {
+            target: &target,
+            status: &status,
+            tag: 4,
+        };
+        fft.inverse_filtered(&spectrum, &filters, &output, Some(acc))
+            .unwrap();
+        let recorded = u32::from_bytes(&client.read_one(status.clone()).unwrap()).to_vec();
+        assert_eq!(recorded, [4, 5], "{options:?}");
+    }
+    // Lengths are checked and named.
+    let fft = plan::<f32>(2, 8, 16, PlanOptions::default());
+    let field = ComplexBuffers::empty::<f32>(&client, 8 * 16);
+    let batch = ComplexBuffers::empty::<f32>(&client, 2 * 8 * 16);
+    let status = client.empty(8);
+    let short = client.empty(4 * 100);
+    let named = |r: Result<(), FftError>| match r {
+        Err(FftError::BufferLength { buffer, .. }) => buffer,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        named(fft.inverse_filtered(&batch, &batch, &batch, None)),
+        "spectrum.re"
+    );
+    assert_eq!(
+        named(fft.inverse_filtered(&field, &field, &batch, None)),
+        "filters.re"
+    );
+    let acc = epm_fft::Accumulate {
+        target: &short,
+        status: &status,
+        tag: 0,
+    };
+    assert_eq!(
+        named(fft.inverse_filtered(&field, &batch, &batch, Some(acc))),
+        "accumulate.target"
+    );
+}
+
 #[test]
 fn f64_matches_the_naive_dft() {
     let mut rng = StdRng::seed_from_u64(8);

@@ -323,3 +323,28 @@ fn invalid_configurations_are_refused_before_device_work() {
         }
     }
 }
+
+/// The counted cost of a step with events, against a count by hand for L = 64: the propagator
+/// multiply and the stress update add no launch of their own (fused into the inverse).
+#[test]
+fn step_traffic_counts_the_fused_launches_and_bytes() {
+    let cfg = config(64, ActivationConfig::Thermal { temperature: 0.1 }, 1);
+    let sim = Simulation::new(cfg, &device()).unwrap();
+    let traffic = sim.step_traffic();
+    let (n, tracers) = (64u64 * 64, sim.tracer_count() as u64);
+    assert_eq!(tracers, n / 16);
+    // Per axis of 64: two radix-8 passes through global memory on a CPU adapter, one
+    // shared-lines launch on a GPU.
+    let per_axis: u64 = if epm::device::is_cpu_adapter(sim.client()) {
+        2
+    } else {
+        1
+    };
+    assert_eq!(traffic.launches as u64, 1 + 2 * per_axis + 2 * per_axis + 1);
+    // Forward: each launch moves two planes of n f32 in and two out; the first reads one.
+    let forward = 2 * per_axis * 16 * n - 4 * n;
+    // Inverse, a batch of two: the first launch also reads the spectrum, the last the stress.
+    let inverse = 2 * per_axis * 32 * n + 8 * n + 8 * n;
+    assert_eq!(traffic.bytes, 8 * n + forward + inverse + 80 * tracers);
+    assert_eq!(traffic.minimum_bytes, 52 * n + 80 * tracers);
+}

@@ -1,6 +1,7 @@
 //! Device kernels, one algorithm per module. Each has its CPU twin in `crate::cpu`, and the
 //! tests compare the two on the device.
 
+pub mod fused;
 pub mod radix;
 pub mod real_pair;
 pub mod shared_line;

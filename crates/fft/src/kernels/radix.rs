@@ -18,6 +18,7 @@
 use cubecl::prelude::*;
 
 use super::LineLayout;
+use super::fused::{self, Fusion};
 
 /// The comptime description of one pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,6 +37,8 @@ pub struct Pass {
     pub zero_imag: bool,
     /// Where the lines are.
     pub layout: LineLayout,
+    /// A filter on the first pass's load, an accumulation on the last pass's store.
+    pub fusion: Fusion,
 }
 
 impl Pass {
@@ -62,6 +65,7 @@ impl Pass {
                     norm_log2: 0,
                     zero_imag: false,
                     layout,
+                    fusion: Fusion::default(),
                 };
                 stage += radix_log2;
                 pass
@@ -162,13 +166,18 @@ pub(crate) fn butterflies<F: Float>(
     }
 }
 
-/// Write the `2^k` values back to `g + j + t h`, scaled when the pass asks.
+/// Write the `2^k` values back to `g + j + t h`, scaled when the pass asks, and accumulated
+/// when it fuses that ([`fused::accumulate`]).
 #[cube]
+#[allow(clippy::too_many_arguments)]
 fn store<F: Float>(
     re: &Array<F>,
     im: &Array<F>,
     dst_re: &mut [F],
     dst_im: &mut [F],
+    acc: &mut [F],
+    status: &[Atomic<u32>],
+    tag: u32,
     first: usize,
     #[comptime] pass: Pass,
 ) {
@@ -179,26 +188,36 @@ fn store<F: Float>(
     #[unroll]
     for t in 0..radix {
         let p = first + t * h * es;
-        if comptime![pass.norm_log2 > 0] {
-            dst_re[p] = re[t] * scale;
-            dst_im[p] = im[t] * scale;
+        let (vr, vi) = if comptime![pass.norm_log2 > 0] {
+            (re[t] * scale, im[t] * scale)
         } else {
-            dst_re[p] = re[t];
-            dst_im[p] = im[t];
+            (re[t], im[t])
+        };
+        dst_re[p] = vr;
+        dst_im[p] = vi;
+        if comptime![pass.fusion.accumulate] {
+            fused::accumulate::<F>(acc, status, p, vr, tag, pass.fusion);
         }
     }
 }
 
-/// The first pass of an axis (stage 0): reads `src` in bit-reversed order, writes `dst`.
-/// `src` and `dst` must be different buffers.
+/// The first pass of an axis (stage 0): reads `src` in bit-reversed order (through the
+/// filter `h` when the pass fuses one: [`fused::filtered`]), writes `dst`.
+/// `src` and `dst` must be different buffers. `acc`, `status`, `tag`: see [`store`].
 #[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
 pub fn first_pass<F: Float>(
     src_re: &[F],
     src_im: &[F],
+    h_re: &[F],
+    h_im: &[F],
     dst_re: &mut [F],
     dst_im: &mut [F],
+    acc: &mut [F],
+    status: &[Atomic<u32>],
     tw_re: &[F],
     tw_im: &[F],
+    tag: u32,
     #[comptime] pass: Pass,
 ) {
     let (base, block, inside) = locate(pass);
@@ -216,24 +235,35 @@ pub fn first_pass<F: Float>(
     #[unroll]
     for t in 0..radix {
         let src = base + (rev_g + (bit_reverse(t, pass.radix_log2) << rest_bits)) * es;
-        re[t] = src_re[src];
-        if comptime![pass.zero_imag] {
-            im[t] = F::new(0.0f32);
+        if comptime![pass.fusion.filter] {
+            let (fr, fi) = fused::filtered::<F>(src_re, src_im, h_re, h_im, src, pass.fusion);
+            re[t] = fr;
+            im[t] = fi;
         } else {
-            im[t] = src_im[src];
+            re[t] = src_re[src];
+            if comptime![pass.zero_imag] {
+                im[t] = F::new(0.0f32);
+            } else {
+                im[t] = src_im[src];
+            }
         }
     }
     butterflies::<F>(&mut re, &mut im, 0usize, tw_re, tw_im, pass);
-    store::<F>(&re, &im, dst_re, dst_im, base + g * es, pass);
+    let first = base + g * es;
+    store::<F>(&re, &im, dst_re, dst_im, acc, status, tag, first, pass);
 }
 
-/// A later pass of an axis (stage > 0), in place.
+/// A later pass of an axis (stage > 0), in place. `acc`, `status`, `tag`: see [`store`].
 #[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
 pub fn inner_pass<F: Float>(
     data_re: &mut [F],
     data_im: &mut [F],
+    acc: &mut [F],
+    status: &[Atomic<u32>],
     tw_re: &[F],
     tw_im: &[F],
+    tag: u32,
     #[comptime] pass: Pass,
 ) {
     let (base, block, inside) = locate(pass);
@@ -255,5 +285,5 @@ pub fn inner_pass<F: Float>(
         im[t] = data_im[p];
     }
     butterflies::<F>(&mut re, &mut im, j, tw_re, tw_im, pass);
-    store::<F>(&re, &im, data_re, data_im, first, pass);
+    store::<F>(&re, &im, data_re, data_im, acc, status, tag, first, pass);
 }

@@ -14,6 +14,7 @@
 use cubecl::prelude::*;
 
 use super::LineLayout;
+use super::fused::{self, Fusion};
 use super::radix::{Pass, bit_reverse, butterflies};
 
 /// Passes one kernel can fuse: 3 passes of up to radix 32 cover lines up to 2^15.
@@ -40,6 +41,8 @@ pub struct LinePlan {
     pub zero_imag: bool,
     /// Where the lines are.
     pub layout: LineLayout,
+    /// A filter on the load, an accumulation on the store ([`super::fused`]).
+    pub fusion: Fusion,
 }
 
 impl LinePlan {
@@ -53,6 +56,7 @@ impl LinePlan {
             norm_log2: 0,
             zero_imag: false,
             layout: self.layout,
+            fusion: Fusion::default(),
         }
     }
 
@@ -111,13 +115,19 @@ fn shared_pass<F: Float>(
 }
 
 #[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
 pub fn shared_lines<F: Float>(
     src_re: &[F],
     src_im: &[F],
+    h_re: &[F],
+    h_im: &[F],
     dst_re: &mut [F],
     dst_im: &mut [F],
+    acc: &mut [F],
+    status: &[Atomic<u32>],
     tw_re: &[F],
     tw_im: &[F],
+    tag: u32,
     #[comptime] plan: LinePlan,
 ) {
     let layout = comptime![plan.layout];
@@ -151,11 +161,18 @@ pub fn shared_lines<F: Float>(
         let mut i = u;
         while i < n {
             let r = line_off + bit_reverse(i, plan.log2_n);
-            sh_re[r] = src_re[base + i * es];
-            if comptime![plan.zero_imag] {
-                sh_im[r] = F::new(0.0f32);
+            let p = base + i * es;
+            if comptime![plan.fusion.filter] {
+                let (fr, fi) = fused::filtered::<F>(src_re, src_im, h_re, h_im, p, plan.fusion);
+                sh_re[r] = fr;
+                sh_im[r] = fi;
             } else {
-                sh_im[r] = src_im[base + i * es];
+                sh_re[r] = src_re[p];
+                if comptime![plan.zero_imag] {
+                    sh_im[r] = F::new(0.0f32);
+                } else {
+                    sh_im[r] = src_im[p];
+                }
             }
             i += upl;
         }
@@ -203,12 +220,16 @@ pub fn shared_lines<F: Float>(
         let scale = F::new(comptime![1.0f32 / (1u64 << plan.norm_log2) as f32]);
         let mut i = u;
         while i < n {
-            if comptime![plan.norm_log2 > 0] {
-                dst_re[base + i * es] = sh_re[line_off + i] * scale;
-                dst_im[base + i * es] = sh_im[line_off + i] * scale;
+            let p = base + i * es;
+            let (vr, vi) = if comptime![plan.norm_log2 > 0] {
+                (sh_re[line_off + i] * scale, sh_im[line_off + i] * scale)
             } else {
-                dst_re[base + i * es] = sh_re[line_off + i];
-                dst_im[base + i * es] = sh_im[line_off + i];
+                (sh_re[line_off + i], sh_im[line_off + i])
+            };
+            dst_re[p] = vr;
+            dst_im[p] = vi;
+            if comptime![plan.fusion.accumulate] {
+                fused::accumulate::<F>(acc, status, p, vr, tag, plan.fusion);
             }
             i += upl;
         }
