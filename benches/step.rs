@@ -1,8 +1,10 @@
 //! Criterion groups `step`, `step-kernels` and `sparse-kernels`.
 //!
-//! - `step`, ids `thermal/L` (L = 128, 256, 512): whole steps of the thermal model at T = 0.1
-//!   with the default tracers (one per 16 sites), in the steady state (after a warm-up from
-//!   zero stress), through `Simulation::advance`. One iteration is one step.
+//! - `step`, ids `thermal/L` (L = 64, 128, 256, 512): whole steps of the thermal model at
+//!   T = 0.1 with the default tracers (one per 16 sites), in the steady state (after a warm-up
+//!   from zero stress), through `Simulation::advance`. One iteration is one step. Beside
+//!   criterion's results the bench writes `step-traffic.jsonl`: each size's counted launches
+//!   and bytes of a step (`Simulation::step_traffic`).
 //!   `thermal+observers/256`: the same with every observer of the default `[observables]`
 //!   (activity and stress histogram, tracer MSD / S(q,t) / C_u, P(u), Psi, C_sigma).
 //! - `step`, ids `thermal-lowT/L` (L = 256, 512): the same at T = 0.05, where a step has a few
@@ -11,9 +13,10 @@
 //!   timed where it matters less at L = 256: `thermal-T0.07{,-dense,-sparse}/256` and
 //!   `thermal-dense/256`, `thermal-sparse/256` beside `thermal/256` (T = 0.1).
 //! - `step-kernels`, ids `<kernel>/L`: each kernel of one step alone, on the same steady
-//!   state: `activation`, `forward-fft` (the plastic strain rate), `propagate` (the
-//!   propagator and displacement multiply), `inverse-fft` (the batch of two), `update-stress`,
-//!   `advect` (tracers).
+//!   state: `activation`, `forward-fft` (the plastic strain rate), `inverse-fft` (the batch of
+//!   two, with the propagator multiply and the stress update fused into it), `advect`
+//!   (tracers); and `inverse-plain`, the same inverse without the fused work (not part of the
+//!   step: the difference is what the fusion costs).
 //! - `sparse-kernels`, ids `<kernel>/L` (L = 256, 512): the sparse update's kernels alone on
 //!   the steady state at T = 0.05: `compaction` (the list of active sites), `sparse-stress`,
 //!   `sparse-advect`.
