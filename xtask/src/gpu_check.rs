@@ -1,9 +1,10 @@
 //! `cargo xtask gpu-check [cargo flags]`: the one command to run on a GPU machine to see that
 //! the project works there and how fast. It runs the device test suite, a short model run
-//! (`examples/configs/gpu-check.toml`) and the `fft2d` and `step` benchmarks, and writes one
-//! markdown report, `target/gpu-check/report.md` (also printed): the adapter, the tests, the
-//! run's time per step, and the benchmark tables with each kernel's bandwidth against a copy
-//! kernel measured in the same run. Pick the backend with cargo flags, e.g.
+//! (`examples/configs/gpu-check.toml`), the `fft2d` and `step` benchmarks and the JAX anchor
+//! (on that machine's JAX, CUDA where it has it), and writes one markdown report,
+//! `target/gpu-check/report.md` (also printed): the adapter, the tests, the run's time per
+//! step, and the benchmark tables with each kernel's bandwidth against a copy kernel and the
+//! step against the anchor, measured in the same run. Pick the backend with cargo flags, e.g.
 //! `cargo xtask gpu-check --no-default-features --features cuda`.
 
 use std::process::Command;
@@ -11,7 +12,7 @@ use std::time::Instant;
 
 use crate::{
     Info, Result, bench_table, cargo, cargo_test, ensure_compute_driver, ensure_hdf5,
-    fresh_criterion_dir, root, target_dir,
+    fresh_criterion_dir, jax_anchor, root, target_dir,
 };
 
 /// Runs the checks; a failed test suite is reported and the rest still runs, then it fails.
@@ -47,6 +48,7 @@ pub fn run(extra: &[String]) -> Result {
     for bench in ["fft2d", "step"] {
         cargo(&["bench", "--bench", bench], extra)?;
     }
+    jax_anchor(&criterion);
     report += "## Benchmarks\n\n";
     report += &bench_table::render(&criterion)?;
 
