@@ -47,7 +47,7 @@ fn observers(c: &mut Criterion) {
     ];
     for (which, name) in names.iter().enumerate() {
         group.bench_function(BenchmarkId::new(*name, L), |b| {
-            let mut m = Measurements::new(&sim).unwrap();
+            let mut m = Measurements::new(&sim.view()).unwrap();
             b.iter_custom(|iters| {
                 let mut all = m.observers();
                 let one: &mut dyn Observer = all.remove(which);

@@ -198,7 +198,7 @@ fn step(c: &mut Criterion) {
     // The same steps with every observer of a run's default `[observables]`.
     group.bench_function(BenchmarkId::new("thermal+observers", 256), |b| {
         let mut sim = warmed(&cache, 256);
-        let mut measurements = Measurements::new(&sim).unwrap();
+        let mut measurements = Measurements::new(&sim.view()).unwrap();
         b.iter_custom(|iters| {
             timed(&client, 1, || {
                 sim.advance(iters, &mut measurements.observers()).unwrap()
@@ -359,6 +359,8 @@ struct Kernels {
     strain_rate: Handle,
     counts: Handle,
     event: Handle,
+    keys: Handle,
+    parameters: Handle,
     status: Handle,
     cells: Handle,
     fractions: Handle,
@@ -400,6 +402,8 @@ impl Kernels {
             strain_rate: f32s(&strain_rate),
             counts: u32s(&vec![0; count_index(1, 0)]),
             event: u32s(&[0]),
+            keys: u32s(&epm::activation::replica_keys(&[1])),
+            parameters: f32s(&[TEMPERATURE as f32]),
             status: u32s(&[u32::MAX, 0]),
             cells: i32s(&state.tracers.cells),
             fractions: u32s(&state.tracers.fraction_words()),
@@ -426,6 +430,8 @@ impl Kernels {
             strain_rate: &self.strain_rate,
             active_count: &self.counts,
             event: &self.event,
+            keys: &self.keys,
+            parameters: &self.parameters,
         };
         let params = StepParams {
             step: 7,
@@ -434,7 +440,16 @@ impl Kernels {
             dt: 0.1,
             strain_rate_amplitude: 0.5,
         };
-        launch::activation(&self.client, self.n, &buffers, &self.rule, &params, 0, None);
+        launch::activation(
+            &self.client,
+            self.n,
+            1,
+            &buffers,
+            &self.rule,
+            &params,
+            0,
+            None,
+        );
     }
 
     fn forward_fft(&self) {
@@ -471,6 +486,7 @@ impl Kernels {
         launch::advection(
             &self.client,
             self.n,
+            1,
             self.tracers,
             cells,
             fractions,

@@ -25,9 +25,9 @@ pub struct Barrier {
 /// The rate on the device: compiled into the activation kernel.
 #[cube]
 impl ActivationRule for Barrier {
-    fn rate(rule: &Barrier, sigma: f32) -> f32 {
+    fn rate(rule: &Barrier, temperature: f32, sigma: f32) -> f32 {
         let barrier = f32::max(rule.sigma_y - f32::abs(sigma), 0.0f32);
-        rule.gamma0 * f32::exp(-(barrier * f32::sqrt(barrier)) / rule.temperature)
+        rule.gamma0 * f32::exp(-(barrier * f32::sqrt(barrier)) / temperature)
     }
 }
 
@@ -35,6 +35,15 @@ impl ActivationRule for Barrier {
 impl Activation for Barrier {
     fn launch_arg(&self) -> BarrierLaunch {
         BarrierLaunch::new(self.temperature, self.gamma0, self.sigma_y)
+    }
+    fn parameter(&self) -> f32 {
+        self.temperature
+    }
+    fn with_parameter(&self, temperature: f32) -> Self {
+        Self {
+            temperature,
+            ..*self
+        }
     }
     fn rate_cpu(&self, sigma: f32) -> f32 {
         let barrier = (self.sigma_y - sigma.abs()).max(0.0);

@@ -5,7 +5,7 @@
 //!
 //! `cargo run --release --example custom_observer -- [L] [steps]` (default 64, 3000).
 
-use epm::{ActivationConfig, Config, Observer, SimError, Simulation, StepInfo};
+use epm::{ActivationConfig, Config, Observer, SimError, Simulation, StepInfo, View};
 
 // ANCHOR: observer
 /// The fraction of highly loaded sites every `every` steps, and the longest quiet stretch.
@@ -22,7 +22,7 @@ impl Observer for Loaded {
     }
 
     /// The fields are Burn tensors on the device: reduce there, read back one number.
-    fn on_step(&mut self, sim: &Simulation, info: &StepInfo) -> Result<(), SimError> {
+    fn on_step(&mut self, sim: &View<'_>, info: &StepInfo) -> Result<(), SimError> {
         if info.step.is_multiple_of(self.every) {
             let loaded = sim.stress().abs().greater_elem(0.8).float().mean();
             self.series.push((info.time, loaded.into_scalar::<f32>()));

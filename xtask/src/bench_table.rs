@@ -46,6 +46,7 @@ pub fn render(dir: &Path) -> Result<String, String> {
             }
             "step-kernels" => kernels_table(&rows) + "\n" + &bandwidth_table(&rows, &copy),
             "observers" => observers_table(&rows),
+            "ensemble" => ensemble_table(dir),
             _ => comparison_table(&rows),
         };
         out += "\n";
@@ -213,6 +214,64 @@ fn observers_table(rows: &Group) -> String {
 
 /// The JAX anchor's runs, `(L, steps per timed repetition)`: a few seconds each here.
 pub const ANCHOR_RUNS: [(usize, usize); 4] = [(64, 4000), (128, 2000), (256, 400), (512, 100)];
+
+/// The JAX anchor's ensemble runs, `(L, steps per timed repetition, B)`, for the `ensemble`
+/// group's sizes.
+pub const ANCHOR_ENSEMBLE_RUNS: [(usize, usize, usize); 7] = [
+    (64, 4000, 1),
+    (64, 1500, 4),
+    (64, 500, 16),
+    (64, 150, 64),
+    (256, 400, 1),
+    (256, 120, 4),
+    (256, 40, 16),
+];
+
+/// The `ensemble` group (ids `thermal/L/B`: criterion's directories `thermal_L/B`) against the
+/// JAX anchor with the same `B`, per replica-step.
+fn ensemble_table(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("jax-anchor-ensemble.jsonl")).unwrap_or_default();
+    let anchor: BTreeMap<(u64, u64), f64> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| {
+            let key = (v["L"].as_u64()?, v["B"].as_u64().unwrap_or(1));
+            Some((key, v["ms_per_replica_step"].as_f64()?))
+        })
+        .collect();
+    // `thermal_L` -> B -> ns per ensemble step.
+    let rows = read_group(&dir.join("ensemble"));
+    let mut by_l: BTreeMap<(u64, u64), f64> = BTreeMap::new();
+    for (b, m) in &rows {
+        for (id, ns) in m {
+            if let Some(l) = id.strip_prefix("thermal_").and_then(|l| l.parse().ok()) {
+                by_l.insert((l, *b), *ns);
+            }
+        }
+    }
+    let mut out = String::from(
+        "One step of `B` replicas through `Ensemble::advance` (thermal T = 0.1, default tracers), \
+         against B = 1 and against the JAX anchor with the same `B` (`jax_epm.py L STEPS 0.1 B`, \
+         `jax.vmap`), same machine, same run:\n\n\
+         | L | B | ms per ensemble step | replica-steps per s | x B = 1 | JAX ms per replica-step | epm ms per replica-step | epm / JAX |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for (&(l, b), &ns) in &by_l {
+        let per_replica = ns / 1e6 / b as f64;
+        let rate = 1e3 / per_replica;
+        let gain = by_l
+            .get(&(l, 1))
+            .map_or("-".into(), |one| format!("{:.1}", one / 1e6 / per_replica));
+        let jax = anchor.get(&(l, b));
+        out += &format!(
+            "| {l} | {b} | {:.3} | {rate:.0} | {gain} | {} | {per_replica:.4} | {} |\n",
+            ns / 1e6,
+            jax.map_or("-".into(), |j| format!("{j:.4}")),
+            jax.map_or("-".into(), |j| format!("{:.1}", per_replica / j)),
+        );
+    }
+    out
+}
 
 /// JSON objects, one per line, by their `"L"`.
 fn read_lines(path: &Path) -> BTreeMap<u64, serde_json::Value> {

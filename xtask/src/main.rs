@@ -204,7 +204,7 @@ fn check_other_backends() -> Result {
 }
 
 /// The examples, each at a size that runs in seconds: CI runs them all.
-const EXAMPLES: [(&str, &[&str]); 7] = [
+const EXAMPLES: [(&str, &[&str]); 8] = [
     ("quickstart", &["16", "300"]),
     ("custom_activation", &["16", "300"]),
     ("custom_observer", &["16", "400"]),
@@ -212,6 +212,17 @@ const EXAMPLES: [(&str, &[&str]); 7] = [
     ("single_event", &["target/single_event.png", "32"]),
     ("activity_vs_temperature", &["16", "800", "0.1", "0.2"]),
     ("fft2d", &["64", "3"]),
+    (
+        "ensemble",
+        &[
+            "target/ensemble_arrhenius.png",
+            "16",
+            "800",
+            "0.1",
+            "0.2",
+            "0.3",
+        ],
+    ),
 ];
 
 /// Runs every example of [`EXAMPLES`]; returns how many ran.
@@ -314,7 +325,7 @@ fn bench(extra: &[String]) -> Result {
     ensure_hdf5()?;
     ensure_compute_driver(extra, Info::Release)?;
     let criterion = fresh_criterion_dir()?;
-    for bench in ["fft2d", "step", "observers"] {
+    for bench in ["fft2d", "step", "observers", "ensemble"] {
         cargo(&["bench", "--bench", bench], extra)?;
     }
     jax_anchor(&criterion);
@@ -334,33 +345,45 @@ fn jax_anchor(criterion: &std::path::Path) {
         );
         return;
     }
-    let mut lines = String::new();
     // Steps per timed repetition: a few seconds each on a 2-core CPU.
-    for (l, steps) in bench_table::ANCHOR_RUNS {
-        let out = Command::new("python3")
-            .arg(&script)
-            .args([l.to_string(), steps.to_string(), "0.1".into()])
-            .output();
-        match out {
-            Ok(o) if o.status.success() => {
-                let text = String::from_utf8_lossy(&o.stdout);
-                if let Some(line) = text.lines().rev().find(|l| l.starts_with('{')) {
-                    println!("JAX anchor: {line}");
-                    lines += line;
-                    lines.push('\n');
+    let single = bench_table::ANCHOR_RUNS.map(|(l, steps)| (l, steps, 1));
+    for (runs, file) in [
+        (&single[..], "jax-anchor.jsonl"),
+        (
+            &bench_table::ANCHOR_ENSEMBLE_RUNS[..],
+            "jax-anchor-ensemble.jsonl",
+        ),
+    ] {
+        let mut lines = String::new();
+        for &(l, steps, b) in runs {
+            let mut args = vec![l.to_string(), steps.to_string(), "0.1".into()];
+            if b > 1 {
+                args.push(b.to_string());
+            }
+            let out = Command::new("python3").arg(&script).args(&args).output();
+            match out {
+                Ok(o) if o.status.success() => {
+                    let text = String::from_utf8_lossy(&o.stdout);
+                    if let Some(line) = text.lines().rev().find(|l| l.starts_with('{')) {
+                        println!("JAX anchor: {line}");
+                        lines += line;
+                        lines.push('\n');
+                    }
                 }
+                Ok(o) => {
+                    let err = String::from_utf8_lossy(&o.stderr);
+                    let last = err.lines().last().unwrap_or("").to_string();
+                    println!(
+                        "JAX anchor at L = {l}, B = {b} failed (pip install 'jax[cpu]'?): {last}"
+                    );
+                }
+                Err(e) => println!("JAX anchor: python3 not run: {e}"),
             }
-            Ok(o) => {
-                let err = String::from_utf8_lossy(&o.stderr);
-                let last = err.lines().last().unwrap_or("").to_string();
-                println!("JAX anchor at L = {l} failed (pip install 'jax[cpu]'?): {last}");
-            }
-            Err(e) => println!("JAX anchor: python3 not run: {e}"),
         }
-    }
-    let path = criterion.join("jax-anchor.jsonl");
-    if let Err(e) = std::fs::write(&path, lines) {
-        println!("JAX anchor: writing {}: {e}", path.display());
+        let path = criterion.join(file);
+        if let Err(e) = std::fs::write(&path, lines) {
+            println!("JAX anchor: writing {}: {e}", path.display());
+        }
     }
 }
 

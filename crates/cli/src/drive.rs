@@ -1,4 +1,4 @@
-//! Driving one run to its end: chunks of steps, a progress bar, periodic checkpoints, and a
+//! Driving one run (or the runs of one ensemble) to its end: chunks of steps, a progress bar, periodic checkpoints, and a
 //! clean stop on SIGINT or SIGTERM (checkpoint and outputs written, nothing lost).
 
 use std::sync::Arc;
@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use epm::SimError;
-use epm::run::Run;
+use epm::run::{EnsembleRun, Run};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// How a drive ended.
@@ -60,13 +60,93 @@ pub struct DriveOptions {
     pub label: String,
 }
 
-/// Runs `run` to its end, or until `interrupt` is set.
+/// What [`drive`] runs to its end: a run, or the runs of an ensemble.
+pub trait Driven {
+    /// Planned steps.
+    fn total(&self) -> u64;
+    /// Steps done.
+    fn step(&self) -> u64;
+    /// Steps still to do.
+    fn remaining(&self) -> u64;
+    /// Runs `steps` more steps with the measurements.
+    fn advance(&mut self, steps: u64) -> Result<(), SimError>;
+    /// Writes the checkpoint(s).
+    fn checkpoint(&self) -> Result<(), SimError>;
+    /// Writes the manifest(s) and tables.
+    fn write_outputs(&mut self) -> Result<(), SimError>;
+    /// A short status for the progress bar.
+    fn status(&self) -> String;
+}
+
+impl Driven for Run {
+    fn total(&self) -> u64 {
+        self.simulation().config().steps
+    }
+    fn step(&self) -> u64 {
+        self.simulation().step()
+    }
+    fn remaining(&self) -> u64 {
+        Run::remaining(self)
+    }
+    fn advance(&mut self, steps: u64) -> Result<(), SimError> {
+        Run::advance(self, steps)
+    }
+    fn checkpoint(&self) -> Result<(), SimError> {
+        Run::checkpoint(self)
+    }
+    fn write_outputs(&mut self) -> Result<(), SimError> {
+        Run::write_outputs(self).map(|_| ())
+    }
+    fn status(&self) -> String {
+        let sim = self.simulation();
+        let sites = sim.config().sites() as f64;
+        format!(
+            "t = {:.0}, a = {:.4}",
+            sim.time(),
+            sim.active_sites() as f64 / sites
+        )
+    }
+}
+
+impl Driven for EnsembleRun {
+    fn total(&self) -> u64 {
+        self.ensemble().config(0).steps
+    }
+    fn step(&self) -> u64 {
+        self.ensemble().step()
+    }
+    fn remaining(&self) -> u64 {
+        EnsembleRun::remaining(self)
+    }
+    fn advance(&mut self, steps: u64) -> Result<(), SimError> {
+        EnsembleRun::advance(self, steps)
+    }
+    fn checkpoint(&self) -> Result<(), SimError> {
+        EnsembleRun::checkpoint(self)
+    }
+    fn write_outputs(&mut self) -> Result<(), SimError> {
+        EnsembleRun::write_outputs(self).map(|_| ())
+    }
+    fn status(&self) -> String {
+        let e = self.ensemble();
+        let sites = e.config(0).sites() as f64;
+        let mean =
+            e.active_sites().iter().map(|&a| a as f64).sum::<f64>() / (sites * e.replicas() as f64);
+        format!(
+            "t = {:.0}, mean a = {mean:.4} over {} replicas",
+            e.time(),
+            e.replicas()
+        )
+    }
+}
+
+/// Runs `run` (a run or an ensemble of runs) to its end, or until `interrupt` is set.
 pub fn drive(
-    run: &mut Run,
+    run: &mut impl Driven,
     interrupt: &AtomicBool,
     options: &DriveOptions,
 ) -> Result<Outcome, SimError> {
-    let total = run.simulation().config().steps;
+    let total = run.total();
     let bar = if options.progress {
         ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(4))
     } else {
@@ -80,9 +160,8 @@ pub fn drive(
         .progress_chars("=> "),
     );
     bar.set_prefix(options.label.clone());
-    bar.set_position(run.simulation().step());
+    bar.set_position(run.step());
     bar.reset_eta();
-    let sites = run.simulation().config().sites() as f64;
     let mut chunk = 16u64;
     let mut last_checkpoint = Instant::now();
     while run.remaining() > 0 {
@@ -97,13 +176,8 @@ pub fn drive(
         // Chunks of about a quarter of a second: responsive to signals, little overhead.
         let seconds = start.elapsed().as_secs_f64().max(1e-6);
         chunk = ((chunk as f64 * 0.25 / seconds) as u64).clamp(1, 100_000);
-        let sim = run.simulation();
-        bar.set_position(sim.step());
-        bar.set_message(format!(
-            "t = {:.0}, a = {:.4}",
-            sim.time(),
-            sim.active_sites() as f64 / sites
-        ));
+        bar.set_position(run.step());
+        bar.set_message(run.status());
         if last_checkpoint.elapsed() >= options.checkpoint_every && run.remaining() > 0 {
             run.checkpoint()?;
             run.write_outputs()?;

@@ -9,8 +9,8 @@ use epm::Config;
 use epm::run::Run;
 use epm_cli::drive::{DriveOptions, Outcome, drive, interrupt_flag, interrupted_status};
 use epm_cli::paper::{PaperFigure, draw, load_runs, report};
-use epm_cli::reproduce::{Scale, Target, reproduce};
-use epm_cli::sweep::{RunResult, SweepFile, run_one, slurm_script};
+use epm_cli::reproduce::{Running, Scale, Target, reproduce};
+use epm_cli::sweep::{RunResult, SweepFile, ensemble_groups, run_group, slurm_script};
 use epm_cli::{CliError, collect, figures, paper};
 
 /// Thermally activated elastoplastic models on any GPU (Ferrero, Martens & Barrat, PRL 2014).
@@ -58,6 +58,10 @@ enum Command {
         /// Seconds a random run waits for its thermal twin to finish (cluster tasks).
         #[arg(long, default_value_t = 0)]
         wait_for_twin: u64,
+        /// Runs of one model that differ only in temperature (or activity) and seed run
+        /// together as one ensemble of at most this many replicas (1: one at a time).
+        #[arg(long, default_value_t = DEFAULT_ENSEMBLE)]
+        ensemble: usize,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -84,6 +88,10 @@ enum Command {
         /// Runs, figures and report go here.
         #[arg(long)]
         out: PathBuf,
+        /// Runs that differ only in temperature (or activity) and seed run together as one
+        /// ensemble of at most this many replicas (1: one at a time).
+        #[arg(long, default_value_t = DEFAULT_ENSEMBLE)]
+        ensemble: usize,
         /// No progress bars.
         #[arg(long)]
         quiet: bool,
@@ -100,6 +108,9 @@ enum Command {
     /// The backend of this build and the adapters it can use.
     Info,
 }
+
+/// Replicas of an ensemble at most, by default (`--ensemble`).
+const DEFAULT_ENSEMBLE: usize = 16;
 
 /// How a command ended without an error.
 enum Ended {
@@ -127,8 +138,17 @@ fn main() -> ExitCode {
             emit_slurm,
             only,
             wait_for_twin,
+            ensemble,
             quiet,
-        } => sweep_command(&sweep, &out, emit_slurm, only, wait_for_twin, quiet),
+        } => sweep_command(
+            &sweep,
+            &out,
+            emit_slurm,
+            only,
+            wait_for_twin,
+            ensemble,
+            quiet,
+        ),
         Command::Collect { dir } => collect::collect(&dir).map(|out| {
             println!("epm: merged tables in {}", out.display());
             Ended::Complete
@@ -138,8 +158,9 @@ fn main() -> ExitCode {
             scale,
             propagator,
             out,
+            ensemble,
             quiet,
-        } => reproduce_command(figure, scale, &propagator, &out, quiet),
+        } => reproduce_command(figure, scale, &propagator, &out, ensemble, quiet),
         Command::Plot { dir, reanalyse } => plot(&dir, reanalyse).map(|()| Ended::Complete),
     };
     match result {
@@ -278,6 +299,7 @@ fn sweep_command(
     emit_slurm: Option<PathBuf>,
     only: Option<usize>,
     wait_for_twin: u64,
+    ensemble: usize,
     quiet: bool,
 ) -> Result<Ended, CliError> {
     let file = SweepFile::load(path)?;
@@ -317,29 +339,39 @@ fn sweep_command(
     let device = device(largest)?;
     let interrupt = interrupt_flag();
     let (mut done, mut skipped) = (0, 0);
-    for (i, spec) in selected {
+    // `--only` (a SLURM task) runs its run alone; otherwise runs share ensembles.
+    let specs: Vec<&epm_cli::sweep::RunSpec> = selected.iter().map(|(_, s)| *s).collect();
+    let groups = match only {
+        Some(_) => specs.iter().map(|s| vec![*s]).collect(),
+        None => ensemble_groups(&specs, ensemble),
+    };
+    for group in groups {
+        let index = runs
+            .iter()
+            .position(|r| r.name == group[0].name)
+            .expect("the group's runs are the sweep's");
         let options = DriveOptions {
             checkpoint_every: Duration::from_secs(600),
             progress: !quiet,
-            label: format!("[{}/{}] {}", i + 1, runs.len(), spec.name),
+            label: format!("[{}/{}] {}", index + 1, runs.len(), group[0].name),
         };
-        match run_one(
-            out,
-            spec,
-            &device,
-            &interrupt,
-            &options,
-            Duration::from_secs(wait_for_twin),
-        )? {
-            RunResult::Skipped => {
-                skipped += 1;
-                eprintln!("epm: {} is finished: skipped", spec.name);
-            }
-            RunResult::Completed => done += 1,
+        let finished: Vec<&str> = group
+            .iter()
+            .filter(|s| Run::is_complete(&out.join(&s.name)))
+            .map(|s| s.name.as_str())
+            .collect();
+        for name in &finished {
+            eprintln!("epm: {name} is finished: skipped");
+        }
+        skipped += finished.len();
+        let wait = Duration::from_secs(wait_for_twin);
+        match run_group(out, &group, &device, &interrupt, &options, wait)? {
+            RunResult::Skipped => {}
+            RunResult::Completed => done += group.len() - finished.len(),
             RunResult::Interrupted => {
                 println!(
                     "epm: interrupted in {}: run the same command again to resume",
-                    spec.name
+                    group[0].name
                 );
                 return Ok(Ended::Interrupted);
             }
@@ -370,6 +402,7 @@ fn reproduce_command(
     scale: Scale,
     propagator: &str,
     out: &Path,
+    ensemble: usize,
     quiet: bool,
 ) -> Result<Ended, CliError> {
     let propagator = propagator_spec(propagator)?;
@@ -382,7 +415,16 @@ fn reproduce_command(
     let device = device(scale.size(0.1).0)?;
     let interrupt = interrupt_flag();
     match reproduce(
-        &figures, scale, propagator, out, &device, &interrupt, !quiet,
+        &figures,
+        scale,
+        propagator,
+        out,
+        &device,
+        &interrupt,
+        Running {
+            ensemble,
+            progress: !quiet,
+        },
     )? {
         Some(report) => {
             println!("epm: report: {}", report.display());

@@ -26,7 +26,7 @@ use crate::figures::save;
 use crate::model::Model;
 use crate::paper::values;
 use crate::paper::{PaperFigure, draw, load_runs, report};
-use crate::sweep::{RunResult, RunSpec, run_name, run_one};
+use crate::sweep::{RunResult, RunSpec, ensemble_groups, run_group, run_name};
 
 /// What `epm reproduce` makes: one figure of the paper, all of them, or the demo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,7 +212,7 @@ pub struct StepCost {
 fn time_steps(config: Config, device: &epm::cubecl::Device) -> Result<f64, CliError> {
     let mut sim = Simulation::new(config, device)?;
     sim.advance(200, &mut [])?;
-    let mut m = Measurements::new(&sim)?;
+    let mut m = Measurements::new(&sim.view())?;
     sim.advance(100, &mut m.observers())?;
     let steps = 300;
     let start = Instant::now();
@@ -262,6 +262,15 @@ pub fn estimate(
     Ok((Duration::from_secs_f64(total), costs))
 }
 
+/// How [`reproduce`] runs its runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Running {
+    /// Replicas of an ensemble at most (1: one run at a time).
+    pub ensemble: usize,
+    /// Progress bars on stderr.
+    pub progress: bool,
+}
+
 /// Runs what `figures` need and draws them. Returns the report's path, or `None` when a
 /// signal stopped the runs (their checkpoints written: run the same command again).
 pub fn reproduce(
@@ -271,8 +280,9 @@ pub fn reproduce(
     out: &Path,
     device: &epm::cubecl::Device,
     interrupt: &AtomicBool,
-    progress: bool,
+    running: Running,
 ) -> Result<Option<PathBuf>, CliError> {
+    let Running { ensemble, progress } = running;
     let runs = plan(figures, scale, propagator);
     let runs_dir = out.join("runs");
     std::fs::create_dir_all(&runs_dir).map_err(|e| CliError::Io {
@@ -309,8 +319,13 @@ pub fn reproduce(
                 )
             })
             .collect();
+        let together = if ensemble > 1 {
+            format!(" one at a time, less in ensembles of up to {ensemble}")
+        } else {
+            String::new()
+        };
         eprintln!(
-            "epm: {} runs to do ({} finished); estimated run time {} ({} on {})",
+            "epm: {} runs to do ({} finished); estimated run time {}{together} ({} on {})",
             todo.len(),
             runs.len() - todo.len(),
             indicatif::HumanDuration(eta),
@@ -318,14 +333,25 @@ pub fn reproduce(
             epm::device::describe(&device.client())
         );
     }
-    for (i, spec) in runs.iter().enumerate() {
+    let specs: Vec<&RunSpec> = runs.iter().collect();
+    for group in ensemble_groups(&specs, ensemble) {
+        let i = runs
+            .iter()
+            .position(|r| r.name == group[0].name)
+            .expect("the group's runs are the plan's");
         let options = DriveOptions {
             checkpoint_every: Duration::from_secs(300),
             progress,
-            label: format!("[{}/{}] {}", i + 1, runs.len(), spec.name),
+            label: format!("[{}/{}] {}", i + 1, runs.len(), group[0].name),
         };
-        if run_one(&runs_dir, spec, device, interrupt, &options, Duration::ZERO)?
-            == RunResult::Interrupted
+        if run_group(
+            &runs_dir,
+            &group,
+            device,
+            interrupt,
+            &options,
+            Duration::ZERO,
+        )? == RunResult::Interrupted
         {
             eprintln!(
                 "epm: interrupted; the checkpoints are written: run the same command again to resume"

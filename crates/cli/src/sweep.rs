@@ -19,12 +19,18 @@
 //!
 //! A run is `DIR/T<T>_<model>_seed<seed>/`. A finished run (its manifest says `completed`) is
 //! skipped; one with a checkpoint is resumed; others start. So a killed sweep resumes.
+//!
+//! Runs of one model that differ only in temperature (or activity) and seed run together as
+//! the replicas of an ensemble ([`epm::Ensemble`], at most `--ensemble` each; random twins
+//! after their thermal twins), each still in its own directory with its own checkpoint: a
+//! replica of an ensemble is, bit for bit, its single run with `sparse_max_active = 0`,
+//! which its configuration records.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use epm::run::Run;
+use epm::run::{EnsembleRun, Run};
 use epm::{ActivationConfig, Config, SimError};
 use serde::{Deserialize, Serialize};
 
@@ -224,21 +230,14 @@ pub enum RunResult {
     Interrupted,
 }
 
-/// Runs (or resumes, or skips) one run of a sweep in `dir/spec.name`. A random run with a
-/// measured activity waits up to `wait_for_twin` for its thermal twin to finish (cluster
-/// jobs run in any order).
-pub fn run_one(
+/// The configuration `spec` runs with: for a random twin with a measured activity, its
+/// thermal twin's activity, waiting up to `wait_for_twin` for the twin to finish (cluster jobs
+/// run in any order).
+fn resolved_config(
     dir: &Path,
     spec: &RunSpec,
-    device: &epm::cubecl::Device,
-    interrupt: &AtomicBool,
-    options: &DriveOptions,
     wait_for_twin: Duration,
-) -> Result<RunResult, CliError> {
-    let out = dir.join(&spec.name);
-    if Run::is_complete(&out) {
-        return Ok(RunResult::Skipped);
-    }
+) -> Result<Config, CliError> {
     let mut config = spec.config.clone();
     if let Some(twin) = &spec.twin {
         let twin_dir = dir.join(twin);
@@ -267,6 +266,25 @@ pub fn run_one(
         };
         config.activation = ActivationConfig::Random { activity };
     }
+    Ok(config)
+}
+
+/// Runs (or resumes, or skips) one run of a sweep in `dir/spec.name`. A random run with a
+/// measured activity waits up to `wait_for_twin` for its thermal twin to finish (cluster
+/// jobs run in any order).
+pub fn run_one(
+    dir: &Path,
+    spec: &RunSpec,
+    device: &epm::cubecl::Device,
+    interrupt: &AtomicBool,
+    options: &DriveOptions,
+    wait_for_twin: Duration,
+) -> Result<RunResult, CliError> {
+    let out = dir.join(&spec.name);
+    if Run::is_complete(&out) {
+        return Ok(RunResult::Skipped);
+    }
+    let config = resolved_config(dir, spec, wait_for_twin)?;
     let mut run = if out.join(epm::run::CHECKPOINT).exists() {
         Run::resume(&out, Some(&config), device)?
     } else {
@@ -281,6 +299,88 @@ pub fn run_one(
         Outcome::Completed => RunResult::Completed,
         Outcome::Interrupted => RunResult::Interrupted,
     })
+}
+
+/// The runs of `specs` in ensembles: consecutive runs of one model whose configurations differ
+/// only in what replicas may ([`epm::ensemble::REPLICA_KEYS`]), at most `max` together (1:
+/// every run alone).
+pub fn ensemble_groups<'a>(specs: &[&'a RunSpec], max: usize) -> Vec<Vec<&'a RunSpec>> {
+    let mut groups: Vec<Vec<&RunSpec>> = vec![];
+    for &spec in specs {
+        let joins = groups.last().is_some_and(|g| {
+            let first = g[0];
+            g.len() < max.max(1)
+                && first.model == spec.model
+                && epm::ensemble::replica_configs(vec![first.config.clone(), spec.config.clone()])
+                    .is_ok()
+        });
+        match groups.last_mut() {
+            Some(g) if joins => g.push(spec),
+            _ => groups.push(vec![spec]),
+        }
+    }
+    groups
+}
+
+/// Runs (or resumes, or skips) the runs of `group` ([`ensemble_groups`]) as one ensemble: the
+/// unfinished ones that start together, and those whose checkpoints are at one step together
+/// (a sweep killed while it wrote its checkpoints may have left them at two). A lone run runs
+/// as [`run_one`] does.
+pub fn run_group(
+    dir: &Path,
+    group: &[&RunSpec],
+    device: &epm::cubecl::Device,
+    interrupt: &AtomicBool,
+    options: &DriveOptions,
+    wait_for_twin: Duration,
+) -> Result<RunResult, CliError> {
+    let pending: Vec<&RunSpec> = group
+        .iter()
+        .copied()
+        .filter(|s| !Run::is_complete(&dir.join(&s.name)))
+        .collect();
+    match pending.len() {
+        0 => return Ok(RunResult::Skipped),
+        1 => return run_one(dir, pending[0], device, interrupt, options, wait_for_twin),
+        _ => {}
+    }
+    // Partitions by the step of their checkpoints (none: a new start).
+    let mut parts: Vec<(Option<u64>, Vec<&RunSpec>)> = vec![];
+    for spec in pending {
+        let step = epm::run::checkpoint_step(&dir.join(&spec.name))?;
+        match parts.iter_mut().find(|(s, _)| *s == step) {
+            Some((_, specs)) => specs.push(spec),
+            None => parts.push((step, vec![spec])),
+        }
+    }
+    for (step, specs) in parts {
+        let configs = specs
+            .iter()
+            .map(|s| resolved_config(dir, s, wait_for_twin))
+            .collect::<Result<Vec<_>, _>>()?;
+        let dirs: Vec<std::path::PathBuf> = specs.iter().map(|s| dir.join(&s.name)).collect();
+        let dirs: Vec<&Path> = dirs.iter().map(|d| d.as_path()).collect();
+        let mut run = match step {
+            Some(_) => EnsembleRun::resume(&dirs, Some(&configs), device)?,
+            None => EnsembleRun::start(configs, &dirs, device)?,
+        };
+        for (r, spec) in specs.iter().enumerate() {
+            if spec.model == Model::Random {
+                run.set_twin_temperature(r, Some(spec.temperature));
+            }
+            // The replica's configuration, for a look or a rerun by hand (as a single run).
+            let toml = run.ensemble().config(r).to_toml();
+            epm::output::write_atomic(&dirs[r].join("config.toml"), toml.as_bytes())?;
+        }
+        let options = DriveOptions {
+            label: format!("{} (ensemble of {})", options.label, specs.len()),
+            ..options.clone()
+        };
+        if drive(&mut run, interrupt, &options)? == Outcome::Interrupted {
+            return Ok(RunResult::Interrupted);
+        }
+    }
+    Ok(RunResult::Completed)
 }
 
 /// Seconds before the time limit at which SLURM asks a task to stop (SIGTERM): time to finish

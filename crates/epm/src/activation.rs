@@ -13,6 +13,11 @@
 //!
 //! A rule supplies only its rate, as a `#[cube]` function and its CPU twin; the plumbing
 //! (draws, deactivation, sign, strain rate) is shared. See [`ActivationRule`].
+//!
+//! One launch serves a whole ensemble ([`crate::Ensemble`]): replica `r` holds sites
+//! `r L^2 ..`, draws with its own key (its seed) and reads its own rule parameter
+//! ([`Activation::parameter`]: the temperature, the random model's rate), so it makes the same
+//! draws and decisions as a single run with that seed and rule.
 
 use cubecl::prelude::*;
 
@@ -20,17 +25,25 @@ use crate::rng::{Purpose, philox, unit_f32};
 
 /// A rule: the activation rate per unit time of an inactive site at stress `sigma`, on the
 /// device. The implementing type is the kernel argument (`#[derive(CubeLaunch, CubeType)]`),
-/// so its fields are the rule's parameters.
+/// so its fields are the rule's parameters; one of them, the one an ensemble's replicas may
+/// differ in ([`Activation::parameter`]), comes from a per-replica table instead.
 #[cube]
 pub trait ActivationRule: LaunchArg + CubeType + Send + Sync + 'static {
-    /// Activation rate per unit time (probability per step is `rate * dt`).
-    fn rate(rule: &Self, sigma: f32) -> f32;
+    /// Activation rate per unit time (probability per step is `rate * dt`), with `parameter`
+    /// the replica's [`Activation::parameter`] (use it, not the field it came from).
+    fn rate(rule: &Self, parameter: f32, sigma: f32) -> f32;
 }
 
-/// The host side of a rule: its kernel argument and its CPU twin.
+/// The host side of a rule: its kernel argument, its per-replica parameter and its CPU twin.
 pub trait Activation: ActivationRule + Clone + core::fmt::Debug {
     /// The rule as a kernel argument.
     fn launch_arg(&self) -> <Self as LaunchArg>::RuntimeArg;
+    /// The parameter replicas of an ensemble may differ in (the temperature of the thermal
+    /// rule, the rate of the random one), handed to [`ActivationRule::rate`] per replica.
+    fn parameter(&self) -> f32;
+    /// This rule with `parameter` instead of its own: two rules are replicas of one ensemble
+    /// when one is the other with its parameter.
+    fn with_parameter(&self, parameter: f32) -> Self;
     /// The same rate as [`ActivationRule::rate`], in the same `f32` operations, for the CPU
     /// reference.
     fn rate_cpu(&self, sigma: f32) -> f32;
@@ -47,10 +60,11 @@ pub struct Thermal {
     pub sigma_y: f32,
 }
 
+/// The parameter is the temperature.
 #[cube]
 impl ActivationRule for Thermal {
-    fn rate(rule: &Thermal, sigma: f32) -> f32 {
-        let x = (sigma * sigma - rule.sigma_y * rule.sigma_y) / (2.0f32 * rule.temperature);
+    fn rate(rule: &Thermal, temperature: f32, sigma: f32) -> f32 {
+        let x = (sigma * sigma - rule.sigma_y * rule.sigma_y) / (2.0f32 * temperature);
         rule.gamma0 * f32::min(f32::exp(x), 1.0f32)
     }
 }
@@ -58,6 +72,15 @@ impl ActivationRule for Thermal {
 impl Activation for Thermal {
     fn launch_arg(&self) -> ThermalLaunch {
         ThermalLaunch::new(self.temperature, self.gamma0, self.sigma_y)
+    }
+    fn parameter(&self) -> f32 {
+        self.temperature
+    }
+    fn with_parameter(&self, temperature: f32) -> Self {
+        Self {
+            temperature,
+            ..*self
+        }
     }
     fn rate_cpu(&self, sigma: f32) -> f32 {
         let x = (sigma * sigma - self.sigma_y * self.sigma_y) / (2.0f32 * self.temperature);
@@ -90,16 +113,23 @@ pub fn random_rate(activity: f64, tau_res: f64) -> f64 {
     activity / (tau_res * (1.0 - activity))
 }
 
+/// The parameter is the rate.
 #[cube]
 impl ActivationRule for Random {
-    fn rate(rule: &Random, _sigma: f32) -> f32 {
-        rule.rate
+    fn rate(_rule: &Random, rate: f32, _sigma: f32) -> f32 {
+        rate
     }
 }
 
 impl Activation for Random {
     fn launch_arg(&self) -> RandomLaunch {
         RandomLaunch::new(self.rate)
+    }
+    fn parameter(&self) -> f32 {
+        self.rate
+    }
+    fn with_parameter(&self, rate: f32) -> Self {
+        Self { rate }
     }
     fn rate_cpu(&self, _sigma: f32) -> f32 {
         self.rate
@@ -111,7 +141,8 @@ impl Activation for Random {
 pub struct StepParams {
     /// Step number (the Philox counter's step words).
     pub step: u64,
-    /// Run seed (the Philox key).
+    /// Run seed (the Philox key of the CPU twin; the kernel reads each replica's key from a
+    /// table, [`replica_keys`]).
     pub seed: u64,
     /// Deactivation probability per step, `dt / tau_res`.
     pub p_off: f32,
@@ -127,9 +158,15 @@ pub const COUNT_LANES: usize = 16;
 /// Words between two sub-counters (64 bytes: one cache line each on CPU adapters).
 pub const COUNT_STRIDE: usize = 16;
 
-/// Index of sub-counter `lane` of ring slot `slot` in the count buffer.
+/// Index of sub-counter `lane` of ring slot `slot` in the count buffer (of one replica: the
+/// replicas' rings follow one another).
 pub fn count_index(slot: usize, lane: usize) -> usize {
     (slot * COUNT_LANES + lane) * COUNT_STRIDE
+}
+
+/// The kernel's table of Philox keys: two words per replica, from each replica's seed.
+pub fn replica_keys(seeds: &[u64]) -> Vec<u32> {
+    seeds.iter().flat_map(|&s| crate::rng::key(s)).collect()
 }
 
 /// The activation step on the device (model notes steps 1 to 3).
@@ -148,6 +185,11 @@ pub fn count_index(slot: usize, lane: usize) -> usize {
 /// back to back without transforms. The first step of the batch in which a site is active
 /// records itself in `event` (as `step + 1`, atomic maximum); the later steps of the batch
 /// then do nothing, so the host can resume right after that step.
+///
+/// Ensembles: the buffers hold `replicas` lattices of `sites` sites one after another, and
+/// `active_count` one ring per replica. Replica `r` draws with key `keys[2r], keys[2r + 1]`
+/// and rate parameter `parameters[r]`, and numbers its sites from 0 in the Philox counter, as
+/// a single run does.
 #[cube(launch)]
 pub fn activation_step<R: ActivationRule>(
     stress: &[f32],
@@ -157,11 +199,11 @@ pub fn activation_step<R: ActivationRule>(
     strain_rate: &mut [f32],
     active_count: &[Atomic<u32>],
     event: &[Atomic<u32>],
+    keys: &[u32],
+    parameters: &[f32],
     rule: R,
     step_lo: u32,
     step_hi: u32,
-    key_lo: u32,
-    key_hi: u32,
     p_off: f32,
     dt: f32,
     strain_rate_amplitude: f32,
@@ -170,12 +212,14 @@ pub fn activation_step<R: ActivationRule>(
     batch_start: u32,
     #[comptime] sites: usize,
     #[comptime] per_unit: usize,
+    #[comptime] replicas: usize,
 ) {
-    let unit = ABSOLUTE_POS;
     let stride = comptime![sites / per_unit];
-    if unit >= stride {
+    if ABSOLUTE_POS >= comptime![stride * replicas] {
         terminate!();
     }
+    let replica = ABSOLUTE_POS / stride;
+    let unit = ABSOLUTE_POS % stride;
     if in_batch == 1u32 {
         // An event earlier in this batch (at step `event - 1`): this step waits for the host.
         let recorded = event[0].load();
@@ -184,46 +228,52 @@ pub fn activation_step<R: ActivationRule>(
         }
     }
     let purpose = comptime![Purpose::Activation as u32];
+    let (key_lo, key_hi) = (keys[2 * replica], keys[2 * replica + 1]);
+    let parameter = parameters[replica];
+    let base = replica * sites;
     let mut count = 0u32;
     #[unroll]
     for j in 0..per_unit {
         let site = unit + j * stride;
         let (r0, _r1, _r2, _r3) = philox(site as u32, step_lo, step_hi, purpose, key_lo, key_hi);
         let u = unit_f32(r0);
-        let sigma = stress[site];
+        let at = base + site;
+        let sigma = stress[at];
         // Only what changes is written: most sites keep their state from one step to the
         // next, and `strain_rate` keeps its value while the activity does.
-        if active[site] == 1u32 {
+        if active[at] == 1u32 {
             if u < p_off {
-                active[site] = 0u32;
-                strain_rate[site] = 0.0f32;
+                active[at] = 0u32;
+                strain_rate[at] = 0.0f32;
             } else {
-                plastic[site] += i32::cast_from(sign[site]);
+                plastic[at] += i32::cast_from(sign[at]);
                 count += 1u32;
             }
-        } else if u < R::rate(&rule, sigma) * dt {
+        } else if u < R::rate(&rule, parameter, sigma) * dt {
             let s = select(sigma >= 0.0f32, 1.0f32, -1.0f32);
-            active[site] = 1u32;
-            sign[site] = s;
-            strain_rate[site] = s * strain_rate_amplitude;
-            plastic[site] += i32::cast_from(s);
+            active[at] = 1u32;
+            sign[at] = s;
+            strain_rate[at] = s * strain_rate_amplitude;
+            plastic[at] += i32::cast_from(s);
             count += 1u32;
         }
     }
     if count > 0u32 {
-        count_active(active_count, slot, unit, count);
+        let ring = active_count.len() / comptime![replicas];
+        count_active(active_count, replica * ring, slot, unit, count);
         if in_batch == 1u32 {
             event[0].fetch_max(step_lo + 1u32);
         }
     }
 }
 
-/// `count` more active sites in ring slot `slot` (sub-counter `unit % COUNT_LANES`).
+/// `count` more active sites in ring slot `slot` (sub-counter `unit % COUNT_LANES`) of the
+/// ring that starts at `ring`.
 #[cube]
-fn count_active(active_count: &[Atomic<u32>], slot: u32, unit: usize, count: u32) {
+fn count_active(active_count: &[Atomic<u32>], ring: usize, slot: u32, unit: usize, count: u32) {
     let lanes = comptime![COUNT_LANES];
     let lane = (slot as usize * lanes + (unit & (lanes - 1))) * comptime![COUNT_STRIDE];
-    active_count[lane].fetch_add(count);
+    active_count[ring + lane].fetch_add(count);
 }
 
 /// The CPU reference of [`activation_step`]: the same draws and the same `f32` operations,

@@ -22,7 +22,9 @@ use crate::launch;
 use crate::propagator::StepTables;
 use crate::sparse::RealSpaceTables;
 
-/// Every field of the model on the device, `L x L` unless said otherwise.
+/// Every field of the model on the device, `L x L` unless said otherwise; for an ensemble of
+/// `B` replicas ([`crate::Ensemble`]) every per-site and per-tracer field holds the replicas
+/// one after another (`B L^2` sites, `B M` tracers), and the ring one ring per replica.
 #[derive(ExtensionType)]
 pub struct ModelFields<B: Backend> {
     /// Local stress `sigma` (units of `sigma_Y`).
@@ -57,6 +59,10 @@ pub struct ModelFields<B: Backend> {
     /// `[1 + the last step of a batch of empty steps in which a site became active]` (`u32`
     /// bits, low 32 bits of the step): see [`crate::activation::activation_step`].
     pub event: IntTensor<B>,
+    /// Each replica's Philox key, two `u32` words ([`crate::activation::replica_keys`]).
+    pub keys: IntTensor<B>,
+    /// Each replica's rule parameter ([`Activation::parameter`]).
+    pub parameters: FloatTensor<B>,
 }
 
 /// How a step with events computes its increments (model notes steps 4 to 6).
@@ -69,9 +75,11 @@ pub enum Update {
 }
 
 /// The propagation side of a step, on the client of the fields: FFT plans, Fourier tables
-/// and spectra for the dense update; for the sparse one, when enabled, [`SparseSide`].
+/// and spectra for the dense update of `replicas` lattices; for the sparse one (single runs),
+/// when enabled, [`SparseSide`].
 pub struct Propagation {
     l: usize,
+    replicas: usize,
     forward: Arc<Fft2d<f32>>,
     inverse: Arc<Fft2d<f32>>,
     spectrum: ComplexBuffers,
@@ -93,17 +101,27 @@ struct SparseSide {
 }
 
 impl Propagation {
-    /// Plans and tables for an `l x l` lattice on `client`; the sparse update's only with
-    /// `sparse` (they cost two `f64` transforms on the host and five fields on the device).
+    /// Plans and tables for `replicas` lattices of `l x l` on `client`; the sparse update's
+    /// only with `sparse` (they cost two `f64` transforms on the host and five fields on the
+    /// device), which a single run (`replicas = 1`) alone may ask for.
     pub fn new(
         client: &Client,
         l: usize,
+        replicas: usize,
         tables: &StepTables,
         sparse: bool,
     ) -> Result<Self, FftError> {
+        assert!(
+            replicas == 1 || !sparse,
+            "the sparse update serves single runs only"
+        );
         let options = PlanOptions::default();
-        let forward = Arc::new(Fft2d::new(client, Shape2d::new(1, l, l)?, options)?);
-        let inverse = Arc::new(Fft2d::new(client, Shape2d::new(2, l, l)?, options)?);
+        let forward = Arc::new(Fft2d::new(client, Shape2d::new(replicas, l, l)?, options)?);
+        let inverse = Arc::new(Fft2d::new(
+            client,
+            Shape2d::new(2 * replicas, l, l)?,
+            options,
+        )?);
         let upload = |v: &[f32]| client.create_from_slice(f32::as_bytes(v));
         let n = l * l;
         let sparse = sparse.then(|| {
@@ -120,9 +138,10 @@ impl Propagation {
         });
         Ok(Self {
             l,
+            replicas,
             forward,
             inverse,
-            spectrum: ComplexBuffers::empty::<f32>(client, n),
+            spectrum: ComplexBuffers::empty::<f32>(client, replicas * n),
             filters: {
                 let (re, im) = tables.filters();
                 ComplexBuffers {
@@ -131,18 +150,23 @@ impl Propagation {
                 }
             },
             table_stress: upload(&tables.stress),
-            strain: client.empty(n * size_of::<f32>()),
+            strain: client.empty(replicas * n * size_of::<f32>()),
             sparse,
         })
     }
 
-    /// Launches and global-memory bytes of one dense step with events, activation to
-    /// advection of `tracers` tracers, as these plans run it on this device.
+    /// Launches and global-memory bytes of one dense step with events of every replica,
+    /// activation to advection of `tracers` tracers per replica, as these plans run it on this
+    /// device.
     pub fn dense_step_traffic(&self, tracers: usize) -> StepTraffic {
-        let n = (self.l * self.l) as u64;
-        let tracers = tracers as u64;
+        let b = self.replicas as u64;
+        let n = (self.l * self.l) as u64 * b;
+        let tracers = tracers as u64 * b;
         let advect = usize::from(tracers > 0);
-        let inverse = Input::Filtered { accumulate: true };
+        let inverse = Input::Filtered {
+            filters: 2,
+            accumulate: true,
+        };
         StepTraffic {
             launches: 1 + self.forward.launches() + self.inverse.launches() + advect,
             bytes: ACTIVATION_BYTES * n
@@ -224,7 +248,7 @@ pub trait ModelBackend: Backend {
         step: u64,
     ) -> ModelFields<Self>;
 
-    /// Model notes step 6 ([`crate::tracers`]): the first `tracers` tracers move by the
+    /// Model notes step 6 ([`crate::tracers`]): `tracers` tracers per replica move by the
     /// interpolated displacement increment of the last [`ModelBackend::propagate`] with the
     /// same `update`.
     fn advect(
@@ -291,10 +315,22 @@ impl ModelBackend for CubeBackend {
             strain_rate: &fields.strain_rate.handle,
             active_count: &fields.active_count.handle,
             event: &fields.event.handle,
+            keys: &fields.keys.handle,
+            parameters: &fields.parameters.handle,
         };
         let client = &fields.stress.client;
-        let n = sites(&fields.stress);
-        launch::activation(client, n, &buffers, &rule, &params, slot, batch_start);
+        let replicas = sites(&fields.parameters);
+        let n = sites(&fields.stress) / replicas;
+        launch::activation(
+            client,
+            n,
+            replicas,
+            &buffers,
+            &rule,
+            &params,
+            slot,
+            batch_start,
+        );
         fields
     }
 
@@ -359,11 +395,12 @@ impl ModelBackend for CubeBackend {
             ..fields
         };
         let client = &fields.stress.client;
-        let n = sites(&fields.stress);
+        let (n, replicas) = (propagation.l * propagation.l, propagation.replicas);
         let (cells, fractions) = (&fields.tracer_cells.handle, &fields.tracer_fractions.handle);
         match update {
             Update::Dense => {
-                launch::advection(client, n, tracers, cells, fractions, &increments(&fields))
+                let increments = increments(&fields);
+                launch::advection(client, n, replicas, tracers, cells, fractions, &increments)
             }
             Update::Sparse => {
                 let sparse = propagation.sparse();
@@ -399,12 +436,12 @@ impl ModelBackend for CubeBackend {
         };
         let client = &fields.stress.client;
         let p = propagation;
-        let n = p.l * p.l;
+        let (field, n) = (p.l * p.l, p.l * p.l * p.replicas);
         launch::resync::strain(client, n, &fields.plastic.handle, &p.strain, unit);
         p.forward
             .forward_real(&p.strain, &p.spectrum)
             .expect("the plans and buffers were made for this lattice");
-        launch::resync::scale(client, n, &p.spectrum, &p.table_stress);
+        launch::resync::scale(client, n, &p.spectrum, &p.table_stress, field);
         p.forward
             .inverse(&p.spectrum, &p.spectrum)
             .expect("the plans and buffers were made for this lattice");
@@ -431,6 +468,11 @@ pub trait DynActivation: Send + Sync + core::fmt::Debug {
     ) -> ModelFields<Dispatch>;
     /// The rule's rate on the CPU ([`Activation::rate_cpu`]).
     fn rate_cpu(&self, sigma: f32) -> f32;
+    /// [`Activation::parameter`].
+    fn parameter(&self) -> f32;
+    /// Whether `other` is this rule with another parameter ([`Activation::with_parameter`]),
+    /// as their `Debug` texts say: such rules can share an ensemble's launch.
+    fn differs_only_in_parameter(&self, other: &dyn DynActivation) -> bool;
 }
 
 impl<A: Activation + Send + Sync> DynActivation for A {
@@ -445,5 +487,11 @@ impl<A: Activation + Send + Sync> DynActivation for A {
     }
     fn rate_cpu(&self, sigma: f32) -> f32 {
         Activation::rate_cpu(self, sigma)
+    }
+    fn parameter(&self) -> f32 {
+        Activation::parameter(self)
+    }
+    fn differs_only_in_parameter(&self, other: &dyn DynActivation) -> bool {
+        format!("{:?}", self.with_parameter(other.parameter())) == format!("{other:?}")
     }
 }

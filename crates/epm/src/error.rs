@@ -29,6 +29,14 @@ pub enum SimError {
         /// Row of the site.
         y: usize,
     },
+    /// An error of one replica of an ensemble ([`crate::Ensemble`]).
+    #[error("replica {replica}: {source}")]
+    InReplica {
+        /// Which replica (0-based, in the order the ensemble was made).
+        replica: usize,
+        /// Its error.
+        source: Box<SimError>,
+    },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -12,7 +12,6 @@ use epm_fft::buffer::{arg, whole};
 
 use crate::activation::{Activation, StepParams, activation_step};
 use crate::propagator::{plastic_strain, resynchronise, scale_spectrum};
-use crate::rng;
 use crate::tracers::advect_tracers;
 
 /// Sites (or wave vectors) each unit of the elementwise step kernels takes. On CPU adapters
@@ -59,8 +58,10 @@ fn grid(client: &Client, units: usize) -> (CubeCount, CubeDim) {
     )
 }
 
-/// What the activation reads and writes: `sites` elements each, but `active_count` (the ring
-/// of per-step sub-counters, [`crate::activation::count_index`]) and `event` (one word).
+/// What the activation reads and writes: `replicas * sites` elements each, but `active_count`
+/// (one ring of per-step sub-counters per replica, [`crate::activation::count_index`]),
+/// `event` (one word), `keys` (two words per replica, [`crate::activation::replica_keys`]) and
+/// `parameters` (one per replica, [`Activation::parameter`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ActivationBuffers<'a> {
     /// `f32`.
@@ -77,13 +78,20 @@ pub struct ActivationBuffers<'a> {
     pub active_count: &'a Handle,
     /// `u32`.
     pub event: &'a Handle,
+    /// `u32`, each replica's Philox key.
+    pub keys: &'a Handle,
+    /// `f32`, each replica's rule parameter.
+    pub parameters: &'a Handle,
 }
 
-/// Model notes steps 1 to 3 ([`activation_step`]) with `rule`; counts into ring slot `slot`.
-/// `batch_start`: the first step of the batch of empty steps this one belongs to, if any.
+/// Model notes steps 1 to 3 ([`activation_step`]) with `rule`, for `replicas` lattices of
+/// `sites` sites; counts into ring slot `slot`. `batch_start`: the first step of the batch of
+/// empty steps this one belongs to, if any.
+#[allow(clippy::too_many_arguments)]
 pub fn activation<A: Activation>(
     client: &Client,
     sites: usize,
+    replicas: usize,
     b: &ActivationBuffers,
     rule: &A,
     params: &StepParams,
@@ -91,40 +99,39 @@ pub fn activation<A: Activation>(
     batch_start: Option<u64>,
 ) {
     let per_unit = sites_per_unit(client, sites);
-    activation_with_layout(client, sites, per_unit, b, rule, params, slot, batch_start);
+    let layout = (sites, per_unit, replicas);
+    activation_with_layout(client, layout, b, rule, params, slot, batch_start);
 }
 
-/// [`activation`] with `per_unit` sites per unit instead of [`sites_per_unit`]'s choice (the
-/// device tests check both layouts).
-#[allow(clippy::too_many_arguments)]
+/// [`activation`] with the layout `(sites, per_unit, replicas)`: `per_unit` sites per unit
+/// instead of [`sites_per_unit`]'s choice (the device tests check both layouts).
 pub fn activation_with_layout<A: Activation>(
     client: &Client,
-    sites: usize,
-    per_unit: usize,
+    (sites, per_unit, replicas): (usize, usize, usize),
     b: &ActivationBuffers,
     rule: &A,
     params: &StepParams,
     slot: u32,
     batch_start: Option<u64>,
 ) {
-    let (count, dim) = grid(client, sites / per_unit);
-    let key = rng::key(params.seed);
+    let (count, dim) = grid(client, replicas * sites / per_unit);
+    let all = replicas * sites;
     activation_step::launch::<A>(
         client,
         count,
         dim,
-        arg::<f32>(b.stress, sites),
-        arg::<u32>(b.active, sites),
-        arg::<f32>(b.sign, sites),
-        arg::<i32>(b.plastic, sites),
-        arg::<f32>(b.strain_rate, sites),
+        arg::<f32>(b.stress, all),
+        arg::<u32>(b.active, all),
+        arg::<f32>(b.sign, all),
+        arg::<i32>(b.plastic, all),
+        arg::<f32>(b.strain_rate, all),
         whole::<u32>(b.active_count),
         arg::<u32>(b.event, 1),
+        arg::<u32>(b.keys, 2 * replicas),
+        arg::<f32>(b.parameters, replicas),
         rule.launch_arg(),
         params.step as u32,
         (params.step >> 32) as u32,
-        key[0],
-        key[1],
         params.p_off,
         params.dt,
         params.strain_rate_amplitude,
@@ -133,15 +140,17 @@ pub fn activation_with_layout<A: Activation>(
         batch_start.unwrap_or(0) as u32,
         sites,
         per_unit,
+        replicas,
     );
 }
 
-/// The first `tracers` tracers (cells `[M, 2]` `i32`, fractions `[M, 4]` `u32`) move by the
-/// displacement increment ([`advect_tracers`]): `du_x` in the imaginary plane, `du_y` in the
-/// second half of the real one.
+/// `tracers` tracers per replica (cells `[B M, 2]` `i32`, fractions `[B M, 4]` `u32`) move by
+/// their replica's displacement increment ([`advect_tracers`]): `du_x` in the imaginary plane,
+/// `du_y` in the real one after the stress increment, `2 L^2` per replica.
 pub fn advection(
     client: &Client,
     sites: usize,
+    replicas: usize,
     tracers: usize,
     cells: &Handle,
     fractions: &Handle,
@@ -150,22 +159,26 @@ pub fn advection(
     if tracers == 0 {
         return;
     }
-    let (count, dim) = grid(client, tracers);
+    let all = replicas * tracers;
+    let (count, dim) = grid(client, all);
     advect_tracers::launch(
         client,
         count,
         dim,
-        arg::<i32>(cells, 2 * tracers),
-        arg::<u32>(fractions, 4 * tracers),
-        arg::<f32>(&increments.im, 2 * sites),
-        arg::<f32>(&increments.re, 2 * sites),
+        arg::<i32>(cells, 2 * all),
+        arg::<u32>(fractions, 4 * all),
+        arg::<f32>(&increments.im, 2 * sites * replicas),
+        arg::<f32>(&increments.re, 2 * sites * replicas),
         sites,
         (sites.trailing_zeros() / 2) as usize,
+        all,
         tracers,
+        2 * sites,
     );
 }
 
-/// The resynchronisation's three elementwise kernels, around the transforms the caller runs.
+/// The resynchronisation's three elementwise kernels, around the transforms the caller runs;
+/// `sites` counts every replica's sites.
 pub mod resync {
     use super::*;
 
@@ -183,8 +196,15 @@ pub mod resync {
         );
     }
 
-    /// The spectrum times a real table, in place ([`scale_spectrum`]).
-    pub fn scale(client: &Client, sites: usize, spectrum: &ComplexBuffers, table: &Handle) {
+    /// Each replica's spectrum times a real table of `table_len` wave vectors, in place
+    /// ([`scale_spectrum`]).
+    pub fn scale(
+        client: &Client,
+        sites: usize,
+        spectrum: &ComplexBuffers,
+        table: &Handle,
+        table_len: usize,
+    ) {
         let (count, dim) = grid(client, sites);
         scale_spectrum::launch(
             client,
@@ -192,8 +212,9 @@ pub mod resync {
             dim,
             arg::<f32>(&spectrum.re, sites),
             arg::<f32>(&spectrum.im, sites),
-            arg::<f32>(table, sites),
+            arg::<f32>(table, table_len),
             sites,
+            table_len,
         );
     }
 

@@ -33,6 +33,7 @@ mod backend;
 pub mod config;
 #[cfg(test)]
 mod device_tests;
+pub mod ensemble;
 mod error;
 pub mod fit;
 pub mod launch;
@@ -48,10 +49,13 @@ mod simulation;
 pub mod snapshots;
 pub mod sparse;
 pub mod tracers;
+mod view;
 
 pub use activation::{Activation, ActivationRule, Random, Thermal};
 pub use backend::StepTraffic;
 pub use config::{ActivationConfig, Config, ConfigError};
+pub use ensemble::Ensemble;
 pub use error::SimError;
 pub use observer::{Observer, StepInfo};
 pub use simulation::{Checkpoint, Simulation, State};
+pub use view::View;

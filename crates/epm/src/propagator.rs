@@ -346,14 +346,20 @@ pub fn plastic_strain(count: &[i32], strain: &mut [f32], unit: f32, #[comptime] 
 }
 
 /// `E *= table`, in place, one unit per wave vector (the stress of a plastic strain: table
-/// `2 mu G`).
+/// `2 mu G`); `n` wave vectors in all, the table's `table_len` repeated for each replica.
 #[cube(launch)]
-pub fn scale_spectrum(e_re: &mut [f32], e_im: &mut [f32], table: &[f32], #[comptime] n: usize) {
+pub fn scale_spectrum(
+    e_re: &mut [f32],
+    e_im: &mut [f32],
+    table: &[f32],
+    #[comptime] n: usize,
+    #[comptime] table_len: usize,
+) {
     let q = ABSOLUTE_POS;
     if q >= n {
         terminate!();
     }
-    let k = table[q];
+    let k = table[q % table_len];
     e_re[q] *= k;
     e_im[q] *= k;
 }

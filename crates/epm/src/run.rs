@@ -1,5 +1,6 @@
 //! A run: one simulation with its measurements, living in a directory, that can stop at any
-//! moment and resume exactly where it was.
+//! moment and resume exactly where it was; and an ensemble whose replicas are such runs
+//! ([`EnsembleRun`]).
 //!
 //! The directory holds `checkpoint.epm` (the simulation and every observer, one file written
 //! atomically) and the outputs of [`crate::output`]: `manifest.json` and the CSV tables,
@@ -15,11 +16,14 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::ensemble::Ensemble;
 use crate::error::SimError;
 use crate::observables::measurements::Measurements;
+use crate::observer::Observer;
 use crate::output::{Manifest, RunDirectory};
-use crate::simulation::Simulation;
+use crate::simulation::{Checkpoint, Simulation};
 use crate::snapshots::{self, Snapshots};
+use crate::view::View;
 
 /// The checkpoint's file name in a run directory.
 pub const CHECKPOINT: &str = "checkpoint.epm";
@@ -33,16 +37,176 @@ struct SavedRun {
     wall_time_seconds: f64,
 }
 
-/// A simulation, its measurements and its directory.
-pub struct Run {
+/// What a run keeps beside its simulation: its directory, measurements, snapshots and wall
+/// time. A single run has one; an ensemble one per replica.
+struct Outputs {
     dir: RunDirectory,
-    sim: Simulation,
     measurements: Measurements,
     /// Wall time of the earlier sessions of this run.
     earlier_wall_time: f64,
-    session: Instant,
     twin_temperature: Option<f64>,
     snapshots: Option<Snapshots>,
+}
+
+impl Outputs {
+    /// New outputs in `dir` (created if missing), which must not hold a run already.
+    fn create(dir: &Path, view: &View<'_>) -> Result<Self, SimError> {
+        refuse_existing(dir)?;
+        let dir = RunDirectory::create(dir)?;
+        let config = view.config();
+        let snapshots = Snapshots::wanted(config)
+            .then(|| Snapshots::create(&dir.file(snapshots::FILE), config))
+            .transpose()?;
+        Ok(Self {
+            dir,
+            measurements: Measurements::new(view)?,
+            earlier_wall_time: 0.0,
+            twin_temperature: None,
+            snapshots,
+        })
+    }
+
+    /// The outputs of the run in `dir` whose checkpoint held `saved`, for the lattice `view`.
+    fn resume(dir: &Path, saved: &SavedRun, view: &View<'_>) -> Result<Self, SimError> {
+        let mut measurements = Measurements::new(view)?;
+        measurements.load(&saved.measurements, view.client())?;
+        let file = dir.join(snapshots::FILE);
+        let config = view.config();
+        let snapshots = Snapshots::wanted(config)
+            .then(|| Snapshots::resume(&file, config, view.step()))
+            .transpose()?;
+        Ok(Self {
+            dir: RunDirectory::open(dir)?,
+            measurements,
+            earlier_wall_time: saved.wall_time_seconds,
+            twin_temperature: None,
+            snapshots,
+        })
+    }
+
+    fn observers(&mut self) -> Vec<&mut dyn Observer> {
+        let mut observers = self.measurements.observers();
+        if let Some(s) = &mut self.snapshots {
+            observers.push(s);
+        }
+        observers
+    }
+
+    /// Writes the checkpoint (atomically) with the simulation's bytes, after flushing the
+    /// snapshot file: what the checkpoint's state has seen is on disk.
+    fn checkpoint(&self, simulation: Vec<u8>, session: f64) -> Result<(), SimError> {
+        if let Some(s) = &self.snapshots {
+            s.flush()?;
+        }
+        let saved = SavedRun {
+            format: FORMAT,
+            simulation,
+            measurements: self.measurements.save()?,
+            wall_time_seconds: self.earlier_wall_time + session,
+        };
+        let bytes = postcard::to_stdvec(&saved).map_err(|e| SimError::Checkpoint {
+            path: self.dir.file(CHECKPOINT),
+            message: e.to_string(),
+        })?;
+        crate::output::write_atomic(&self.dir.file(CHECKPOINT), &bytes)
+    }
+
+    /// Writes the manifest and every table; `completed` in the manifest says whether the run
+    /// reached its planned length.
+    fn write(
+        &mut self,
+        view: &View<'_>,
+        rule: &str,
+        sparse_max_active: u32,
+        session: f64,
+        notes: Vec<String>,
+    ) -> Result<Manifest, SimError> {
+        let (tables, quantities) = self.measurements.results()?;
+        let config = view.config();
+        let manifest = Manifest {
+            epm_version: env!("CARGO_PKG_VERSION").into(),
+            backend: crate::device::BACKEND.into(),
+            adapter: crate::device::describe(view.client()),
+            rule: rule.into(),
+            config: config.clone(),
+            sparse_max_active,
+            twin_temperature: self.twin_temperature,
+            steps: view.step(),
+            time: view.time(),
+            wall_time_seconds: self.earlier_wall_time + session,
+            completed: view.step() >= config.steps,
+            quantities: vec![],
+            tables: vec![],
+            notes,
+        };
+        self.dir.write(manifest, tables, quantities)
+    }
+}
+
+/// A new run may not go where a run is already.
+fn refuse_existing(dir: &Path) -> Result<(), SimError> {
+    if dir.join(CHECKPOINT).exists() {
+        return Err(SimError::InvalidArgument {
+            argument: "out",
+            value: dir.display().to_string(),
+            reason: "holds a run already: resume it (--resume) or choose another directory".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The saved run in `dir`'s checkpoint, and the simulation's checkpoint it holds. With
+/// `config`, checks that it is the run's configuration; its `steps` may differ (to extend a
+/// run), nothing else.
+fn read_saved(dir: &Path, config: Option<&Config>) -> Result<(SavedRun, Checkpoint), SimError> {
+    let path = dir.join(CHECKPOINT);
+    let bytes = std::fs::read(&path).map_err(|e| SimError::io(&path, e))?;
+    let bad = |message: String| SimError::Checkpoint {
+        path: path.clone(),
+        message,
+    };
+    let saved: SavedRun =
+        postcard::from_bytes(&bytes).map_err(|e| bad(format!("not a run checkpoint: {e}")))?;
+    if saved.format != FORMAT {
+        return Err(bad(format!(
+            "format {} (this version reads {FORMAT})",
+            saved.format
+        )));
+    }
+    let mut checkpoint =
+        Simulation::decode_checkpoint(&saved.simulation).map_err(|e| bad(e.to_string()))?;
+    if let Some(config) = config {
+        let saved_config = &mut checkpoint.config;
+        let differences = differing_keys(saved_config, config);
+        if !differences.is_empty() {
+            return Err(SimError::InvalidArgument {
+                argument: "config",
+                value: differences.join(", "),
+                reason: format!(
+                    "differs from the run in {} (only `steps` may change on resume)",
+                    dir.display()
+                ),
+            });
+        }
+        saved_config.steps = config.steps;
+    }
+    Ok((saved, checkpoint))
+}
+
+/// The step of the checkpoint in `dir`, if it holds one.
+pub fn checkpoint_step(dir: &Path) -> Result<Option<u64>, SimError> {
+    if !dir.join(CHECKPOINT).exists() {
+        return Ok(None);
+    }
+    let (_, checkpoint) = read_saved(dir, None)?;
+    Ok(Some(checkpoint.state.step))
+}
+
+/// A simulation, its measurements and its directory.
+pub struct Run {
+    sim: Simulation,
+    out: Outputs,
+    session: Instant,
 }
 
 impl Run {
@@ -50,28 +214,14 @@ impl Run {
     /// holds a checkpoint: resume it, or choose another.
     pub fn start(config: Config, dir: &Path, device: &cubecl::Device) -> Result<Self, SimError> {
         config.validate()?;
-        if dir.join(CHECKPOINT).exists() {
-            return Err(SimError::InvalidArgument {
-                argument: "out",
-                value: dir.display().to_string(),
-                reason: "holds a run already: resume it (--resume) or choose another directory"
-                    .into(),
-            });
-        }
-        let dir = RunDirectory::create(dir)?;
-        let snapshots = Snapshots::wanted(&config)
-            .then(|| Snapshots::create(&dir.file(snapshots::FILE), &config))
-            .transpose()?;
+        // Refused before any device work.
+        refuse_existing(dir)?;
         let sim = Simulation::new(config, device)?;
-        let measurements = Measurements::new(&sim)?;
+        let out = Outputs::create(dir, &sim.view())?;
         Ok(Self {
-            snapshots,
-            dir,
             sim,
-            measurements,
-            earlier_wall_time: 0.0,
+            out,
             session: Instant::now(),
-            twin_temperature: None,
         })
     }
 
@@ -82,53 +232,14 @@ impl Run {
         config: Option<&Config>,
         device: &cubecl::Device,
     ) -> Result<Self, SimError> {
-        let path = dir.join(CHECKPOINT);
-        let bytes = std::fs::read(&path).map_err(|e| SimError::io(&path, e))?;
-        let bad = |message: String| SimError::Checkpoint {
-            path: path.clone(),
-            message,
-        };
-        let saved: SavedRun =
-            postcard::from_bytes(&bytes).map_err(|e| bad(format!("not a run checkpoint: {e}")))?;
-        if saved.format != FORMAT {
-            return Err(bad(format!(
-                "format {} (this version reads {FORMAT})",
-                saved.format
-            )));
-        }
-        let mut checkpoint =
-            Simulation::decode_checkpoint(&saved.simulation).map_err(|e| bad(e.to_string()))?;
-        let saved_config = &mut checkpoint.config;
-        if let Some(config) = config {
-            let differences = differing_keys(saved_config, config);
-            if !differences.is_empty() {
-                return Err(SimError::InvalidArgument {
-                    argument: "config",
-                    value: differences.join(", "),
-                    reason: format!(
-                        "differs from the run in {} (only `steps` may change on resume)",
-                        dir.display()
-                    ),
-                });
-            }
-            saved_config.steps = config.steps;
-        }
+        let (saved, checkpoint) = read_saved(dir, config)?;
         let sim = Simulation::from_checkpoint(checkpoint, None, device)
-            .map_err(|e| e.in_checkpoint(&path))?;
-        let mut measurements = Measurements::new(&sim)?;
-        measurements.load(&saved.measurements, sim.client())?;
-        let file = dir.join(snapshots::FILE);
-        let snapshots = Snapshots::wanted(sim.config())
-            .then(|| Snapshots::resume(&file, sim.config(), sim.step()))
-            .transpose()?;
+            .map_err(|e| e.in_checkpoint(&dir.join(CHECKPOINT)))?;
+        let out = Outputs::resume(dir, &saved, &sim.view())?;
         Ok(Self {
-            snapshots,
-            dir: RunDirectory::open(dir)?,
             sim,
-            measurements,
-            earlier_wall_time: saved.wall_time_seconds,
+            out,
             session: Instant::now(),
-            twin_temperature: None,
         })
     }
 
@@ -144,7 +255,7 @@ impl Run {
     /// copies: written into the manifest ([`Manifest::twin_temperature`]). Not kept in the
     /// checkpoint: whoever resumes the run says it again.
     pub fn set_twin_temperature(&mut self, temperature: Option<f64>) {
-        self.twin_temperature = temperature;
+        self.out.twin_temperature = temperature;
     }
 
     /// The simulation.
@@ -154,7 +265,7 @@ impl Run {
 
     /// The directory.
     pub fn directory(&self) -> &RunDirectory {
-        &self.dir
+        &self.out.dir
     }
 
     /// Steps still to do.
@@ -165,59 +276,203 @@ impl Run {
     /// Runs `steps` more steps (at most the remaining ones) with the measurements.
     pub fn advance(&mut self, steps: u64) -> Result<(), SimError> {
         let n = steps.min(self.remaining());
-        let mut observers = self.measurements.observers();
-        if let Some(s) = &mut self.snapshots {
-            observers.push(s);
-        }
-        self.sim.advance(n, &mut observers)
+        self.sim.advance(n, &mut self.out.observers())
     }
 
     /// Wall time of the run so far, all sessions.
     pub fn wall_time_seconds(&self) -> f64 {
-        self.earlier_wall_time + self.session.elapsed().as_secs_f64()
+        self.out.earlier_wall_time + self.session.elapsed().as_secs_f64()
     }
 
     /// Writes the checkpoint (atomically), after flushing the snapshot file: what the
     /// checkpoint's state has seen is on disk.
     pub fn checkpoint(&self) -> Result<(), SimError> {
-        if let Some(s) = &self.snapshots {
-            s.flush()?;
-        }
-        let saved = SavedRun {
-            format: FORMAT,
-            simulation: self.sim.checkpoint_bytes()?,
-            measurements: self.measurements.save()?,
-            wall_time_seconds: self.wall_time_seconds(),
-        };
-        let bytes = postcard::to_stdvec(&saved).map_err(|e| SimError::Checkpoint {
-            path: self.dir.file(CHECKPOINT),
-            message: e.to_string(),
-        })?;
-        crate::output::write_atomic(&self.dir.file(CHECKPOINT), &bytes)
+        let session = self.session.elapsed().as_secs_f64();
+        self.out.checkpoint(self.sim.checkpoint_bytes()?, session)
     }
 
     /// Writes the manifest and every table as they are now; `completed` in the manifest says
     /// whether the run reached its planned length.
     pub fn write_outputs(&mut self) -> Result<Manifest, SimError> {
-        let (tables, quantities) = self.measurements.results()?;
-        let manifest = Manifest {
-            epm_version: env!("CARGO_PKG_VERSION").into(),
-            backend: crate::device::BACKEND.into(),
-            adapter: crate::device::describe(self.sim.client()),
-            rule: self.sim.rule_name().into(),
-            config: self.sim.config().clone(),
-            sparse_max_active: self.sim.sparse_max_active(),
-            twin_temperature: self.twin_temperature,
-            steps: self.sim.step(),
-            time: self.sim.time(),
-            wall_time_seconds: self.wall_time_seconds(),
-            completed: self.remaining() == 0,
-            quantities: vec![],
-            tables: vec![],
-            notes: vec![],
-        };
-        self.dir.write(manifest, tables, quantities)
+        let session = self.session.elapsed().as_secs_f64();
+        let (rule, sparse) = (self.sim.rule_name(), self.sim.sparse_max_active());
+        self.out
+            .write(&self.sim.view(), rule, sparse, session, vec![])
     }
+}
+
+/// An ensemble ([`Ensemble`]) whose replicas are runs, each in its own directory with its own
+/// measurements, manifest and tables, as [`Run`] writes them. Each replica's checkpoint is a
+/// single run's: [`Run::resume`] continues it alone, [`EnsembleRun::resume`] with the others
+/// at its step.
+pub struct EnsembleRun {
+    ensemble: Ensemble,
+    /// The outputs of the replicas still running, in the ensemble's order.
+    outs: Vec<Outputs>,
+    session: Instant,
+    replicas_at_start: usize,
+}
+
+impl EnsembleRun {
+    /// New runs of `configs` (replicas of one ensemble, [`crate::ensemble::REPLICA_KEYS`]),
+    /// replica `r` in `dirs[r]`.
+    pub fn start(
+        configs: Vec<Config>,
+        dirs: &[&Path],
+        device: &cubecl::Device,
+    ) -> Result<Self, SimError> {
+        Self::check_dirs(configs.len(), dirs)?;
+        for dir in dirs {
+            refuse_existing(dir)?;
+        }
+        let ensemble = Ensemble::new(configs, device)?;
+        let outs = dirs
+            .iter()
+            .enumerate()
+            .map(|(r, dir)| Outputs::create(dir, &ensemble.view(r)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            replicas_at_start: ensemble.replicas(),
+            ensemble,
+            outs,
+            session: Instant::now(),
+        })
+    }
+
+    /// The runs in `dirs` from their checkpoints, which must be at one step; with `configs`,
+    /// each is checked against its run's as [`Run::resume`] does.
+    pub fn resume(
+        dirs: &[&Path],
+        configs: Option<&[Config]>,
+        device: &cubecl::Device,
+    ) -> Result<Self, SimError> {
+        let saved = dirs
+            .iter()
+            .enumerate()
+            .map(|(r, dir)| read_saved(dir, configs.map(|c| &c[r])))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (saved, checkpoints): (Vec<SavedRun>, Vec<Checkpoint>) = saved.into_iter().unzip();
+        let ensemble = Ensemble::from_checkpoints(checkpoints, None, device)?;
+        let outs = dirs
+            .iter()
+            .zip(&saved)
+            .enumerate()
+            .map(|(r, (dir, s))| Outputs::resume(dir, s, &ensemble.view(r)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            replicas_at_start: ensemble.replicas(),
+            ensemble,
+            outs,
+            session: Instant::now(),
+        })
+    }
+
+    fn check_dirs(replicas: usize, dirs: &[&Path]) -> Result<(), SimError> {
+        if dirs.len() != replicas {
+            return Err(SimError::InvalidArgument {
+                argument: "dirs",
+                value: dirs.len().to_string(),
+                reason: format!("one directory per replica, and there are {replicas}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records replica `r`'s twin temperature ([`Run::set_twin_temperature`]).
+    pub fn set_twin_temperature(&mut self, r: usize, temperature: Option<f64>) {
+        self.outs[r].twin_temperature = temperature;
+    }
+
+    /// The ensemble.
+    pub fn ensemble(&self) -> &Ensemble {
+        &self.ensemble
+    }
+
+    /// Steps still to do by the longest replica (replicas may differ in `steps`).
+    pub fn remaining(&self) -> u64 {
+        let step = self.ensemble.step();
+        (0..self.outs.len())
+            .map(|r| self.ensemble.config(r).steps.saturating_sub(step))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Runs `steps` more steps (at most up to the next replica's end) of every replica with
+    /// its measurements. A replica that reaches its `steps` is finished there: its checkpoint
+    /// and outputs are written, and the others go on without it ([`Ensemble::retain`]).
+    pub fn advance(&mut self, steps: u64) -> Result<(), SimError> {
+        if self.outs.is_empty() {
+            return Ok(());
+        }
+        let step = self.ensemble.step();
+        let next_end = (0..self.outs.len())
+            .map(|r| self.ensemble.config(r).steps.saturating_sub(step))
+            .min()
+            .unwrap_or(0);
+        let n = steps.min(next_end);
+        let mut observers: Vec<Vec<&mut dyn Observer>> =
+            self.outs.iter_mut().map(Outputs::observers).collect();
+        self.ensemble.advance(n, &mut observers)?;
+        let step = self.ensemble.step();
+        let done: Vec<bool> = (0..self.outs.len())
+            .map(|r| self.ensemble.config(r).steps <= step)
+            .collect();
+        if !done.contains(&true) {
+            return Ok(());
+        }
+        let session = self.session.elapsed().as_secs_f64();
+        for (r, out) in self.outs.iter_mut().enumerate().filter(|(r, _)| done[*r]) {
+            out.checkpoint(self.ensemble.replica_checkpoint_bytes(r)?, session)?;
+            let note = ensemble_note(self.replicas_at_start);
+            let rule = self.ensemble.rule_name(r);
+            out.write(&self.ensemble.view(r), rule, 0, session, vec![note])?;
+        }
+        let keep: Vec<usize> = (0..done.len()).filter(|&r| !done[r]).collect();
+        if keep.is_empty() {
+            self.outs.clear();
+            return Ok(());
+        }
+        self.ensemble.retain(&keep)?;
+        let mut outs = std::mem::take(&mut self.outs);
+        let mut r = 0;
+        outs.retain(|_| {
+            r += 1;
+            !done[r - 1]
+        });
+        self.outs = outs;
+        Ok(())
+    }
+
+    /// Writes the checkpoint of every replica still running (each atomically).
+    pub fn checkpoint(&self) -> Result<(), SimError> {
+        let session = self.session.elapsed().as_secs_f64();
+        for (r, out) in self.outs.iter().enumerate() {
+            out.checkpoint(self.ensemble.replica_checkpoint_bytes(r)?, session)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the manifest and tables of every replica still running (those that finished
+    /// wrote theirs); each manifest says it ran in an ensemble.
+    pub fn write_outputs(&mut self) -> Result<Vec<Manifest>, SimError> {
+        let session = self.session.elapsed().as_secs_f64();
+        let mut manifests = vec![];
+        for (r, out) in self.outs.iter_mut().enumerate() {
+            let note = ensemble_note(self.replicas_at_start);
+            let view = self.ensemble.view(r);
+            let rule = self.ensemble.rule_name(r);
+            manifests.push(out.write(&view, rule, 0, session, vec![note])?);
+        }
+        Ok(manifests)
+    }
+}
+
+/// What a replica's manifest says of its ensemble.
+fn ensemble_note(replicas: usize) -> String {
+    format!(
+        "ran as a replica of an ensemble of {replicas} (one launch per kernel for all); the \
+         wall time is the ensemble's"
+    )
 }
 
 /// The top-level keys (and `observables.*`, `activation.*`, `propagator.*`) whose values differ,

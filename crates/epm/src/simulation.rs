@@ -22,7 +22,7 @@ use burn::tensor::{DType, Device as BurnDevice, Int, Tensor, TensorData};
 use cubecl::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::activation::{Activation, COUNT_LANES, Random, Thermal, count_index};
+use crate::activation::{Activation, COUNT_LANES, Random, Thermal, count_index, replica_keys};
 use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation, StepTraffic, Update};
 use crate::config::{ActivationConfig, Config};
 use crate::error::SimError;
@@ -30,9 +30,10 @@ use crate::observer::{Observer, StepInfo};
 use crate::propagator::StepTables;
 use crate::sparse::WINDOW;
 use crate::tracers::TracerPositions;
+use crate::view::View;
 
 /// Steps whose active-site counts the device ring holds before they must be read back.
-const RING: usize = 64;
+pub(crate) const RING: usize = 64;
 /// With at least this many active sites at the last count, the next step almost surely has
 /// events (all of them end together with probability `(dt / tau_res)^count`): the counts are
 /// read back only every [`RING`] steps. Below it every step's count is read back, so that
@@ -101,7 +102,7 @@ impl State {
         }
     }
 
-    fn check(&self, config: &Config) -> Result<(), String> {
+    pub(crate) fn check(&self, config: &Config) -> Result<(), String> {
         let n = config.sites();
         let lens = [
             ("stress", self.stress.len()),
@@ -243,7 +244,7 @@ impl Simulation {
         let sparse_limit = config
             .sparse_max_active
             .unwrap_or_else(|| crate::launch::sparse_max_active(&client, config.sites()));
-        let propagation = Propagation::new(&client, l, &tables, sparse_limit > 0)?;
+        let propagation = Propagation::new(&client, l, 1, &tables, sparse_limit > 0)?;
         let burn_device = BurnDevice::new(device.clone());
         let tracers = state.tracers.len();
         let last_count = state.active.iter().sum::<u32>();
@@ -267,55 +268,10 @@ impl Simulation {
             window_counts: Vec::new(),
             increments_stale: false,
         };
-        sim.fields = Some(sim.upload(&state));
+        let (seeds, parameters) = ([sim.config.seed], [sim.rule.parameter()]);
+        let fields = upload_replicas(&sim.device, &sim.config, &[state], &seeds, &parameters);
+        sim.fields = Some(fields);
         Ok(sim)
-    }
-
-    fn upload(&self, state: &State) -> ModelFields<Dispatch> {
-        let n = self.config.sites();
-        let amplitude = self.config.strain_rate_amplitude() as f32;
-        let d = &self.device;
-        let float = |v: Vec<f32>| {
-            let len = v.len();
-            Tensor::<1>::from_data(TensorData::new(v, [len]), (d, DType::F32)).into_dispatch()
-        };
-        let int = |v: Vec<i32>| {
-            let len = v.len();
-            Tensor::<1, Int>::from_data(TensorData::new(v, [len]), (d, DType::I32)).into_dispatch()
-        };
-        let bits = |v: &[u32]| v.iter().map(|&x| x as i32).collect::<Vec<_>>();
-        // One dummy tracer keeps the buffers non-empty when there are none.
-        let (cells, fractions) = if self.tracers == 0 {
-            (vec![0; 2], vec![0; 4])
-        } else {
-            (
-                state.tracers.cells.clone(),
-                bits(&state.tracers.fraction_words()),
-            )
-        };
-        ModelFields {
-            stress: float(state.stress.clone()),
-            initial_stress: float(state.initial_stress.clone()),
-            active: int(bits(&state.active)),
-            sign: float(state.sign.clone()),
-            plastic: int(state.plastic.clone()),
-            // Consistent with the activity and signs, as the activation kernel expects.
-            strain_rate: float(
-                state
-                    .active
-                    .iter()
-                    .zip(&state.sign)
-                    .map(|(&a, &s)| a as f32 * s * amplitude)
-                    .collect(),
-            ),
-            increments_re: float(vec![0.0; 2 * n]),
-            increments_im: float(vec![0.0; 2 * n]),
-            tracer_cells: int(cells),
-            tracer_fractions: int(fractions),
-            active_count: int(vec![0; count_index(RING, 0)]),
-            status: int(vec![-1, 0]),
-            event: int(vec![0]),
-        }
     }
 
     /// Restores a run from a checkpoint written by [`Simulation::checkpoint`], with the rule its
@@ -422,32 +378,26 @@ impl Simulation {
 
     /// The whole state as bytes (what [`Simulation::checkpoint`] writes).
     pub fn checkpoint_bytes(&self) -> Result<Vec<u8>, SimError> {
-        let file = CheckpointFile {
-            format: CHECKPOINT_FORMAT,
-            config_toml: self.config.to_toml(),
-            rule: self.rule_name.clone(),
-            state: self.state()?,
-        };
-        postcard::to_stdvec(&file).map_err(|e| SimError::Checkpoint {
-            path: "<bytes>".into(),
-            message: e.to_string(),
-        })
+        encode_checkpoint(&self.config, &self.rule_name, self.state()?)
     }
 
     /// The whole state, read back from the device.
     pub fn state(&self) -> Result<State, SimError> {
-        let f = self.fields();
-        let bits = |v: Vec<i32>| v.into_iter().map(|x| x as u32).collect::<Vec<_>>();
-        Ok(State {
+        self.view().state()
+    }
+
+    /// What observers see of this run ([`View`]).
+    pub fn view(&self) -> View<'_> {
+        View {
+            config: &self.config,
+            device: &self.device,
+            client: &self.client,
+            fields: self.fields(),
+            replica: 0,
+            tracers: self.tracers,
             step: self.step,
-            stress: read_f32(&f.stress)?,
-            initial_stress: read_f32(&f.initial_stress)?,
-            active: bits(read_i32(&f.active)?),
-            sign: read_f32(&f.sign)?,
-            plastic: read_i32(&f.plastic)?,
-            tracers: self.tracer_positions()?,
             window_active: self.window_active,
-        })
+        }
     }
 
     /// Runs `steps` steps, calling `observers` after each (see [`Observer`]). On return every
@@ -565,8 +515,9 @@ impl Simulation {
             time: self.time(),
             moved,
         };
+        let view = self.view();
         for o in observers.iter_mut() {
-            o.on_step(self, &info)?;
+            o.on_step(&view, &info)?;
         }
         if self.step.is_multiple_of(RING as u64) {
             self.collect(self.step, observers)?;
@@ -751,39 +702,29 @@ impl Simulation {
         self.last_count
     }
 
-    fn lattice<const D: usize>(&self, t: &DispatchTensor, shape: [usize; D]) -> Tensor<D> {
-        Tensor::<1>::from_dispatch(t.clone()).reshape(shape)
-    }
-
     /// The stress field `sigma`, `[L, L]` (row `y`, column `x`).
     pub fn stress(&self) -> Tensor<2> {
-        let l = self.config.l;
-        self.lattice(&self.fields().stress, [l, l])
+        self.view().stress()
     }
 
     /// The activity `n` (0 or 1), `[L, L]`.
     pub fn activity(&self) -> Tensor<2, Int> {
-        let l = self.config.l;
-        Tensor::<1, Int>::from_dispatch(self.fields().active.clone()).reshape([l, l])
+        self.view().activity()
     }
 
     /// The signs of the thresholds of the last activations, `[L, L]`.
     pub fn sign(&self) -> Tensor<2> {
-        let l = self.config.l;
-        self.lattice(&self.fields().sign, [l, l])
+        self.view().sign()
     }
 
     /// The accumulated plastic strain `eps_p`, `[L, L]`.
     pub fn plastic_strain(&self) -> Tensor<2> {
-        let l = self.config.l;
-        let count = Tensor::<1, Int>::from_dispatch(self.fields().plastic.clone());
-        (count.float() * self.config.plastic_strain_unit()).reshape([l, l])
+        self.view().plastic_strain()
     }
 
     /// The plastic strain rate of the last step, `[L, L]`.
     pub fn strain_rate(&self) -> Tensor<2> {
-        let l = self.config.l;
-        self.lattice(&self.fields().strain_rate, [l, l])
+        self.view().strain_rate()
     }
 
     /// The displacement increment of the last step that moved, `[2, L, L]` (`du_x`, `du_y`,
@@ -804,28 +745,14 @@ impl Simulation {
         Tensor::cat(vec![du_x, du_y], 0).reshape([2, l, l])
     }
 
-    /// Tracer cells `[M, 2]` and fractions `[M, 4]` (`u32` words: x high, x low, y high,
-    /// y low) on the device; see [`crate::tracers`] for the fixed-point format.
+    /// Tracer cells `[M, 2]` and fractions `[M, 4]` on the device ([`View::tracer_tensors`]).
     pub fn tracer_tensors(&self) -> (Tensor<2, Int>, Tensor<2, Int>) {
-        let m = self.tracers.max(1);
-        let f = self.fields();
-        (
-            Tensor::<1, Int>::from_dispatch(f.tracer_cells.clone()).reshape([m, 2]),
-            Tensor::<1, Int>::from_dispatch(f.tracer_fractions.clone()).reshape([m, 4]),
-        )
+        self.view().tracer_tensors()
     }
 
     /// Tracer positions (unwrapped), read back from the device: only the tracers' buffers.
     pub fn tracer_positions(&self) -> Result<TracerPositions, SimError> {
-        let f = self.fields();
-        let mut cells = read_i32(&f.tracer_cells)?;
-        let mut words: Vec<u32> = read_i32(&f.tracer_fractions)?
-            .into_iter()
-            .map(|x| x as u32)
-            .collect();
-        cells.truncate(2 * self.tracers);
-        words.truncate(4 * self.tracers);
-        Ok(TracerPositions::from_words(cells, &words))
+        self.view().tracer_positions()
     }
 
     /// Replaces the stress at one site (tests of the fault path; preparing states).
@@ -848,7 +775,86 @@ impl Simulation {
     }
 }
 
-fn configured_rule(config: &Config) -> Arc<dyn DynActivation> {
+/// The device fields of one lattice per state, one after another (the replicas of an
+/// ensemble; a single run is one), replica `r` with seed `seeds[r]` and rule parameter
+/// `parameters[r]`; `config` gives what the replicas share.
+pub(crate) fn upload_replicas(
+    d: &BurnDevice,
+    config: &Config,
+    states: &[State],
+    seeds: &[u64],
+    parameters: &[f32],
+) -> ModelFields<Dispatch> {
+    let amplitude = config.strain_rate_amplitude() as f32;
+    let float = |v: Vec<f32>| {
+        let len = v.len();
+        Tensor::<1>::from_data(TensorData::new(v, [len]), (d, DType::F32)).into_dispatch()
+    };
+    let int = |v: Vec<i32>| {
+        let len = v.len();
+        Tensor::<1, Int>::from_data(TensorData::new(v, [len]), (d, DType::I32)).into_dispatch()
+    };
+    let bits = |v: &[u32]| v.iter().map(|&x| x as i32).collect::<Vec<_>>();
+    let all = |part: &dyn Fn(&State) -> Vec<f32>| states.iter().flat_map(part).collect::<Vec<_>>();
+    let all_int =
+        |part: &dyn Fn(&State) -> Vec<i32>| states.iter().flat_map(part).collect::<Vec<_>>();
+    let n = config.sites() * states.len();
+    // One dummy tracer per replica keeps the buffers non-empty when there are none.
+    let tracers = states[0].tracers.len();
+    let (cells, fractions) = if tracers == 0 {
+        (vec![0; 2 * states.len()], vec![0; 4 * states.len()])
+    } else {
+        (
+            all_int(&|s| s.tracers.cells.clone()),
+            all_int(&|s| bits(&s.tracers.fraction_words())),
+        )
+    };
+    ModelFields {
+        stress: float(all(&|s| s.stress.clone())),
+        initial_stress: float(all(&|s| s.initial_stress.clone())),
+        active: int(all_int(&|s| bits(&s.active))),
+        sign: float(all(&|s| s.sign.clone())),
+        plastic: int(all_int(&|s| s.plastic.clone())),
+        // Consistent with the activity and signs, as the activation kernel expects.
+        strain_rate: float(all(&|s| {
+            s.active
+                .iter()
+                .zip(&s.sign)
+                .map(|(&a, &sign)| a as f32 * sign * amplitude)
+                .collect()
+        })),
+        increments_re: float(vec![0.0; 2 * n]),
+        increments_im: float(vec![0.0; 2 * n]),
+        tracer_cells: int(cells),
+        tracer_fractions: int(fractions),
+        active_count: int(vec![0; count_index(RING, 0) * states.len()]),
+        status: int(vec![-1, 0]),
+        event: int(vec![0]),
+        keys: int(bits(&replica_keys(seeds))),
+        parameters: float(parameters.to_vec()),
+    }
+}
+
+/// A run's checkpoint bytes (format [`CHECKPOINT_FORMAT`]), as [`Simulation::checkpoint_bytes`]
+/// and each replica of an ensemble write them.
+pub(crate) fn encode_checkpoint(
+    config: &Config,
+    rule: &str,
+    state: State,
+) -> Result<Vec<u8>, SimError> {
+    let file = CheckpointFile {
+        format: CHECKPOINT_FORMAT,
+        config_toml: config.to_toml(),
+        rule: rule.to_string(),
+        state,
+    };
+    postcard::to_stdvec(&file).map_err(|e| SimError::Checkpoint {
+        path: "<bytes>".into(),
+        message: e.to_string(),
+    })
+}
+
+pub(crate) fn configured_rule(config: &Config) -> Arc<dyn DynActivation> {
     match config.activation {
         ActivationConfig::Thermal { temperature } => Arc::new(Thermal {
             temperature: temperature as f32,
@@ -862,19 +868,11 @@ fn configured_rule(config: &Config) -> Arc<dyn DynActivation> {
 }
 
 fn read_f32(t: &DispatchTensor) -> Result<Vec<f32>, SimError> {
-    Tensor::<1>::from_dispatch(t.clone())
-        .try_into_data()
-        .map_err(|e| SimError::Device(format!("{e:?}")))?
-        .try_into_vec::<f32>()
-        .map_err(|e| SimError::Device(format!("{e:?}")))
+    crate::view::read_f32(Tensor::<1>::from_dispatch(t.clone()))
 }
 
 fn read_i32(t: &DispatchTensor) -> Result<Vec<i32>, SimError> {
-    Tensor::<1, Int>::from_dispatch(t.clone())
-        .try_into_data()
-        .map_err(|e| SimError::Device(format!("{e:?}")))?
-        .try_into_vec::<i32>()
-        .map_err(|e| SimError::Device(format!("{e:?}")))
+    crate::view::read_i32(Tensor::<1, Int>::from_dispatch(t.clone()))
 }
 
 #[cfg(test)]

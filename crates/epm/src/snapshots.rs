@@ -23,7 +23,7 @@ use ndarray::{Array2, Array3, s};
 use crate::config::Config;
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
-use crate::simulation::Simulation;
+use crate::view::View;
 
 /// The file's name in a run directory.
 pub const FILE: &str = "snapshots.h5";
@@ -224,7 +224,7 @@ impl Series {
     }
 
     /// One more row: the step, its time, the tracer positions and, for snapshots, the fields.
-    fn append(&mut self, sim: &Simulation, step: u64, path: &Path) -> Result<(), SimError> {
+    fn append(&mut self, sim: &View<'_>, step: u64, path: &Path) -> Result<(), SimError> {
         let n = self.rows;
         self.rows += 1;
         // A snapshot reads the whole state back, tracers included; a trajectory only them.
@@ -276,7 +276,7 @@ impl Observer for Snapshots {
         "snapshots"
     }
 
-    fn on_step(&mut self, sim: &Simulation, info: &StepInfo) -> Result<(), SimError> {
+    fn on_step(&mut self, sim: &View<'_>, info: &StepInfo) -> Result<(), SimError> {
         let step = info.step;
         if let Some(s) = &mut self.snapshots
             && step.is_multiple_of(self.snapshot_every)

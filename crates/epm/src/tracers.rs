@@ -185,6 +185,9 @@ pub fn weight_cpu(fraction: u32) -> f32 {
 /// interpolated at its position: `du_x` is the `l x l` field at the start of `displacement_x`,
 /// `du_y` the one at `y_offset` in `displacement_y` (lattice spacings). One unit per tracer;
 /// `cells` are `[x0, y0, x1, y1, ...]`, `fractions` `[x0 high, x0 low, y0 high, y0 low, ...]`.
+///
+/// Ensembles: the first `per_replica` tracers belong to replica 0, the next to replica 1, ...;
+/// replica `r`'s fields start `r * replica_stride` further in both buffers.
 #[cube(launch)]
 pub fn advect_tracers(
     cells: &mut [i32],
@@ -194,15 +197,18 @@ pub fn advect_tracers(
     #[comptime] y_offset: usize,
     #[comptime] log2_l: usize,
     #[comptime] count: usize,
+    #[comptime] per_replica: usize,
+    #[comptime] replica_stride: usize,
 ) {
     let i = ABSOLUTE_POS;
     if i >= count {
         terminate!();
     }
+    let base = (i / comptime![per_replica]) * comptime![replica_stride];
     let (x, y) = load_tracer(cells, fractions, i);
     let (wx, wy) = (weight(x.1), weight(y.1));
-    let ux = interpolate(displacement_x, 0usize, x.0, y.0, wx, wy, log2_l);
-    let uy = interpolate(displacement_y, y_offset, x.0, y.0, wx, wy, log2_l);
+    let ux = interpolate(displacement_x, base, x.0, y.0, wx, wy, log2_l);
+    let uy = interpolate(displacement_y, base + y_offset, x.0, y.0, wx, wy, log2_l);
     move_tracer(cells, fractions, i, (x, y), (ux, uy));
 }
 

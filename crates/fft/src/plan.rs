@@ -114,6 +114,8 @@ pub enum Input {
     Real,
     /// [`Fft2d::inverse_filtered`], with or without its accumulation.
     Filtered {
+        /// Number of filters (batch fields per spectrum).
+        filters: usize,
         /// An [`Accumulate`] is given.
         accumulate: bool,
     },
@@ -122,8 +124,8 @@ pub enum Input {
 /// The accumulation fused into the last store of [`Fft2d::inverse_filtered`].
 #[derive(Debug, Clone, Copy)]
 pub struct Accumulate<'a> {
-    /// `target[i] += re_0[i]` over one field (`ly lx` elements of `F`), `re_0` the real part
-    /// of the first field of the batch.
+    /// `target_r[i] += re_{r F}[i]`: one field (`ly lx` elements of `F`) per spectrum, the real
+    /// part of the first of that spectrum's fields of the batch.
     pub target: &'a Handle,
     /// Two `u32`: `status[0]` is lowered to `tag` (atomic minimum) and `status[1]` set to `i`
     /// when a sum `target[i]` is not finite.
@@ -136,12 +138,15 @@ pub struct Accumulate<'a> {
 #[derive(Clone, Copy)]
 struct Fused<'a> {
     filter: Option<&'a ComplexBuffers>,
+    /// The number of filters (batch fields per spectrum).
+    filters: usize,
     accumulate: Option<Accumulate<'a>>,
 }
 
 impl Fused<'_> {
     const NONE: Self = Self {
         filter: None,
+        filters: 1,
         accumulate: None,
     };
 }
@@ -353,7 +358,7 @@ impl<F: FftFloat> Fft2d<F> {
     /// Bytes one transform of `input` reads and writes in global memory, launch by launch
     /// (twiddles, read by every unit alike and cached, are left out): each launch reads and
     /// writes both planes of the batch; a real input's first launch reads one plane; a
-    /// filtered inverse's first launch reads one field's spectrum and the batch of filters;
+    /// filtered inverse's first launch reads the spectra and the filters instead of the batch;
     /// an accumulation reads and writes its target once more.
     pub fn bytes_moved(&self, input: Input) -> u64 {
         let plane = (self.shape.len() * size_of::<F>()) as u64;
@@ -362,8 +367,15 @@ impl<F: FftFloat> Fft2d<F> {
         match input {
             Input::Complex => passes,
             Input::Real => passes - plane,
-            Input::Filtered { accumulate } => {
-                passes + 2 * field + if accumulate { 2 * field } else { 0 }
+            Input::Filtered {
+                filters,
+                accumulate,
+            } => {
+                let spectra = plane / filters as u64;
+                let filters = field * filters as u64;
+                passes - 2 * plane
+                    + 2 * (spectra + filters)
+                    + if accumulate { 2 * spectra } else { 0 }
             }
         }
     }
@@ -481,13 +493,15 @@ impl<F: FftFloat> Fft2d<F> {
         Ok(())
     }
 
-    /// Inverse transforms (divided by `ly * lx`) of the batch `H_b X`: `X` one field's spectrum
-    /// (`ly lx` elements), `H` a batch of filters of the plan's length: field `b` of `output`
-    /// is the inverse of `H_b X`. The products are made as the first pass loads them, so no
-    /// pass through memory is spent on them. With `accumulate`, the real part of field 0 is
-    /// also added into its target as the last pass stores it ([`Accumulate`]).
+    /// Inverse transforms (divided by `ly * lx`) of the batch `H_f X_r`: `H` a batch of `F`
+    /// filters (`F` a power of two dividing the plan's batch), `X` a batch of `batch / F`
+    /// spectra (one per replica of an ensemble): field `r F + f` of `output` is the inverse of
+    /// `H_f X_r`. The products are made as the first pass loads them, so no pass through
+    /// memory is spent on them. With `accumulate`, the real part of field `r F` is also added
+    /// into field `r` of its target (`batch / F` fields) as the last pass stores it
+    /// ([`Accumulate`]).
     ///
-    /// This is a convolution of one field with `batch` kernels; `output` may alias `spectrum`
+    /// This is a convolution of each spectrum with `F` kernels; `output` may alias `spectrum`
     /// but neither `filters` nor the target.
     pub fn inverse_filtered(
         &self,
@@ -497,29 +511,24 @@ impl<F: FftFloat> Fft2d<F> {
         accumulate: Option<Accumulate<'_>>,
     ) -> Result<(), FftError> {
         let field = self.shape.field_len();
-        for (plane, name) in [(&spectrum.re, "spectrum.re"), (&spectrum.im, "spectrum.im")] {
-            let actual = plane.size_in_used() as usize / size_of::<F>();
-            if actual != field {
-                return Err(FftError::BufferLength {
-                    buffer: name,
-                    expected: field,
-                    actual,
-                    shape: self.shape,
-                });
-            }
+        let filter_fields = filters.re.size_in_used() as usize / size_of::<F>() / field;
+        if filter_fields == 0 || !self.shape.batch.is_multiple_of(filter_fields) {
+            return Err(FftError::BufferLength {
+                buffer: "filters.re",
+                expected: self.shape.len(),
+                actual: filters.re.size_in_used() as usize / size_of::<F>(),
+                shape: self.shape,
+            });
         }
-        self.check(filters, ["filters.re", "filters.im"])?;
+        let filter_len = filter_fields * field;
+        let spectra_len = self.shape.len() / filter_fields;
+        self.check_len(&filters.re, "filters.re", filter_len)?;
+        self.check_len(&filters.im, "filters.im", filter_len)?;
+        self.check_len(&spectrum.re, "spectrum.re", spectra_len)?;
+        self.check_len(&spectrum.im, "spectrum.im", spectra_len)?;
         self.check(output, ["output.re", "output.im"])?;
         if let Some(acc) = accumulate {
-            let actual = acc.target.size_in_used() as usize / size_of::<F>();
-            if actual != field {
-                return Err(FftError::BufferLength {
-                    buffer: "accumulate.target",
-                    expected: field,
-                    actual,
-                    shape: self.shape,
-                });
-            }
+            self.check_len(acc.target, "accumulate.target", spectra_len)?;
             let actual = acc.status.size_in_used() as usize / size_of::<u32>();
             if actual < 2 {
                 return Err(FftError::BufferLength {
@@ -532,6 +541,7 @@ impl<F: FftFloat> Fft2d<F> {
         }
         let fused = Fused {
             filter: Some(filters),
+            filters: filter_fields,
             accumulate,
         };
         self.run(spectrum, output, true, false, fused);
@@ -645,11 +655,21 @@ impl<F: FftFloat> Fft2d<F> {
     }
 
     fn check_plane(&self, plane: &Handle, name: &'static str) -> Result<(), FftError> {
+        self.check_len(plane, name, self.shape.len())
+    }
+
+    /// `plane` holds `expected` elements of `F`.
+    fn check_len(
+        &self,
+        plane: &Handle,
+        name: &'static str,
+        expected: usize,
+    ) -> Result<(), FftError> {
         let actual = plane.size_in_used() as usize / size_of::<F>();
-        if actual != self.shape.len() {
+        if actual != expected {
             return Err(FftError::BufferLength {
                 buffer: name,
-                expected: self.shape.len(),
+                expected,
                 actual,
                 shape: self.shape,
             });
@@ -677,6 +697,7 @@ impl<F: FftFloat> Fft2d<F> {
                 filter: fused.filter.is_some(),
                 accumulate: false,
                 field_log2,
+                filters: fused.filters,
             },
         };
         let columns = AxisRun {
@@ -687,6 +708,7 @@ impl<F: FftFloat> Fft2d<F> {
                 filter: false,
                 accumulate: fused.accumulate.is_some(),
                 field_log2,
+                filters: fused.filters,
             },
         };
         let rows_fused = Fused {
@@ -708,12 +730,13 @@ impl<F: FftFloat> Fft2d<F> {
         fused: Fused<'_>,
     ) -> (BufferArg, BufferArg, BufferArg, BufferArg, u32, usize) {
         let len = self.shape.len();
-        let field = self.shape.field_len();
+        let field = self.shape.field_len() * fused.filters;
+        let spectra = len / fused.filters;
         let (h_re, h_im, src_len) = match fused.filter {
             Some(h) => (
-                buffer::arg::<F>(&h.re, len),
-                buffer::arg::<F>(&h.im, len),
-                field,
+                buffer::arg::<F>(&h.re, field),
+                buffer::arg::<F>(&h.im, field),
+                spectra,
             ),
             None => (
                 buffer::arg::<F>(&self.unused_float, 1),
@@ -723,7 +746,7 @@ impl<F: FftFloat> Fft2d<F> {
         };
         let (acc, status, tag) = match fused.accumulate {
             Some(a) => (
-                buffer::arg::<F>(a.target, field),
+                buffer::arg::<F>(a.target, spectra),
                 buffer::arg::<u32>(a.status, 2),
                 a.tag,
             ),

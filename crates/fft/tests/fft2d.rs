@@ -333,28 +333,42 @@ fn real_pair_spectra_match_rustfft_of_each_field() {
 fn filtered_inverse_with_accumulation_matches_separate_steps() {
     let mut rng = StdRng::seed_from_u64(11);
     let client = client();
+    // (strategy, radix, batch, filters, ly, lx): `batch / filters` spectra (replicas).
     let cases = [
-        (Strategy::RadixPasses, 4, 3, 16, 16), // one pass per axis: the first is the last
-        (Strategy::RadixPasses, 2, 2, 8, 64),  // several passes per axis, rectangular
-        (Strategy::SharedLines, 3, 3, 16, 256),
+        (Strategy::RadixPasses, 4, 3, 3, 16, 16), // one pass per axis: the first is the last
+        (Strategy::RadixPasses, 2, 2, 2, 8, 64),  // several passes per axis, rectangular
+        (Strategy::SharedLines, 3, 3, 3, 16, 256),
+        (Strategy::RadixPasses, 2, 6, 2, 16, 32), // three replicas of two filters
+        (Strategy::SharedLines, 3, 4, 1, 8, 64),  // one filter per spectrum
     ];
-    for (strategy, max_radix_log2, batch, ly, lx) in cases {
+    for (strategy, max_radix_log2, batch, filters, ly, lx) in cases {
         let options = PlanOptions {
             strategy,
             max_radix_log2,
         };
         let fft = plan::<f32>(batch, ly, lx, options);
         let (n, len) = (ly * lx, batch * ly * lx);
-        let x = random_field(&mut rng, ly, lx);
-        let h: Vec<ComplexField<f32>> =
-            (0..batch).map(|_| random_field(&mut rng, ly, lx)).collect();
-        let spectrum = ComplexBuffers {
-            re: client.create_from_slice(f32::as_bytes(&x.re)),
-            im: client.create_from_slice(f32::as_bytes(&x.im)),
+        let spectra = batch / filters;
+        let x: Vec<ComplexField<f32>> = (0..spectra)
+            .map(|_| random_field(&mut rng, ly, lx))
+            .collect();
+        let h: Vec<ComplexField<f32>> = (0..filters)
+            .map(|_| random_field(&mut rng, ly, lx))
+            .collect();
+        let flat = |fields: &[ComplexField<f32>]| {
+            let re: Vec<f32> = fields.iter().flat_map(|f| f.re.clone()).collect();
+            let im: Vec<f32> = fields.iter().flat_map(|f| f.im.clone()).collect();
+            ComplexBuffers {
+                re: client.create_from_slice(f32::as_bytes(&re)),
+                im: client.create_from_slice(f32::as_bytes(&im)),
+            }
         };
-        let filters = fft.upload(&h).unwrap();
+        let spectrum = flat(&x);
+        let filter_buffers = flat(&h);
         let output = ComplexBuffers::empty::<f32>(&client, len);
-        let target0: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let target0: Vec<f32> = (0..spectra * n)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
         let target = client.create_from_slice(f32::as_bytes(&target0));
         let status = client.create_from_slice(u32::as_bytes(&[u32::MAX, 0]));
         let acc = epm_fft::Accumulate {
@@ -362,45 +376,51 @@ fn filtered_inverse_with_accumulation_matches_separate_steps() {
             status: &status,
             tag: 9,
         };
-        fft.inverse_filtered(&spectrum, &filters, &output, Some(acc))
+        fft.inverse_filtered(&spectrum, &filter_buffers, &output, Some(acc))
             .unwrap();
         let out = fft.download(&output).unwrap();
-        let x64 = x.to_f64();
-        for b in 0..batch {
-            let hb = h[b].to_f64();
+        assert_eq!(out.len(), batch);
+        for (b, field) in out.iter().enumerate() {
+            let (r, f) = (b / filters, b % filters);
+            let (xr, hf) = (x[r].to_f64(), h[f].to_f64());
             let product = ComplexField {
                 ly,
                 lx,
                 re: (0..n)
-                    .map(|i| hb.re[i] * x64.re[i] - hb.im[i] * x64.im[i])
+                    .map(|i| hf.re[i] * xr.re[i] - hf.im[i] * xr.im[i])
                     .collect(),
                 im: (0..n)
-                    .map(|i| hb.re[i] * x64.im[i] + hb.im[i] * x64.re[i])
+                    .map(|i| hf.re[i] * xr.im[i] + hf.im[i] * xr.re[i])
                     .collect(),
             };
             let truth = rustfft2d(&product, true);
-            let err = error_vs(&out[b], &truth);
+            let err = error_vs(field, &truth);
             assert!(err <= 1e-5, "{options:?} {ly} x {lx} field {b}: {err:e}");
         }
         let summed = f32::from_bytes(&client.read_one(target.clone()).unwrap()).to_vec();
-        for i in 0..n {
-            assert_eq!(summed[i], target0[i] + out[0].re[i], "{options:?} site {i}");
+        for r in 0..spectra {
+            for i in 0..n {
+                let got = summed[r * n + i];
+                let want = target0[r * n + i] + out[r * filters].re[i];
+                assert_eq!(got, want, "{options:?} replica {r} site {i}");
+            }
         }
         let recorded = u32::from_bytes(&client.read_one(status.clone()).unwrap()).to_vec();
         assert_eq!(recorded, [u32::MAX, 0], "{options:?}: all sums finite");
-        // A target that is not finite is recorded with its tag and address.
+        // A target that is not finite is recorded with its tag and target address.
         let mut bad = target0.clone();
-        bad[5] = f32::INFINITY;
+        let bad_at = (spectra - 1) * n + 5;
+        bad[bad_at] = f32::INFINITY;
         let target = client.create_from_slice(f32::as_bytes(&bad));
         let acc = epm_fft::Accumulate {
             target: &target,
             status: &status,
             tag: 4,
         };
-        fft.inverse_filtered(&spectrum, &filters, &output, Some(acc))
+        fft.inverse_filtered(&spectrum, &filter_buffers, &output, Some(acc))
             .unwrap();
         let recorded = u32::from_bytes(&client.read_one(status.clone()).unwrap()).to_vec();
-        assert_eq!(recorded, [4, 5], "{options:?}");
+        assert_eq!(recorded, [4, bad_at as u32], "{options:?}");
     }
     // Lengths are checked and named.
     let fft = plan::<f32>(2, 8, 16, PlanOptions::default());
@@ -416,8 +436,9 @@ fn filtered_inverse_with_accumulation_matches_separate_steps() {
         named(fft.inverse_filtered(&batch, &batch, &batch, None)),
         "spectrum.re"
     );
+    let three = ComplexBuffers::empty::<f32>(&client, 3 * 8 * 16);
     assert_eq!(
-        named(fft.inverse_filtered(&field, &field, &batch, None)),
+        named(fft.inverse_filtered(&field, &three, &batch, None)),
         "filters.re"
     );
     let acc = epm_fft::Accumulate {

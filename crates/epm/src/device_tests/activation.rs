@@ -4,6 +4,7 @@
 use cubecl::prelude::*;
 use epm::activation::{
     Activation, COUNT_LANES, Random, StepParams, Thermal, activation_step_cpu, count_index,
+    replica_keys,
 };
 use epm::launch;
 use epm::rng::{self, Purpose};
@@ -31,6 +32,8 @@ fn strain_rate_of(active: &[u32], sign: &[f32]) -> Vec<f32> {
 
 /// Slots of the count ring used by these tests.
 const SLOTS: usize = 4;
+/// Sites of the lattices of these tests.
+const SITES: usize = 64 * 64;
 
 impl DeviceState {
     fn new(client: &Client, stress: &[f32], active: &[u32], sign: &[f32]) -> Self {
@@ -41,16 +44,27 @@ impl DeviceState {
             sign: client.create_from_slice(f32::as_bytes(sign)),
             plastic: client.create_from_slice(i32::as_bytes(&vec![0; n])),
             strain_rate: client.create_from_slice(f32::as_bytes(&strain_rate_of(active, sign))),
-            counts: client.create_from_slice(u32::as_bytes(&vec![0; count_index(SLOTS, 0)])),
+            // One ring per replica: room for as many replicas as the lattice has `SITES` sites.
+            counts: client.create_from_slice(u32::as_bytes(&vec![
+                0;
+                count_index(SLOTS, 0)
+                    * n.div_ceil(SITES)
+            ])),
             event: client.create_from_slice(u32::as_bytes(&[0])),
         }
     }
 
-    /// The active-site count of ring slot `slot`.
+    /// The active-site count of ring slot `slot` (of replica 0).
     fn count(&self, client: &Client, slot: usize) -> u32 {
+        self.replica_count(client, 0, slot)
+    }
+
+    /// The active-site count of ring slot `slot` of replica `r`.
+    fn replica_count(&self, client: &Client, r: usize, slot: usize) -> u32 {
         let counts = u32::from_bytes(&client.read_one(self.counts.clone()).unwrap()).to_vec();
+        let ring = count_index(SLOTS, 0);
         (0..COUNT_LANES)
-            .map(|lane| counts[count_index(slot, lane)])
+            .map(|lane| counts[r * ring + count_index(slot, lane)])
             .sum()
     }
 }
@@ -63,6 +77,31 @@ fn step_on_device<A: Activation>(
     sites: usize,
     per_unit: usize,
 ) {
+    step_replicas_on_device(
+        client,
+        state,
+        rule,
+        &[(p.seed, rule.parameter())],
+        p,
+        sites,
+        per_unit,
+    );
+}
+
+/// [`step_on_device`] for replicas `(seed, parameter)` of `sites` sites each, one launch.
+fn step_replicas_on_device<A: Activation>(
+    client: &Client,
+    state: &DeviceState,
+    rule: &A,
+    replicas: &[(u64, f32)],
+    p: &StepParams,
+    sites: usize,
+    per_unit: usize,
+) {
+    let seeds: Vec<u64> = replicas.iter().map(|r| r.0).collect();
+    let parameters: Vec<f32> = replicas.iter().map(|r| r.1).collect();
+    let keys = client.create_from_slice(u32::as_bytes(&replica_keys(&seeds)));
+    let parameters = client.create_from_slice(f32::as_bytes(&parameters));
     let buffers = launch::ActivationBuffers {
         stress: &state.stress,
         active: &state.active,
@@ -71,9 +110,12 @@ fn step_on_device<A: Activation>(
         strain_rate: &state.strain_rate,
         active_count: &state.counts,
         event: &state.event,
+        keys: &keys,
+        parameters: &parameters,
     };
     let slot = (p.step % SLOTS as u64) as u32;
-    launch::activation_with_layout(client, sites, per_unit, &buffers, rule, p, slot, None);
+    let layout = (sites, per_unit, replicas.len());
+    launch::activation_with_layout(client, layout, &buffers, rule, p, slot, None);
 }
 
 /// A stress field in [-1.3, 1.3] and a start with about 10 % of sites active, from Philox.
@@ -193,6 +235,88 @@ fn thermal_kernel_equals_the_cpu_reference() {
     }
 }
 
+/// One launch for three replicas (their own seeds, temperatures, states) makes what the CPU
+/// reference makes for each alone: an ensemble's replica is its single run.
+#[test]
+fn one_launch_for_replicas_equals_each_on_the_cpu() {
+    let client = client();
+    let rule = Thermal {
+        temperature: 0.1,
+        gamma0: 1.0,
+        sigma_y: 1.0,
+    };
+    let replicas = [(2014u64, 0.1f32), (7, 0.3), (99, 0.05)];
+    // Per replica: stress, activity, signs, plastic counts, strain rates.
+    struct Lattice(Vec<f32>, Vec<u32>, Vec<f32>, Vec<i32>, Vec<f32>);
+    let mut cpu: Vec<Lattice> = replicas
+        .iter()
+        .map(|&(seed, _)| {
+            let (stress, active, sign) = initial(SITES, seed);
+            let rate = strain_rate_of(&active, &sign);
+            Lattice(stress, active, sign, vec![0i32; SITES], rate)
+        })
+        .collect();
+    let stress: Vec<f32> = cpu.iter().flat_map(|c| c.0.clone()).collect();
+    let active: Vec<u32> = cpu.iter().flat_map(|c| c.1.clone()).collect();
+    let sign: Vec<f32> = cpu.iter().flat_map(|c| c.2.clone()).collect();
+    let state = DeviceState::new(&client, &stress, &active, &sign);
+    for step in 0..12u64 {
+        let per_unit = 1 + 7 * (step as usize % 2);
+        let p = |seed| StepParams {
+            step,
+            seed,
+            p_off: 0.1,
+            dt: 0.1,
+            strain_rate_amplitude: 0.5,
+        };
+        step_replicas_on_device(&client, &state, &rule, &replicas, &p(0), SITES, per_unit);
+        let dev_active = u32::from_bytes(&client.read_one(state.active.clone()).unwrap()).to_vec();
+        let dev_plastic =
+            i32::from_bytes(&client.read_one(state.plastic.clone()).unwrap()).to_vec();
+        let dev_rate =
+            f32::from_bytes(&client.read_one(state.strain_rate.clone()).unwrap()).to_vec();
+        for (r, c) in cpu.iter_mut().enumerate() {
+            let (seed, temperature) = replicas[r];
+            let replica_rule = rule.with_parameter(temperature);
+            let count = activation_step_cpu(
+                &|s| replica_rule.rate_cpu(s),
+                &p(seed),
+                &c.0,
+                &mut c.1,
+                &mut c.2,
+                &mut c.3,
+                &mut c.4,
+            );
+            let part = r * SITES..(r + 1) * SITES;
+            assert_eq!(
+                dev_active[part.clone()],
+                c.1[..],
+                "replica {r} step {step}: activity"
+            );
+            assert_eq!(
+                dev_plastic[part.clone()],
+                c.3[..],
+                "replica {r} step {step}: plastic"
+            );
+            assert_eq!(
+                dev_rate[part],
+                c.4[..],
+                "replica {r} step {step}: strain rate"
+            );
+            if step < SLOTS as u64 {
+                let counted = state.replica_count(&client, r, step as usize) as usize;
+                assert_eq!(counted, count, "replica {r} step {step}: count");
+            }
+        }
+    }
+    // The replicas did differ: their parameters and keys were read per replica.
+    let totals: Vec<i32> = cpu
+        .iter()
+        .map(|c| c.3.iter().map(|k| k.abs()).sum())
+        .collect();
+    assert!(totals[1] > totals[0] && totals[0] > totals[2], "{totals:?}");
+}
+
 #[test]
 fn random_kernel_equals_the_cpu_reference() {
     let activations = compare_with_cpu(Random::with_activity(0.05, 1.0), 40);
@@ -249,15 +373,24 @@ struct Barrier {
 
 #[cube]
 impl epm::activation::ActivationRule for Barrier {
-    fn rate(rule: &Barrier, sigma: f32) -> f32 {
+    fn rate(rule: &Barrier, temperature: f32, sigma: f32) -> f32 {
         let b = f32::max(rule.sigma_y - f32::abs(sigma), 0.0f32);
-        rule.gamma0 * f32::exp(-(b * f32::sqrt(b)) / rule.temperature)
+        rule.gamma0 * f32::exp(-(b * f32::sqrt(b)) / temperature)
     }
 }
 
 impl Activation for Barrier {
     fn launch_arg(&self) -> BarrierLaunch {
         BarrierLaunch::new(self.temperature, self.gamma0, self.sigma_y)
+    }
+    fn parameter(&self) -> f32 {
+        self.temperature
+    }
+    fn with_parameter(&self, temperature: f32) -> Self {
+        Self {
+            temperature,
+            ..*self
+        }
     }
     fn rate_cpu(&self, sigma: f32) -> f32 {
         let b = (self.sigma_y - sigma.abs()).max(0.0);

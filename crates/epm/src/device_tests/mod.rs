@@ -4,6 +4,7 @@
 
 mod activation;
 mod checkpoint;
+mod ensemble;
 mod observables;
 mod propagator;
 mod rng;

@@ -557,7 +557,7 @@ fn a_run_directory_holds_the_manifest_and_every_table() {
     };
     config.observables.warm_up = 500;
     let mut sim = epm::Simulation::new(config.clone(), &super::device()).unwrap();
-    let mut m = Measurements::new(&sim).unwrap();
+    let mut m = Measurements::new(&sim.view()).unwrap();
     let start = std::time::Instant::now();
     sim.advance(3000, &mut m.observers()).unwrap();
     let (tables, quantities) = m.results().unwrap();

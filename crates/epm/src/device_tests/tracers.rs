@@ -44,7 +44,7 @@ fn advection_kernel_equals_the_cpu_reference() {
             re: client.create_from_slice(f32::as_bytes(&[&zeros[..], du_y].concat())),
             im: client.create_from_slice(f32::as_bytes(&[du_x, &zeros[..]].concat())),
         };
-        launch::advection(&client, l * l, count, &cells, &fractions, &increments);
+        launch::advection(&client, l * l, 1, count, &cells, &fractions, &increments);
         advect_tracers_cpu(&mut tracers, du_x, du_y, l);
         let device = TracerPositions::from_words(
             i32::from_bytes(&client.read_one(cells.clone()).unwrap()).to_vec(),

@@ -18,7 +18,7 @@ use epm_fft::buffer;
 use super::{Column, Measurement, Quantity, Table, float_buffer, log_histogram::LANES};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
-use crate::simulation::Simulation;
+use crate::view::View;
 
 /// Blocking levels need at least this many blocks to count for the error.
 pub const MIN_BLOCKS: u64 = 16;
@@ -276,7 +276,7 @@ impl Activity {
         (self.blocking.mean(), self.blocking.error())
     }
 
-    fn sample_stress(&mut self, sim: &Simulation) -> Result<(), SimError> {
+    fn sample_stress(&mut self, sim: &View<'_>) -> Result<(), SimError> {
         let bins = self.options.stress_bins;
         let sites = sim.config().sites();
         if self.client.is_none() {
@@ -443,7 +443,7 @@ impl Observer for Activity {
         "activity"
     }
 
-    fn on_step(&mut self, sim: &Simulation, info: &StepInfo) -> Result<(), SimError> {
+    fn on_step(&mut self, sim: &View<'_>, info: &StepInfo) -> Result<(), SimError> {
         let every = self.options.stress_every;
         if every > 0 && info.step >= self.options.warm_up && info.step.is_multiple_of(every) {
             self.sample_stress(sim)?;

@@ -11,7 +11,7 @@ use super::log_histogram::{EXTRA, LANES, LogBins, fold_lanes, log_slot};
 use super::{Measurement, Quantity, Table, int_buffer};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
-use crate::simulation::Simulation;
+use crate::view::View;
 
 /// Per tracer: `u` since the previous window's end (`previous`: cell x, cell y, high x,
 /// high y), into the log histogram; then the current position becomes `previous`.
@@ -228,7 +228,7 @@ impl Observer for Displacements {
         "displacements"
     }
 
-    fn on_step(&mut self, sim: &Simulation, info: &StepInfo) -> Result<(), SimError> {
+    fn on_step(&mut self, sim: &View<'_>, info: &StepInfo) -> Result<(), SimError> {
         let (cells, fractions) = sim.tracer_tensors();
         let (cells, fractions) = (int_buffer(cells)?, int_buffer(fractions)?);
         self.record(

@@ -10,7 +10,7 @@ use super::waiting_times::{WaitingTimeOptions, WaitingTimes};
 use super::{Measurement, Persist, Quantity, Table};
 use crate::error::SimError;
 use crate::observer::Observer;
-use crate::simulation::Simulation;
+use crate::view::View;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SavedMeasurements {
@@ -38,7 +38,7 @@ pub struct Measurements {
 impl Measurements {
     /// The observers `sim.config().observables` asks for. Tracer dynamics need tracers:
     /// with none they are left out.
-    pub fn new(sim: &Simulation) -> Result<Self, SimError> {
+    pub fn new(sim: &View<'_>) -> Result<Self, SimError> {
         let c = sim.config();
         let o = &c.observables;
         let warm_up = o.warm_up;

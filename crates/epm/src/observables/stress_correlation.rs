@@ -18,7 +18,7 @@ use super::multiple_tau::{LagSchedule, READ_EVERY};
 use super::{Column, Measurement, Table, float_buffer};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
-use crate::simulation::Simulation;
+use crate::view::View;
 
 /// Sites per unit of the pair kernel.
 pub const CHUNK: usize = 64;
@@ -402,7 +402,7 @@ impl Observer for StressCorrelation {
         "stress correlation"
     }
 
-    fn on_step(&mut self, sim: &Simulation, info: &StepInfo) -> Result<(), SimError> {
+    fn on_step(&mut self, sim: &View<'_>, info: &StepInfo) -> Result<(), SimError> {
         let stress = float_buffer(sim.stress())?;
         self.record(sim.client(), &stress, sim.config().sites(), info.step)
     }

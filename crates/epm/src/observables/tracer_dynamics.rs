@@ -741,7 +741,7 @@ impl crate::Observer for TracerDynamics {
         "tracer dynamics"
     }
 
-    fn on_step(&mut self, sim: &crate::Simulation, info: &crate::StepInfo) -> Result<(), SimError> {
+    fn on_step(&mut self, sim: &crate::View<'_>, info: &crate::StepInfo) -> Result<(), SimError> {
         let (cells, fractions) = sim.tracer_tensors();
         let cells = super::int_buffer(cells)?;
         let fractions = super::int_buffer(fractions)?;

@@ -12,7 +12,7 @@ use super::log_histogram::{EXTRA, LANES, LogBins, fold_lanes, log_slot};
 use super::{Measurement, Quantity, Table, int_buffer};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
-use crate::simulation::Simulation;
+use crate::view::View;
 
 /// Marks a site that has not activated yet.
 pub const NEVER: u32 = u32::MAX;
@@ -190,7 +190,7 @@ impl Observer for WaitingTimes {
         "waiting times"
     }
 
-    fn on_step(&mut self, sim: &Simulation, info: &StepInfo) -> Result<(), SimError> {
+    fn on_step(&mut self, sim: &View<'_>, info: &StepInfo) -> Result<(), SimError> {
         if info.step < self.options.warm_up {
             return Ok(());
         }

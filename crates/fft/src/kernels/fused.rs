@@ -1,17 +1,22 @@
 //! Pointwise work fused into a transform's first load and last store, so that a convolution
 //! step does not pay a pass through memory for each: see [`crate::Fft2d::inverse_filtered`].
 //!
-//! - Filter (first load of the rows): element `i` of batch field `b` is read as
-//!   `H_b(i) X(i)`, with `X` one field and `H` a batch of complex filters. A separate kernel
-//!   would read `X` and `H` and write the batch; the fused load reads the same and writes
-//!   nothing.
-//! - Accumulate (last store of the columns): the real part of field 0 is also added to a
-//!   target, `acc[i] += re(i)`, with the same `f32` sum a separate kernel would make; the first
-//!   sum that is not finite records `tag` (atomic minimum) and `i` in `status`.
+//! - Filter (first load of the rows): with `F` complex filters `H_f` and a batch of spectra
+//!   `X_r` (one per replica of an ensemble), element `i` of batch field `b = r F + f` is read as
+//!   `H_f(i) X_r(i)`. A separate kernel would read `X` and `H` and write the batch; the fused
+//!   load reads the same and writes nothing.
+//! - Accumulate (last store of the columns): the real part of field `f = 0` of each replica is
+//!   also added to that replica's target field, `acc_r[i] += re(i)`, with the same `f32` sum a
+//!   separate kernel would make; the first sum that is not finite records `tag` (atomic
+//!   minimum) and its target address `r L^2 + i` in `status`.
+//!
+//! Batch address `p = (r F + f) L^2 + i` maps to `r L^2 + i` in the spectra and the targets,
+//! and to `f L^2 + i` in the filters: with one replica these are `i` and `p`.
 
 use cubecl::prelude::*;
 
-/// What a pass fuses (comptime). `field_log2` is log2 of one field's length `ly lx`.
+/// What a pass fuses (comptime). `field_log2` is log2 of one field's length `ly lx`,
+/// `filters` the number of filters `F` (at least 1 where something is fused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Fusion {
     /// The first pass of the rows reads `H_b(i) X(i)` (see the module docs).
@@ -20,9 +25,19 @@ pub struct Fusion {
     pub accumulate: bool,
     /// log2 of the length of one field.
     pub field_log2: usize,
+    /// The number of filters: batch fields per spectrum.
+    pub filters: usize,
 }
 
-/// `H(p) X(p mod field)`: the filtered input at batch address `p`.
+/// The spectrum's (and the target's) address of batch address `p`: `r L^2 + i`.
+#[cube]
+fn replica_address(p: usize, #[comptime] fusion: Fusion) -> usize {
+    let i = p & comptime![(1usize << fusion.field_log2) - 1];
+    let r = (p >> comptime![fusion.field_log2]) / comptime![fusion.filters];
+    (r << comptime![fusion.field_log2]) | i
+}
+
+/// `H_f(i) X_r(i)`: the filtered input at batch address `p = (r F + f) L^2 + i`.
 #[cube]
 pub fn filtered<F: Float>(
     x_re: &[F],
@@ -32,14 +47,17 @@ pub fn filtered<F: Float>(
     p: usize,
     #[comptime] fusion: Fusion,
 ) -> (F, F) {
-    let q = p & comptime![(1usize << fusion.field_log2) - 1];
+    let q = replica_address(p, fusion);
+    let f = (p >> comptime![fusion.field_log2]) % comptime![fusion.filters];
+    let h =
+        (f << comptime![fusion.field_log2]) | (p & comptime![(1usize << fusion.field_log2) - 1]);
     let (xr, xi) = (x_re[q], x_im[q]);
-    let (hr, hi) = (h_re[p], h_im[p]);
+    let (hr, hi) = (h_re[h], h_im[h]);
     (hr * xr - hi * xi, hr * xi + hi * xr)
 }
 
-/// `acc[p] += v` for addresses `p` of field 0; a sum that is not finite records `tag` (atomic
-/// minimum) in `status[0]` and `p` in `status[1]`.
+/// `acc[r L^2 + i] += v` for batch addresses `p` of filter 0 (`f = 0`); a sum that is not
+/// finite records `tag` (atomic minimum) in `status[0]` and `r L^2 + i` in `status[1]`.
 #[cube]
 pub fn accumulate<F: Float>(
     acc: &mut [F],
@@ -49,8 +67,9 @@ pub fn accumulate<F: Float>(
     tag: u32,
     #[comptime] fusion: Fusion,
 ) {
-    if p < comptime![1usize << fusion.field_log2] {
-        accumulate_checked::<F>(acc, status, p, v, tag);
+    let f = (p >> comptime![fusion.field_log2]) % comptime![fusion.filters];
+    if f == 0 {
+        accumulate_checked::<F>(acc, status, replica_address(p, fusion), v, tag);
     }
 }
 

@@ -1,0 +1,271 @@
+//! Ensembles against single runs: each replica makes, bit for bit, its own single run (steps
+//! with and without events, resynchronisations, the counts), resumes exactly from a
+//! checkpoint, names its replica in a fault, and refuses replicas that differ in more than
+//! their seed and rule parameter.
+
+use epm::{ActivationConfig, Config, Ensemble, Observer, SimError, Simulation, State};
+
+use super::device;
+
+/// Collects the per-step active-site counts handed out.
+#[derive(Default)]
+struct Counts {
+    next: u64,
+    counts: Vec<u32>,
+}
+
+impl Observer for Counts {
+    fn name(&self) -> &str {
+        "counts"
+    }
+    fn on_activity(&mut self, first: u64, active: &[u32], _sites: usize) -> Result<(), SimError> {
+        assert_eq!(first, self.next, "counts arrive once each, in order");
+        self.next += active.len() as u64;
+        self.counts.extend_from_slice(active);
+        Ok(())
+    }
+}
+
+/// Thermal replicas at three temperatures (the coldest has many steps without events), then a
+/// random one; resynchronised every 40 steps.
+fn replicas() -> Vec<Config> {
+    [(0.04, 11), (0.1, 12), (0.3, 13)]
+        .map(|(temperature, seed)| Config {
+            l: 16,
+            seed,
+            activation: ActivationConfig::Thermal { temperature },
+            resync_every: 40,
+            ..Config::default()
+        })
+        .into()
+}
+
+/// The single run of `config` with the dense update, and its counts.
+fn single(config: &Config, steps: u64) -> (State, Vec<u32>) {
+    let config = Config {
+        sparse_max_active: Some(0),
+        ..config.clone()
+    };
+    let mut sim = Simulation::new(config, &device()).unwrap();
+    let mut counts = Counts::default();
+    sim.advance(steps, &mut [&mut counts]).unwrap();
+    (sim.state().unwrap(), counts.counts)
+}
+
+fn advance_counting(ensemble: &mut Ensemble, steps: u64, counts: &mut [Counts]) {
+    let mut observers: Vec<Vec<&mut dyn Observer>> = counts
+        .iter_mut()
+        .map(|c| vec![c as &mut dyn Observer])
+        .collect();
+    ensemble.advance(steps, &mut observers).unwrap();
+}
+
+#[test]
+fn each_replica_is_its_single_run_bit_for_bit() {
+    let configs = replicas();
+    let steps = 150;
+    let mut ensemble = Ensemble::new(configs.clone(), &device()).unwrap();
+    let mut counts: Vec<Counts> = configs.iter().map(|_| Counts::default()).collect();
+    // In pieces that do not line up with the count ring (64) or the resynchronisation (40).
+    for piece in [1, 70, 79] {
+        advance_counting(&mut ensemble, piece, &mut counts);
+    }
+    assert_eq!(ensemble.step(), steps);
+    for (r, config) in configs.iter().enumerate() {
+        let (state, single_counts) = single(config, steps);
+        let replica = ensemble.view(r).state().unwrap();
+        assert_eq!(replica, state, "replica {r}");
+        assert_eq!(counts[r].counts, single_counts, "replica {r}: counts");
+        assert_eq!(ensemble.active_sites()[r], *single_counts.last().unwrap());
+    }
+    // The comparison covered steps with and without events in one ensemble.
+    let empty = counts[0].counts.iter().filter(|&&c| c == 0).count();
+    let busy = counts[2].counts.iter().filter(|&&c| c > 0).count();
+    assert!(empty > 10 && busy > 100, "empty {empty}, busy {busy}");
+    let moved = counts
+        .iter()
+        .map(|c| c.counts.iter().sum::<u32>())
+        .collect::<Vec<_>>();
+    assert!(moved[2] > moved[1] && moved[1] > moved[0], "{moved:?}");
+}
+
+#[test]
+fn random_replicas_are_their_single_runs() {
+    let configs: Vec<Config> = [(0.01, 3), (0.05, 4)]
+        .map(|(activity, seed)| Config {
+            l: 16,
+            seed,
+            activation: ActivationConfig::Random { activity },
+            ..Config::default()
+        })
+        .into();
+    let mut ensemble = Ensemble::new(configs.clone(), &device()).unwrap();
+    ensemble.advance(90, &mut [vec![], vec![]]).unwrap();
+    for (r, config) in configs.iter().enumerate() {
+        assert_eq!(ensemble.view(r).state().unwrap(), single(config, 90).0);
+    }
+}
+
+#[test]
+fn an_ensemble_resumes_exactly_and_a_replica_resumes_as_a_single_run() {
+    let configs = replicas();
+    let dir = std::env::temp_dir().join(format!("epm-ensemble-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ensemble.epm");
+    let mut whole = Ensemble::new(configs.clone(), &device()).unwrap();
+    let observers = || configs.iter().map(|_| vec![]).collect::<Vec<_>>();
+    whole.advance(100, &mut observers()).unwrap();
+    let mut first = Ensemble::new(configs.clone(), &device()).unwrap();
+    first.advance(45, &mut observers()).unwrap();
+    first.checkpoint(&path).unwrap();
+    let replica_bytes = first.replica_checkpoint_bytes(1).unwrap();
+    drop(first);
+    let mut resumed = Ensemble::restore(&path, &device()).unwrap();
+    assert_eq!(resumed.step(), 45);
+    resumed.advance(55, &mut observers()).unwrap();
+    for r in 0..configs.len() {
+        assert_eq!(
+            resumed.view(r).state().unwrap(),
+            whole.view(r).state().unwrap(),
+            "replica {r}"
+        );
+    }
+    // Replica 1's checkpoint is a single run's, and goes on as the replica did.
+    let checkpoint = Simulation::decode_checkpoint(&replica_bytes).unwrap();
+    assert_eq!(checkpoint.config.sparse_max_active, Some(0));
+    let mut alone = Simulation::from_checkpoint(checkpoint, None, &device()).unwrap();
+    alone.advance(55, &mut []).unwrap();
+    assert_eq!(alone.state().unwrap(), whole.view(1).state().unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_non_finite_stress_names_replica_step_and_site() {
+    let configs: Vec<Config> = [1, 2, 3]
+        .map(|seed| Config {
+            l: 16,
+            seed,
+            tracers: Some(0),
+            activation: ActivationConfig::Random { activity: 0.3 },
+            ..Config::default()
+        })
+        .into();
+    let mut ensemble = Ensemble::new(configs, &device()).unwrap();
+    ensemble.advance(10, &mut [vec![], vec![], vec![]]).unwrap();
+    ensemble.set_stress(2, 37, f32::NAN).unwrap();
+    let expected = |e: &SimError| match e {
+        SimError::InReplica { replica, source } => match source.as_ref() {
+            SimError::NonFiniteStress { step, site, x, y } => {
+                (*replica, *step, *site, *x, *y) == (2, 10, 37, 5, 2)
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    let err = ensemble
+        .advance(100, &mut [vec![], vec![], vec![]])
+        .unwrap_err();
+    assert!(expected(&err), "{err}");
+    let again = ensemble
+        .advance(1, &mut [vec![], vec![], vec![]])
+        .unwrap_err();
+    assert!(expected(&again), "{again}");
+}
+
+#[test]
+fn replicas_differing_in_more_than_seed_and_parameter_are_refused() {
+    let base = Config {
+        l: 16,
+        ..Config::default()
+    };
+    let named = |configs: Vec<Config>| match Ensemble::new(configs, &device()) {
+        Err(SimError::InvalidArgument {
+            argument, value, ..
+        }) => format!("{argument}: {value}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("accepted"),
+    };
+    let other_l = Config {
+        l: 32,
+        ..base.clone()
+    };
+    assert_eq!(named(vec![base.clone(), other_l]), "configs: replica 1: l");
+    let random = Config {
+        activation: ActivationConfig::Random { activity: 0.1 },
+        ..base.clone()
+    };
+    assert!(named(vec![base.clone(), random]).starts_with("configs: replica 1: activation."));
+    let sparse = Config {
+        sparse_max_active: Some(5),
+        ..base.clone()
+    };
+    assert_eq!(
+        named(vec![sparse]),
+        "configs: replica 0: sparse_max_active = 5"
+    );
+    assert_eq!(named(vec![]), "configs: []");
+    // Seeds and temperatures may differ.
+    let warm = Config {
+        seed: 9,
+        activation: ActivationConfig::Thermal { temperature: 0.5 },
+        ..base.clone()
+    };
+    assert!(Ensemble::new(vec![base, warm], &device()).is_ok());
+}
+
+/// The tables of an ensemble's runs (which differ in `steps` and warm-up: the shorter replica
+/// finishes first and the other goes on alone) equal those of the single runs, file for file.
+#[test]
+fn ensemble_runs_write_the_tables_of_their_single_runs() {
+    use epm::run::{EnsembleRun, Run};
+    let root = std::env::temp_dir().join(format!("epm-ensemble-runs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let configs: Vec<Config> = [(0.1, 1, 120u64), (0.2, 2, 200)]
+        .map(|(temperature, seed, steps)| {
+            let mut c = Config {
+                l: 16,
+                seed,
+                steps,
+                activation: ActivationConfig::Thermal { temperature },
+                ..Config::default()
+            };
+            c.observables.warm_up = steps / 10;
+            c
+        })
+        .into();
+    let dirs: Vec<std::path::PathBuf> = (0..2).map(|r| root.join(format!("replica{r}"))).collect();
+    let dir_refs: Vec<&std::path::Path> = dirs.iter().map(|d| d.as_path()).collect();
+    let mut ensemble = EnsembleRun::start(configs.clone(), &dir_refs, &device()).unwrap();
+    // Chunks that cross the first replica's end.
+    while ensemble.remaining() > 0 {
+        ensemble.advance(50).unwrap();
+    }
+    ensemble.checkpoint().unwrap();
+    ensemble.write_outputs().unwrap();
+    for (r, config) in configs.iter().enumerate() {
+        assert!(Run::is_complete(&dirs[r]), "replica {r} finished");
+        let alone = root.join(format!("single{r}"));
+        let single = Config {
+            sparse_max_active: Some(0),
+            ..config.clone()
+        };
+        let mut run = Run::start(single, &alone, &device()).unwrap();
+        run.advance(config.steps).unwrap();
+        run.write_outputs().unwrap();
+        let mut tables = 0;
+        for entry in std::fs::read_dir(&alone).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.ends_with(".csv") {
+                let ours = std::fs::read_to_string(dirs[r].join(&name)).unwrap();
+                let theirs = std::fs::read_to_string(entry.path()).unwrap();
+                assert!(ours == theirs, "replica {r}: {name} differs");
+                tables += 1;
+            }
+        }
+        assert!(tables >= 5, "replica {r}: only {tables} tables compared");
+        // Each replica's checkpoint resumes as a single run.
+        let resumed = Run::resume(&dirs[r], None, &device()).unwrap();
+        assert_eq!(resumed.simulation().step(), config.steps);
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}

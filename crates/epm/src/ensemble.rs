@@ -1,0 +1,575 @@
+//! Ensembles: `B` replicas of one lattice advanced together, every kernel of the step launched
+//! once for all of them.
+//!
+//! The replicas may differ in their seed and their rule's parameter (the temperature of the
+//! thermal rule, the activity of the random one; a rule of your own names its parameter,
+//! [`crate::Activation::parameter`]), and in what only their observers read (`steps`,
+//! `[observables]`, `[output]`): nothing that changes the dynamics. Their fields lie one after another in the
+//! same tensors (`B L^2` sites, `B M` tracers), and:
+//! - the activation draws with each replica's key and reads its parameter
+//!   ([`crate::activation::activation_step`]);
+//! - one forward transform of batch `B` and one filtered inverse of batch `2 B` make every
+//!   replica's increments and stress update ([`epm_fft::Fft2d::inverse_filtered`]);
+//! - the advection moves each replica's tracers by its own increments; the resynchronisation
+//!   runs on the batch.
+//!
+//! Replica `r` makes, bit for bit, the run a single [`Simulation`] makes with its
+//! configuration and seed, with `sparse_max_active = 0`: an ensemble always takes the dense
+//! update (a replica's step without events adds zeros; a single run skips it, which changes
+//! nothing), so each replica's configuration records `sparse_max_active = 0`. Its checkpoint
+//! ([`Ensemble::replica_checkpoint_bytes`]) is a single run's.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use burn::backend::Dispatch;
+use burn::tensor::{DType, Device as BurnDevice, Int, Tensor, TensorData};
+use cubecl::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::activation::{Activation, COUNT_LANES, count_index};
+use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation, StepTraffic, Update};
+use crate::config::Config;
+use crate::error::SimError;
+use crate::observer::{Observer, StepInfo};
+use crate::propagator::StepTables;
+use crate::run::differing_keys;
+use crate::simulation::{
+    Checkpoint, RING, Simulation, State, configured_rule, encode_checkpoint, upload_replicas,
+};
+use crate::view::{View, read_i32};
+
+/// The keys in which the replicas of one ensemble may differ: the seed, the rule's parameter,
+/// and (prefixes ending in `.`, and `steps`) what only the replica's observers and its run read.
+pub const REPLICA_KEYS: [&str; 6] = [
+    "seed",
+    "activation.temperature",
+    "activation.activity",
+    "steps",
+    "observables.",
+    "output.",
+];
+
+/// Whether replicas may differ in `key` ([`REPLICA_KEYS`]).
+fn replica_key(key: &str) -> bool {
+    REPLICA_KEYS
+        .iter()
+        .any(|k| key == *k || (k.ends_with('.') && key.starts_with(k)))
+}
+/// Ensemble checkpoint format version.
+const FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct EnsembleFile {
+    format: u32,
+    /// Each replica's single-run checkpoint bytes.
+    replicas: Vec<Vec<u8>>,
+}
+
+/// Replicas of one lattice on one device, advanced by one launch per kernel.
+///
+/// ```no_run
+/// use epm::{ActivationConfig, Config, Ensemble};
+/// let device = epm::device::default_device().expect("a device");
+/// let configs: Vec<Config> = [0.05, 0.1, 0.2]
+///     .map(|temperature| Config {
+///         l: 64,
+///         activation: ActivationConfig::Thermal { temperature },
+///         ..Config::default()
+///     })
+///     .into();
+/// let mut ensemble = Ensemble::new(configs, &device)?;
+/// ensemble.advance(1000, &mut [vec![], vec![], vec![]])?;
+/// println!("active sites: {:?}", ensemble.active_sites());
+/// # Ok::<(), epm::SimError>(())
+/// ```
+pub struct Ensemble {
+    configs: Vec<Config>,
+    /// Each replica's rule; the launch takes replica 0's, the others differ from it in their
+    /// parameter only.
+    rules: Vec<Arc<dyn DynActivation>>,
+    rule_names: Vec<String>,
+    cube_device: cubecl::Device,
+    device: BurnDevice,
+    client: Client,
+    propagation: Propagation,
+    fields: Option<ModelFields<Dispatch>>,
+    /// Tracers per replica.
+    tracers: usize,
+    step: u64,
+    /// First step whose counts were not yet handed to observers.
+    delivered: u64,
+    /// The ring was last cleared when this many steps were complete.
+    cleared: u64,
+    /// Active sites of each replica at the last step whose counts were read.
+    last_counts: Vec<u32>,
+    /// Set once a stress went non-finite: `(replica, step, site)`.
+    failed: Option<(usize, u64, usize)>,
+}
+
+impl Ensemble {
+    /// Replicas of `configs`, each with the rule its configuration names. The configurations
+    /// may differ only in [`REPLICA_KEYS`]; `sparse_max_active` must be absent or 0. (`steps`
+    /// is not the ensemble's business: [`Ensemble::advance`] says how far to go.)
+    pub fn new(configs: Vec<Config>, device: &cubecl::Device) -> Result<Self, SimError> {
+        let configs = replica_configs(configs)?;
+        let states = configs.iter().map(State::initial).collect();
+        Self::from_states(configs, None, states, device)
+    }
+
+    /// Replicas with rules of your own (one per configuration, which differ only in their
+    /// [`Activation::parameter`]) instead of the configurations' `activation`.
+    pub fn with_rules<A: Activation + Send + Sync + 'static>(
+        configs: Vec<Config>,
+        rules: Vec<A>,
+        device: &cubecl::Device,
+    ) -> Result<Self, SimError> {
+        let configs = replica_configs(configs)?;
+        let states = configs.iter().map(State::initial).collect();
+        let rules = rules
+            .into_iter()
+            .map(|r| Arc::new(r) as Arc<dyn DynActivation>)
+            .collect();
+        Self::from_states(configs, Some(rules), states, device)
+    }
+
+    /// Replicas that start from `states` (one per configuration); `rules`: `None` for the
+    /// configurations'.
+    pub fn from_states(
+        configs: Vec<Config>,
+        rules: Option<Vec<Arc<dyn DynActivation>>>,
+        states: Vec<State>,
+        device: &cubecl::Device,
+    ) -> Result<Self, SimError> {
+        let configs = replica_configs(configs)?;
+        let b = configs.len();
+        let invalid =
+            |argument: &'static str, value: String, reason: String| SimError::InvalidArgument {
+                argument,
+                value,
+                reason,
+            };
+        if states.len() != b {
+            let reason = format!("one per replica, and there are {b}");
+            return Err(invalid("states", states.len().to_string(), reason));
+        }
+        let rules = rules.unwrap_or_else(|| configs.iter().map(configured_rule).collect());
+        if rules.len() != b {
+            let reason = format!("one per replica, and there are {b}");
+            return Err(invalid("rules", rules.len().to_string(), reason));
+        }
+        for (r, (state, config)) in states.iter().zip(&configs).enumerate() {
+            state.check(config).map_err(|reason| {
+                invalid(
+                    "states",
+                    format!("replica {r}, step {}", state.step),
+                    reason,
+                )
+            })?;
+            if state.step != states[0].step || state.tracers.len() != states[0].tracers.len() {
+                let reason = "replicas start at the same step with as many tracers".into();
+                return Err(invalid("states", format!("replica {r}"), reason));
+            }
+            if !rules[0].differs_only_in_parameter(rules[r].as_ref()) {
+                let reason = format!(
+                    "differs from replica 0's `{:?}` in more than its parameter",
+                    rules[0]
+                );
+                return Err(invalid(
+                    "rules",
+                    format!("replica {r}: {:?}", rules[r]),
+                    reason,
+                ));
+            }
+        }
+        let config = &configs[0];
+        let client = device.client();
+        let tables = StepTables::new(config.l, &config.propagator, config.mu, config.dt);
+        let propagation = Propagation::new(&client, config.l, b, &tables, false)?;
+        let burn_device = BurnDevice::new(device.clone());
+        let seeds: Vec<u64> = configs.iter().map(|c| c.seed).collect();
+        let parameters: Vec<f32> = rules.iter().map(|r| r.parameter()).collect();
+        let fields = upload_replicas(&burn_device, config, &states, &seeds, &parameters);
+        let step = states[0].step;
+        Ok(Self {
+            rule_names: rules.iter().map(|r| format!("{r:?}")).collect(),
+            rules,
+            cube_device: device.clone(),
+            tracers: states[0].tracers.len(),
+            last_counts: states.iter().map(|s| s.active.iter().sum()).collect(),
+            configs,
+            device: burn_device,
+            client,
+            propagation,
+            fields: Some(fields),
+            step,
+            delivered: step,
+            cleared: step,
+            failed: None,
+        })
+    }
+
+    /// Replicas restored from their single-run checkpoints (all at the same step), with the
+    /// rules their configurations name (`rules: None`) or those given.
+    pub fn from_checkpoints(
+        checkpoints: Vec<Checkpoint>,
+        rules: Option<Vec<Arc<dyn DynActivation>>>,
+        device: &cubecl::Device,
+    ) -> Result<Self, SimError> {
+        let rules = rules.unwrap_or_else(|| {
+            checkpoints
+                .iter()
+                .map(|c| configured_rule(&c.config))
+                .collect()
+        });
+        for (r, (c, rule)) in checkpoints.iter().zip(&rules).enumerate() {
+            let name = format!("{rule:?}");
+            if name != c.rule {
+                return Err(SimError::InReplica {
+                    replica: r,
+                    source: Box::new(SimError::Checkpoint {
+                        path: "<bytes>".into(),
+                        message: format!("made with the rule `{}`, not `{name}`", c.rule),
+                    }),
+                });
+            }
+        }
+        let (configs, states) = checkpoints.into_iter().map(|c| (c.config, c.state)).unzip();
+        Self::from_states(configs, Some(rules), states, device)
+    }
+
+    /// Writes the whole ensemble to `path`, atomically.
+    pub fn checkpoint(&self, path: &Path) -> Result<(), SimError> {
+        let file = EnsembleFile {
+            format: FORMAT,
+            replicas: (0..self.replicas())
+                .map(|r| self.replica_checkpoint_bytes(r))
+                .collect::<Result<_, _>>()?,
+        };
+        let bytes = postcard::to_stdvec(&file).map_err(|e| SimError::Checkpoint {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        crate::output::write_atomic(path, &bytes)
+    }
+
+    /// An ensemble from [`Ensemble::checkpoint`]'s file; it continues bit for bit.
+    pub fn restore(path: &Path, device: &cubecl::Device) -> Result<Self, SimError> {
+        let bytes = std::fs::read(path).map_err(|e| SimError::io(path, e))?;
+        let bad = |message: String| SimError::Checkpoint {
+            path: path.to_path_buf(),
+            message,
+        };
+        let file: EnsembleFile = postcard::from_bytes(&bytes)
+            .map_err(|e| bad(format!("not an ensemble checkpoint: {e}")))?;
+        if file.format != FORMAT {
+            return Err(bad(format!(
+                "format {} (this version reads {FORMAT})",
+                file.format
+            )));
+        }
+        let checkpoints = file
+            .replicas
+            .iter()
+            .enumerate()
+            .map(|(r, b)| {
+                Simulation::decode_checkpoint(b).map_err(|e| SimError::InReplica {
+                    replica: r,
+                    source: Box::new(e.in_checkpoint(path)),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::from_checkpoints(checkpoints, None, device)
+    }
+
+    /// Replica `r`'s state as a single run's checkpoint bytes: [`Simulation::restore`] and
+    /// [`Simulation::decode_checkpoint`] read them.
+    pub fn replica_checkpoint_bytes(&self, r: usize) -> Result<Vec<u8>, SimError> {
+        encode_checkpoint(&self.configs[r], &self.rule_names[r], self.view(r).state()?)
+    }
+
+    /// Runs `steps` steps of every replica, calling replica `r`'s `observers[r]` after each
+    /// step (see [`Observer`]). On return every step's active-site counts have been handed to
+    /// the observers. A non-finite stress stops the ensemble with
+    /// [`SimError::InReplica`] naming the replica, around the step and site.
+    pub fn advance(
+        &mut self,
+        steps: u64,
+        observers: &mut [Vec<&mut dyn Observer>],
+    ) -> Result<(), SimError> {
+        if observers.len() != self.replicas() {
+            return Err(SimError::InvalidArgument {
+                argument: "observers",
+                value: observers.len().to_string(),
+                reason: format!("one list per replica, and there are {}", self.replicas()),
+            });
+        }
+        if let Some((replica, step, site)) = self.failed {
+            return Err(self.non_finite(replica, step, site));
+        }
+        let end = self.step + steps;
+        let unit = self.configs[0].plastic_strain_unit() as f32;
+        while self.step < end {
+            let step = self.step;
+            let params = self.configs[0].step_params(step);
+            let slot = (step % RING as u64) as u32;
+            let p = &self.propagation;
+            let fields = self
+                .fields
+                .take()
+                .expect("fields are present between steps");
+            let fields = self.rules[0].activate(fields, params, slot, None);
+            let fields = <Dispatch as ModelBackend>::propagate(fields, p, Update::Dense, step);
+            let fields = <Dispatch as ModelBackend>::advect(fields, p, Update::Dense, self.tracers);
+            self.step += 1;
+            let fields = if self.step.is_multiple_of(self.configs[0].resync_every) {
+                <Dispatch as ModelBackend>::resynchronise(fields, p, unit)
+            } else {
+                fields
+            };
+            self.fields = Some(fields);
+            let info = StepInfo {
+                step: self.step,
+                time: self.time(),
+                moved: true,
+            };
+            for (r, list) in observers.iter_mut().enumerate() {
+                if list.is_empty() {
+                    continue;
+                }
+                let view = self.view(r);
+                for o in list.iter_mut() {
+                    o.on_step(&view, &info).map_err(|e| SimError::InReplica {
+                        replica: r,
+                        source: Box::new(e),
+                    })?;
+                }
+            }
+            if self.step.is_multiple_of(RING as u64) {
+                self.collect(self.step, observers)?;
+            }
+        }
+        self.collect(self.step, observers)
+    }
+
+    /// Hands the counts of steps up to `upto` (exclusive) to each replica's observers, and
+    /// clears the rings once all their slots are read.
+    fn collect(
+        &mut self,
+        upto: u64,
+        observers: &mut [Vec<&mut dyn Observer>],
+    ) -> Result<(), SimError> {
+        let fields = self.fields.as_ref().expect("fields are present");
+        if upto > self.delivered {
+            let status = read_i32(Tensor::<1, Int>::from_dispatch(fields.status.clone()))?;
+            if status[0] != -1 {
+                let low = status[0] as u32;
+                let step = (self.delivered.saturating_sub(RING as u64)..upto)
+                    .find(|&s| s as u32 == low)
+                    .unwrap_or(upto - 1);
+                let at = status[1] as u32 as usize;
+                let n = self.configs[0].sites();
+                self.failed = Some((at / n, step, at % n));
+                return Err(self.non_finite(at / n, step, at % n));
+            }
+            let counts = read_i32(Tensor::<1, Int>::from_dispatch(fields.active_count.clone()))?;
+            let ring = count_index(RING, 0);
+            let sites = self.configs[0].sites();
+            for (r, list) in observers.iter_mut().enumerate() {
+                let replica: Vec<u32> = (self.delivered..upto)
+                    .map(|s| {
+                        let slot = (s % RING as u64) as usize;
+                        (0..COUNT_LANES)
+                            .map(|lane| counts[r * ring + count_index(slot, lane)] as u32)
+                            .sum()
+                    })
+                    .collect();
+                self.last_counts[r] = *replica.last().expect("at least one step");
+                for o in list.iter_mut() {
+                    o.on_activity(self.delivered, &replica, sites)
+                        .map_err(|e| SimError::InReplica {
+                            replica: r,
+                            source: Box::new(e),
+                        })?;
+                }
+            }
+            self.delivered = upto;
+        }
+        if upto.is_multiple_of(RING as u64) && self.cleared < upto && self.delivered >= upto {
+            let zeros = vec![0i32; count_index(RING, 0) * self.replicas()];
+            let len = zeros.len();
+            let tensor = Tensor::<1, Int>::from_data(
+                TensorData::new(zeros, [len]),
+                (&self.device, DType::I32),
+            );
+            let fields = self.fields.as_mut().expect("fields are present");
+            fields.active_count = tensor.into_dispatch();
+            self.cleared = upto;
+        }
+        Ok(())
+    }
+
+    fn non_finite(&self, replica: usize, step: u64, site: usize) -> SimError {
+        let l = self.configs[0].l;
+        SimError::InReplica {
+            replica,
+            source: Box::new(SimError::NonFiniteStress {
+                step,
+                site,
+                x: site % l,
+                y: site / l,
+            }),
+        }
+    }
+
+    /// Keeps the replicas `keep` (indices, in order) and lets the others go: the ensemble goes
+    /// on with fewer, from their states as they are (each still its single run, bit for bit).
+    /// For replicas that have done their `steps` while others go on.
+    pub fn retain(&mut self, keep: &[usize]) -> Result<(), SimError> {
+        if let Some(&bad) = keep.iter().find(|&&r| r >= self.replicas()) {
+            return Err(SimError::InvalidArgument {
+                argument: "keep",
+                value: bad.to_string(),
+                reason: format!("there are {} replicas", self.replicas()),
+            });
+        }
+        let states = keep
+            .iter()
+            .map(|&r| self.view(r).state())
+            .collect::<Result<Vec<_>, _>>()?;
+        let configs = keep.iter().map(|&r| self.configs[r].clone()).collect();
+        let rules = keep.iter().map(|&r| self.rules[r].clone()).collect();
+        *self = Self::from_states(configs, Some(rules), states, &self.cube_device)?;
+        Ok(())
+    }
+
+    /// Replaces the stress of replica `replica` at one site (tests of the fault path;
+    /// preparing states).
+    pub fn set_stress(&mut self, replica: usize, site: usize, value: f32) -> Result<(), SimError> {
+        let n = self.configs[0].sites();
+        if replica >= self.replicas() || site >= n {
+            return Err(SimError::InvalidArgument {
+                argument: "site",
+                value: format!("replica {replica}, site {site}"),
+                reason: format!("{} replicas of {n} sites", self.replicas()),
+            });
+        }
+        let fields = self.fields.as_mut().expect("fields are present");
+        let stress = Tensor::<1>::from_dispatch(fields.stress.clone());
+        let mut values = crate::view::read_f32(stress)?;
+        values[replica * n + site] = value;
+        let len = values.len();
+        let t = Tensor::<1>::from_data(TensorData::new(values, [len]), (&self.device, DType::F32));
+        fields.stress = t.into_dispatch();
+        Ok(())
+    }
+
+    /// What observers see of replica `r` ([`View`]).
+    pub fn view(&self, r: usize) -> View<'_> {
+        View {
+            config: &self.configs[r],
+            device: &self.device,
+            client: &self.client,
+            fields: self.fields.as_ref().expect("fields are present"),
+            replica: r,
+            tracers: self.tracers,
+            step: self.step,
+            window_active: 0,
+        }
+    }
+
+    /// Number of replicas `B`.
+    pub fn replicas(&self) -> usize {
+        self.configs.len()
+    }
+
+    /// Replica `r`'s configuration (with `sparse_max_active = 0`).
+    pub fn config(&self, r: usize) -> &Config {
+        &self.configs[r]
+    }
+
+    /// Replica `r`'s rule, as its `Debug` text (what a manifest records).
+    pub fn rule_name(&self, r: usize) -> &str {
+        &self.rule_names[r]
+    }
+
+    /// Steps completed (by every replica).
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// Time `step * dt`.
+    pub fn time(&self) -> f64 {
+        self.step as f64 * self.configs[0].dt
+    }
+
+    /// Active sites of each replica at the last step whose counts were read (all steps, after
+    /// `advance`).
+    pub fn active_sites(&self) -> &[u32] {
+        &self.last_counts
+    }
+
+    /// Launches and bytes of one step of the whole ensemble: the launches of one replica's
+    /// step, the bytes of all.
+    pub fn step_traffic(&self) -> StepTraffic {
+        self.propagation.dense_step_traffic(self.tracers)
+    }
+
+    /// The CubeCL client of the fields.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The Burn device the fields live on.
+    pub fn device(&self) -> &BurnDevice {
+        &self.device
+    }
+}
+
+/// Checks that `configs` can be replicas of one ensemble and returns them with
+/// `sparse_max_active = 0` (the ensemble's update); the first difference outside
+/// [`REPLICA_KEYS`] is an error that names it.
+pub fn replica_configs(configs: Vec<Config>) -> Result<Vec<Config>, SimError> {
+    let Some(first) = configs.first() else {
+        return Err(SimError::InvalidArgument {
+            argument: "configs",
+            value: "[]".into(),
+            reason: "an ensemble needs at least one replica".into(),
+        });
+    };
+    let first = first.clone();
+    configs
+        .into_iter()
+        .enumerate()
+        .map(|(r, mut c)| {
+            c.validate()?;
+            let replica = |key: String, reason: String| SimError::InvalidArgument {
+                argument: "configs",
+                value: format!("replica {r}: {key}"),
+                reason,
+            };
+            match c.sparse_max_active {
+                None | Some(0) => c.sparse_max_active = Some(0),
+                Some(k) => {
+                    return Err(replica(
+                        format!("sparse_max_active = {k}"),
+                        "an ensemble takes the dense update: leave it out or set 0".into(),
+                    ));
+                }
+            }
+            let mut first = first.clone();
+            first.sparse_max_active = Some(0);
+            if let Some(key) = differing_keys(&first, &c)
+                .into_iter()
+                .find(|k| !replica_key(k))
+            {
+                let reason = format!(
+                    "replicas differ only in {}",
+                    REPLICA_KEYS.map(|k| format!("`{k}`")).join(", ")
+                );
+                return Err(replica(key, reason));
+            }
+            Ok(c)
+        })
+        .collect()
+}
