@@ -324,8 +324,8 @@ pub fn ensemble_groups<'a>(specs: &[&'a RunSpec], max: usize) -> Vec<Vec<&'a Run
 
 /// Runs (or resumes, or skips) the runs of `group` ([`ensemble_groups`]) as one ensemble: the
 /// unfinished ones that start together, and those whose checkpoints are at one step together
-/// (a sweep killed while it wrote its checkpoints may have left them at two). A lone run runs
-/// as [`run_one`] does.
+/// (a sweep killed while it wrote its checkpoints may have left them at two). A lone run, and
+/// one whose checkpoint a single run wrote, runs as [`run_one`] does.
 pub fn run_group(
     dir: &Path,
     group: &[&RunSpec],
@@ -344,13 +344,28 @@ pub fn run_group(
         1 => return run_one(dir, pending[0], device, interrupt, options, wait_for_twin),
         _ => {}
     }
-    // Partitions by the step of their checkpoints (none: a new start).
+    // Partitions by the step of their checkpoints (none: a new start). A single run's
+    // checkpoint (not made in an ensemble) resumes alone, so that it goes on exactly.
     let mut parts: Vec<(Option<u64>, Vec<&RunSpec>)> = vec![];
+    let mut alone = vec![];
     for spec in pending {
-        let step = epm::run::checkpoint_step(&dir.join(&spec.name))?;
+        let step = match epm::run::saved_checkpoint(&dir.join(&spec.name))? {
+            None => None,
+            Some(c) if c.config.sparse_max_active == Some(0) => Some(c.state.step),
+            Some(_) => {
+                alone.push(spec);
+                continue;
+            }
+        };
         match parts.iter_mut().find(|(s, _)| *s == step) {
             Some((_, specs)) => specs.push(spec),
             None => parts.push((step, vec![spec])),
+        }
+    }
+    for spec in alone {
+        if run_one(dir, spec, device, interrupt, options, wait_for_twin)? == RunResult::Interrupted
+        {
+            return Ok(RunResult::Interrupted);
         }
     }
     for (step, specs) in parts {

@@ -177,7 +177,13 @@ fn read_saved(dir: &Path, config: Option<&Config>) -> Result<(SavedRun, Checkpoi
         Simulation::decode_checkpoint(&saved.simulation).map_err(|e| bad(e.to_string()))?;
     if let Some(config) = config {
         let saved_config = &mut checkpoint.config;
-        let differences = differing_keys(saved_config, config);
+        // A replica of an ensemble records the dense update it took (`Some(0)`): the
+        // configuration it was made from, which leaves the choice to the adapter, is its own.
+        let mut config = config.clone();
+        if config.sparse_max_active.is_none() && saved_config.sparse_max_active == Some(0) {
+            config.sparse_max_active = Some(0);
+        }
+        let differences = differing_keys(saved_config, &config);
         if !differences.is_empty() {
             return Err(SimError::InvalidArgument {
                 argument: "config",
@@ -193,13 +199,14 @@ fn read_saved(dir: &Path, config: Option<&Config>) -> Result<(SavedRun, Checkpoi
     Ok((saved, checkpoint))
 }
 
-/// The step of the checkpoint in `dir`, if it holds one.
-pub fn checkpoint_step(dir: &Path) -> Result<Option<u64>, SimError> {
+/// The simulation's checkpoint in `dir`, if it holds one (its configuration says whether it
+/// was made as a replica of an ensemble: `sparse_max_active = 0`).
+pub fn saved_checkpoint(dir: &Path) -> Result<Option<Checkpoint>, SimError> {
     if !dir.join(CHECKPOINT).exists() {
         return Ok(None);
     }
     let (_, checkpoint) = read_saved(dir, None)?;
-    Ok(Some(checkpoint.state.step))
+    Ok(Some(checkpoint))
 }
 
 /// A simulation, its measurements and its directory.
