@@ -436,3 +436,84 @@ fn the_vulkan_loader_stays_quiet_without_xdg_runtime_dir() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
 }
+
+/// A sweep of ensembles stopped by SIGINT while its first ensemble runs, then run again,
+/// ends with the tables of a sweep that never stopped, run for run; and an ensemble's replica
+/// is its single run (`--ensemble 1`, with the dense update an ensemble takes), table for table.
+#[test]
+fn an_ensemble_sweep_stopped_and_run_again_gives_the_tables_of_one_that_never_stopped() {
+    let dir = scratch("ensemble-sweep");
+    let file = dir.join("sweep.toml");
+    let sweep_toml = r#"
+[base]
+l = 16
+steps = 2000
+sparse_max_active = 0
+[base.observables]
+warm_up = 200
+points_per_level = 8
+shells = 4
+
+[sweep]
+temperatures = [0.15, 0.2, 0.3]
+seeds = [1]
+models = ["thermal"]
+"#;
+    std::fs::write(&file, sweep_toml).unwrap();
+    let sweep = |out: &Path, ensemble: &str| {
+        let mut c = epm();
+        c.args(["sweep"])
+            .arg(&file)
+            .arg("--out")
+            .arg(out)
+            .args(["--quiet", "--ensemble", ensemble]);
+        c
+    };
+    let straight = dir.join("straight");
+    check(&sweep(&straight, "16").output().unwrap(), "the sweep");
+    let alone = dir.join("alone");
+    check(&sweep(&alone, "1").output().unwrap(), "the sweep of single runs");
+
+    let stopped = dir.join("stopped");
+    let mut child = sweep(&stopped, "16")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The runs' directories appear when the ensemble starts: stop it under way.
+    let first = stopped.join("T0.15_thermal_seed1");
+    let start = Instant::now();
+    while !first.exists() {
+        assert!(start.elapsed() < Duration::from_secs(120), "no run started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "the sweep ended first");
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check(&sweep(&stopped, "16").output().unwrap(), "the sweep run again");
+    for name in ["T0.15_thermal_seed1", "T0.2_thermal_seed1", "T0.3_thermal_seed1"] {
+        let (a, b, c) = (
+            tables(&straight.join(name)),
+            tables(&stopped.join(name)),
+            tables(&alone.join(name)),
+        );
+        assert!(a.len() >= 9, "{name}: {} tables", a.len());
+        assert_eq!(a.len(), b.len());
+        for (((table, x), (_, y)), (_, z)) in a.iter().zip(&b).zip(&c) {
+            assert!(x == y, "{name}/{table} differs after SIGINT and a second sweep");
+            assert!(x == z, "{name}/{table}: the replica differs from its single run");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
