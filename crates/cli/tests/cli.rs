@@ -462,17 +462,20 @@ models = ["thermal"]
     std::fs::write(&file, sweep_toml).unwrap();
     let sweep = |out: &Path, ensemble: &str| {
         let mut c = epm();
-        c.args(["sweep"])
-            .arg(&file)
-            .arg("--out")
-            .arg(out)
-            .args(["--quiet", "--ensemble", ensemble]);
+        c.args(["sweep"]).arg(&file).arg("--out").arg(out).args([
+            "--quiet",
+            "--ensemble",
+            ensemble,
+        ]);
         c
     };
     let straight = dir.join("straight");
     check(&sweep(&straight, "16").output().unwrap(), "the sweep");
     let alone = dir.join("alone");
-    check(&sweep(&alone, "1").output().unwrap(), "the sweep of single runs");
+    check(
+        &sweep(&alone, "1").output().unwrap(),
+        "the sweep of single runs",
+    );
 
     let stopped = dir.join("stopped");
     let mut child = sweep(&stopped, "16")
@@ -501,8 +504,15 @@ models = ["thermal"]
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    check(&sweep(&stopped, "16").output().unwrap(), "the sweep run again");
-    for name in ["T0.15_thermal_seed1", "T0.2_thermal_seed1", "T0.3_thermal_seed1"] {
+    check(
+        &sweep(&stopped, "16").output().unwrap(),
+        "the sweep run again",
+    );
+    for name in [
+        "T0.15_thermal_seed1",
+        "T0.2_thermal_seed1",
+        "T0.3_thermal_seed1",
+    ] {
         let (a, b, c) = (
             tables(&straight.join(name)),
             tables(&stopped.join(name)),
@@ -511,8 +521,14 @@ models = ["thermal"]
         assert!(a.len() >= 9, "{name}: {} tables", a.len());
         assert_eq!(a.len(), b.len());
         for (((table, x), (_, y)), (_, z)) in a.iter().zip(&b).zip(&c) {
-            assert!(x == y, "{name}/{table} differs after SIGINT and a second sweep");
-            assert!(x == z, "{name}/{table}: the replica differs from its single run");
+            assert!(
+                x == y,
+                "{name}/{table} differs after SIGINT and a second sweep"
+            );
+            assert!(
+                x == z,
+                "{name}/{table}: the replica differs from its single run"
+            );
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
