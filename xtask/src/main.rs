@@ -2,8 +2,8 @@
 //!
 //! - `demo`: the main job: the thermal model at T = 0.1 and its random-model twin, with the
 //!   D(t) and S(q,t) figures and the report (`epm reproduce demo`).
-//! - `test`: everything CI checks: fmt, clippy, the whole test suite, the examples, the book,
-//!   and a type-check of the `vulkan` and `cuda` builds.
+//! - `test`: everything CI checks: fmt, the whole test suite, the examples, the book, and
+//!   clippy with the `vulkan` and `cuda` builds type-checked in the same pass.
 //! - `bench`: the criterion benchmarks, then the markdown table of their results.
 //! - `gpu-check`: on a GPU machine, whether the project works there and how fast, in one
 //!   report.
@@ -138,13 +138,18 @@ fn demo(extra: &[String]) -> Result {
 fn test(extra: &[String]) -> Result {
     cargo(&["fmt", "--all", "--check"], &[])?;
     ensure_hdf5()?;
-    // The whole workspace in one build, which the tests then reuse; `epm info` from it.
-    cargo(&["build", "--workspace", "--all-targets"], extra)?;
+    // The workspace in one build, which the tests and examples then reuse; `epm info` from it.
+    // Not the benches: clippy type-checks them, and linking four more binaries cost minutes.
+    let targets = [
+        "build",
+        "--workspace",
+        "--lib",
+        "--bins",
+        "--tests",
+        "--examples",
+    ];
+    cargo(&targets, extra)?;
     ensure_compute_driver(extra, Info::WorkspaceBuild)?;
-    cargo(
-        &["clippy", "--workspace", "--all-targets"],
-        &[extra, &["--".into(), "-D".into(), "warnings".into()]].concat(),
-    )?;
     let skipped_dir = target_dir().join("tmp").join("skipped");
     let _ = std::fs::remove_dir_all(&skipped_dir);
     let (mut passed, failed) = cargo_test(extra)?;
@@ -153,9 +158,7 @@ fn test(extra: &[String]) -> Result {
     passed -= skipped.len().min(passed);
     passed += run_examples(extra)?;
     book()?;
-    if extra.is_empty() {
-        check_other_backends()?;
-    }
+    clippy(extra)?;
     passed += 1;
     for (test, why) in &skipped {
         println!("skipped {test}: {why}");
@@ -167,6 +170,23 @@ fn test(extra: &[String]) -> Result {
         EXAMPLES.len()
     );
     Ok(())
+}
+
+/// clippy -D warnings over every target. Without cargo flags it also type-checks the backends
+/// CI cannot run, in the same pass: `vulkan` (SPIR-V through wgpu) and `cuda`, whose LLVM
+/// bundle cannot be downloaded here: with `DOCS_RS=1` its build script (cubecl-llvm's, the
+/// only one that reads it) returns early, as on docs.rs, and nothing is linked. `metal`
+/// compiles only on macOS. One check of the dependencies with every backend on, rather than
+/// one per backend: each pass re-checked burn and cubecl, minutes CI could not spare.
+fn clippy(extra: &[String]) -> Result {
+    let deny = ["--".to_string(), "-D".into(), "warnings".into()];
+    let args = ["clippy", "--workspace", "--all-targets"];
+    if extra.is_empty() {
+        let backends = ["--features".to_string(), "vulkan,cuda".into()];
+        cargo_with_env(&args, &[&backends[..], &deny].concat(), &[("DOCS_RS", "1")])
+    } else {
+        cargo(&args, &[extra, &deny].concat())
+    }
 }
 
 /// The tests that recorded themselves as skipped (`<test>.txt` holding the reason).
@@ -187,20 +207,6 @@ fn skipped_tests(dir: &Path) -> Vec<(String, String)> {
         .collect();
     v.sort();
     v
-}
-
-/// The backends CI cannot run, type-checked: `vulkan` (SPIR-V through wgpu) and `cuda`, whose
-/// LLVM bundle cannot be downloaded here: with `DOCS_RS=1` its build scripts return early, as
-/// on docs.rs, and nothing is linked. `metal` compiles only on macOS. Each reuses the checked
-/// dependencies of clippy that its feature does not change. The libraries and binaries only:
-/// tests, examples and benches do not depend on the backend, and checking them again for each
-/// backend cost CI minutes it cannot spare.
-fn check_other_backends() -> Result {
-    for (feature, env) in [("vulkan", &[][..]), ("cuda", &[("DOCS_RS", "1")][..])] {
-        let args = ["check", "--workspace", "--no-default-features"];
-        cargo_with_env(&args, &["--features".into(), feature.into()], env)?;
-    }
-    Ok(())
 }
 
 /// The examples, each at a size that runs in seconds: CI runs them all.
