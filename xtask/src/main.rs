@@ -234,6 +234,22 @@ const EXAMPLES: [(&str, &[&str]); 8] = [
 /// Runs every example of [`EXAMPLES`]; returns how many ran.
 fn run_examples(extra: &[String]) -> Result<usize> {
     for (name, args) in EXAMPLES {
+        if extra.is_empty() {
+            // The binaries the workspace build made. `cargo run --example` selects the root
+            // package alone, whose dependencies' features then differ from the workspace's
+            // (xtask's among them): it rebuilt epm-cli and relinked the examples.
+            let exe = target_dir().join("debug").join("examples").join(name);
+            eprintln!("+ {} {}", exe.display(), args.join(" "));
+            let status = Command::new(&exe)
+                .args(args.iter())
+                .current_dir(root())
+                .status()
+                .map_err(|e| format!("could not run {}: {e}", exe.display()))?;
+            if !status.success() {
+                return Err(format!("example {name} failed ({status})"));
+            }
+            continue;
+        }
         let with_args: Vec<String> = extra
             .iter()
             .cloned()
