@@ -27,15 +27,16 @@ use burn::tensor::{DType, Device as BurnDevice, Int, Tensor, TensorData};
 use cubecl::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::activation::{Activation, COUNT_LANES, count_index};
+use crate::activation::Activation;
 use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation, StepTraffic, Update};
 use crate::config::Config;
+use crate::count_ring::{self, RING};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
 use crate::propagator::StepTables;
 use crate::run::differing_keys;
 use crate::simulation::{
-    Checkpoint, RING, Simulation, State, configured_rule, encode_checkpoint, upload_replicas,
+    Checkpoint, Simulation, State, configured_rule, encode_checkpoint, upload_replicas,
 };
 use crate::view::{View, read_i32};
 
@@ -362,48 +363,32 @@ impl Ensemble {
         let fields = self.fields.as_ref().expect("fields are present");
         if upto > self.delivered {
             let status = read_i32(Tensor::<1, Int>::from_dispatch(fields.status.clone()))?;
-            if status[0] != -1 {
-                let low = status[0] as u32;
-                let step = (self.delivered.saturating_sub(RING as u64)..upto)
-                    .find(|&s| s as u32 == low)
-                    .unwrap_or(upto - 1);
-                let at = status[1] as u32 as usize;
-                let n = self.configs[0].sites();
-                self.failed = Some((at / n, step, at % n));
-                return Err(self.non_finite(at / n, step, at % n));
-            }
-            let counts = read_i32(Tensor::<1, Int>::from_dispatch(fields.active_count.clone()))?;
-            let ring = count_index(RING, 0);
             let sites = self.configs[0].sites();
+            if let Some((step, at)) = count_ring::fault(&status, self.delivered, upto) {
+                self.failed = Some((at / sites, step, at % sites));
+                return Err(self.non_finite(at / sites, step, at % sites));
+            }
+            let ring = read_i32(Tensor::<1, Int>::from_dispatch(fields.active_count.clone()))?;
             for (r, list) in observers.iter_mut().enumerate() {
-                let replica: Vec<u32> = (self.delivered..upto)
-                    .map(|s| {
-                        let slot = (s % RING as u64) as usize;
-                        (0..COUNT_LANES)
-                            .map(|lane| counts[r * ring + count_index(slot, lane)] as u32)
-                            .sum()
-                    })
-                    .collect();
-                self.last_counts[r] = *replica.last().expect("at least one step");
+                let counts = count_ring::step_counts(&ring, r, self.delivered, upto);
+                self.last_counts[r] = *counts.last().expect("at least one step");
                 for o in list.iter_mut() {
-                    o.on_activity(self.delivered, &replica, sites)
-                        .map_err(|e| SimError::InReplica {
+                    o.on_activity(self.delivered, &counts, sites).map_err(|e| {
+                        SimError::InReplica {
                             replica: r,
                             source: Box::new(e),
-                        })?;
+                        }
+                    })?;
                 }
             }
             self.delivered = upto;
         }
-        if upto.is_multiple_of(RING as u64) && self.cleared < upto && self.delivered >= upto {
-            let zeros = vec![0i32; count_index(RING, 0) * self.replicas()];
-            let len = zeros.len();
-            let tensor = Tensor::<1, Int>::from_data(
-                TensorData::new(zeros, [len]),
-                (&self.device, DType::I32),
-            );
-            let fields = self.fields.as_mut().expect("fields are present");
-            fields.active_count = tensor.into_dispatch();
+        if count_ring::clear_due(upto, self.delivered, self.cleared) {
+            let zeroed = count_ring::zeroed(self.replicas(), &self.device);
+            self.fields
+                .as_mut()
+                .expect("fields are present")
+                .active_count = zeroed;
             self.cleared = upto;
         }
         Ok(())

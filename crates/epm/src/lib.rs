@@ -31,6 +31,7 @@ pub mod activation;
 pub mod analysis;
 mod backend;
 pub mod config;
+mod count_ring;
 #[cfg(test)]
 mod device_tests;
 pub mod ensemble;

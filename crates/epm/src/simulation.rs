@@ -22,9 +22,10 @@ use burn::tensor::{DType, Device as BurnDevice, Int, Tensor, TensorData};
 use cubecl::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::activation::{Activation, COUNT_LANES, Random, Thermal, count_index, replica_keys};
+use crate::activation::{Activation, Random, Thermal, replica_keys};
 use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation, StepTraffic, Update};
 use crate::config::{ActivationConfig, Config};
+use crate::count_ring::{self, RING};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
 use crate::propagator::StepTables;
@@ -32,8 +33,6 @@ use crate::sparse::WINDOW;
 use crate::tracers::TracerPositions;
 use crate::view::View;
 
-/// Steps whose active-site counts the device ring holds before they must be read back.
-pub(crate) const RING: usize = 64;
 /// With at least this many active sites at the last count, the next step almost surely has
 /// events (all of them end together with probability `(dt / tau_res)^count`): the counts are
 /// read back only every [`RING`] steps. Below it every step's count is read back, so that
@@ -559,15 +558,9 @@ impl Simulation {
             let counts = self.read_counts(self.delivered, upto)?;
             self.deliver(&counts, observers)?;
         }
-        if upto.is_multiple_of(RING as u64) && self.cleared < upto && self.delivered >= upto {
-            let zeros = vec![0i32; count_index(RING, 0)];
-            let len = zeros.len();
-            let tensor = Tensor::<1, Int>::from_data(
-                TensorData::new(zeros, [len]),
-                (&self.device, DType::I32),
-            );
+        if count_ring::clear_due(upto, self.delivered, self.cleared) {
             let mut fields = self.take_fields();
-            fields.active_count = tensor.into_dispatch();
+            fields.active_count = count_ring::zeroed(1, &self.device);
             self.fields = Some(fields);
             self.cleared = upto;
         }
@@ -579,25 +572,16 @@ impl Simulation {
     fn read_counts(&mut self, from: u64, to: u64) -> Result<Vec<u32>, SimError> {
         let f = self.fields();
         let status = read_i32(&f.status)?;
-        let counts = read_i32(&f.active_count)?;
-        if status[0] != -1 {
-            // The low 32 bits of the first bad step: it is among the unchecked ones.
-            let low = status[0] as u32;
-            let step = (self.delivered.saturating_sub(RING as u64)..to)
-                .find(|&s| s as u32 == low)
-                .unwrap_or(to - 1);
-            let site = status[1] as u32 as usize;
+        if let Some((step, site)) = count_ring::fault(&status, self.delivered, to) {
             self.failed = Some((step, site));
             return Err(self.non_finite(step, site));
         }
-        Ok((from..to)
-            .map(|s| {
-                let slot = (s % RING as u64) as usize;
-                (0..COUNT_LANES)
-                    .map(|lane| counts[count_index(slot, lane)] as u32)
-                    .sum()
-            })
-            .collect())
+        Ok(count_ring::step_counts(
+            &read_i32(&f.active_count)?,
+            0,
+            from,
+            to,
+        ))
     }
 
     /// Hands `counts`, of the steps from `self.delivered` on, to the observers.
@@ -827,7 +811,7 @@ pub(crate) fn upload_replicas(
         increments_im: float(vec![0.0; 2 * n]),
         tracer_cells: int(cells),
         tracer_fractions: int(fractions),
-        active_count: int(vec![0; count_index(RING, 0) * states.len()]),
+        active_count: int(vec![0; count_ring::words(states.len())]),
         status: int(vec![-1, 0]),
         event: int(vec![0]),
         keys: int(bits(&replica_keys(seeds))),

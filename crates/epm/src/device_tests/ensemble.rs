@@ -5,26 +5,7 @@
 
 use epm::{ActivationConfig, Config, Ensemble, Observer, SimError, Simulation, State};
 
-use super::device;
-
-/// Collects the per-step active-site counts handed out.
-#[derive(Default)]
-struct Counts {
-    next: u64,
-    counts: Vec<u32>,
-}
-
-impl Observer for Counts {
-    fn name(&self) -> &str {
-        "counts"
-    }
-    fn on_activity(&mut self, first: u64, active: &[u32], _sites: usize) -> Result<(), SimError> {
-        assert_eq!(first, self.next, "counts arrive once each, in order");
-        self.next += active.len() as u64;
-        self.counts.extend_from_slice(active);
-        Ok(())
-    }
-}
+use super::{Counts, device};
 
 /// Thermal replicas at three temperatures (the coldest has many steps without events), then a
 /// random one; resynchronised every 40 steps.

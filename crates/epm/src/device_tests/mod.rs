@@ -34,3 +34,28 @@ pub fn device() -> cubecl::Device {
 pub fn client() -> Client {
     device().client()
 }
+
+/// An observer collecting the per-step active-site counts it is handed, checking that every
+/// step arrives once, in order.
+#[derive(Default)]
+pub struct Counts {
+    next: u64,
+    pub counts: Vec<u32>,
+}
+
+impl epm::Observer for Counts {
+    fn name(&self) -> &str {
+        "counts"
+    }
+    fn on_activity(
+        &mut self,
+        first: u64,
+        active: &[u32],
+        _sites: usize,
+    ) -> Result<(), epm::SimError> {
+        assert_eq!(first, self.next, "every step once, in order");
+        self.next += active.len() as u64;
+        self.counts.extend_from_slice(active);
+        Ok(())
+    }
+}

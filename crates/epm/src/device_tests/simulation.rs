@@ -6,7 +6,7 @@ use epm::backend::DynActivation;
 use epm::reference::CpuSimulation;
 use epm::{ActivationConfig, Config, Observer, SimError, Simulation, State};
 
-use super::device;
+use super::{Counts, device};
 
 fn config(l: usize, activation: ActivationConfig, seed: u64) -> Config {
     Config {
@@ -30,25 +30,6 @@ fn rule_of(config: &Config) -> Arc<dyn DynActivation> {
         ActivationConfig::Random { activity } => {
             Arc::new(epm::Random::with_activity(activity, config.tau_res))
         }
-    }
-}
-
-/// Collects the per-step active-site counts the simulation hands out.
-#[derive(Default)]
-struct Counts {
-    next: u64,
-    counts: Vec<u32>,
-}
-
-impl Observer for Counts {
-    fn name(&self) -> &str {
-        "counts"
-    }
-    fn on_activity(&mut self, first: u64, active: &[u32], _sites: usize) -> Result<(), SimError> {
-        assert_eq!(first, self.next, "every step once, in order");
-        self.next += active.len() as u64;
-        self.counts.extend_from_slice(active);
-        Ok(())
     }
 }
 
