@@ -1,38 +1,12 @@
-//! Mean activity of the thermal model against temperature, with block error bars, and the
+//! Mean activity of the thermal model against temperature, with blocking error bars, and the
 //! Arrhenius slope between the temperatures, beside the paper's `a = 3.1 exp(-0.48 / T)`.
 //!
 //! `cargo run --release --example activity_vs_temperature -- [BASE.toml] [L] [steps] [T ...]`
 //! (default: the paper's parameters, L = 64, 40000 steps, T = 0.1 0.2). `BASE.toml` sets any
 //! other key (the propagator's form, say). The first quarter of the steps is warm-up.
 
-use epm::{ActivationConfig, Config, Observer, SimError, Simulation};
-
-/// Block averages of the fraction of active sites, after a warm-up.
-struct Blocks {
-    warm_up: u64,
-    block: usize,
-    current: Vec<f64>,
-    means: Vec<f64>,
-}
-
-impl Observer for Blocks {
-    fn name(&self) -> &str {
-        "activity blocks"
-    }
-    fn on_activity(&mut self, first: u64, active: &[u32], sites: usize) -> Result<(), SimError> {
-        for (i, &a) in active.iter().enumerate() {
-            if first + i as u64 >= self.warm_up {
-                self.current.push(a as f64 / sites as f64);
-                if self.current.len() == self.block {
-                    self.means
-                        .push(self.current.iter().sum::<f64>() / self.block as f64);
-                    self.current.clear();
-                }
-            }
-        }
-        Ok(())
-    }
-}
+use epm::observables::activity::{Activity, ActivityOptions};
+use epm::{ActivationConfig, Config, Simulation};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1).peekable();
@@ -66,28 +40,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             activation: ActivationConfig::Thermal { temperature: t },
             ..base.clone()
         };
+        let dt = config.dt;
         let mut sim = Simulation::new(config, &device)?;
-        // Blocks of 100 time units, longer than the activity's correlation time; shorter runs
-        // get 16 blocks, whose error bars then understate the correlated noise.
-        let measured_steps = steps - steps / 4;
-        let block = (measured_steps / 16).clamp(1, 1000) as usize;
-        if measured_steps < 2 {
+        if steps - steps / 4 < 2 {
             return Err(format!("steps = {steps}: too few to measure (at least 3)").into());
         }
-        let mut blocks = Blocks {
-            warm_up: steps / 4,
-            block,
-            current: vec![],
-            means: vec![],
-        };
-        sim.advance(steps, &mut [&mut blocks])?;
-        let n = blocks.means.len() as f64;
-        let mean = blocks.means.iter().sum::<f64>() / n;
-        let var = blocks.means.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (n - 1.0);
-        let err = (var / n).sqrt();
-        if block < 1000 {
-            eprintln!("T = {t}: blocks of {block} steps, shorter than the 1000 meant");
-        }
+        // The library's activity observer: its error bar is the blocking analysis's
+        // (Flyvbjerg-Petersen) plateau, as in `epm run`'s manifest. No stress histograms.
+        let mut activity = Activity::new(
+            ActivityOptions {
+                warm_up: steps / 4,
+                stress_every: 0,
+                ..Default::default()
+            },
+            dt,
+        );
+        sim.advance(steps, &mut [&mut activity])?;
+        let (mean, err) = activity.mean_activity();
         println!(
             "| {t} | {mean:.4e} | {err:.1e} | {:.4e} |",
             3.1 * (-0.48 / t).exp()

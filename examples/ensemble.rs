@@ -1,51 +1,15 @@
 //! A temperature sweep in one launch: the thermal model at several temperatures as the
 //! replicas of one ensemble (`epm::Ensemble`), every kernel launched once per step for all of
-//! them. Each replica's mean activity (block error bars), the Arrhenius fit `a = A exp(-E/T)`
+//! them. Each replica's mean activity (blocking error bars), the Arrhenius fit `a = A exp(-E/T)`
 //! through them beside the paper's `3.1 exp(-0.48 / T)`, and the Arrhenius plot.
 //!
 //! `cargo run --release --example ensemble -- [OUT.png] [L] [steps] [T ...]`
 //! (default: target/ensemble_arrhenius.png, L = 64, 20000 steps, T = 0.07 0.08 0.1 0.12 0.15
 //! 0.2). The first quarter of the steps is warm-up.
 
-use epm::{ActivationConfig, Config, Ensemble, Observer, SimError};
+use epm::observables::activity::{Activity, ActivityOptions};
+use epm::{ActivationConfig, Config, Ensemble, Observer};
 use plotters::prelude::*;
-
-/// Block averages of the fraction of active sites, after a warm-up.
-struct Blocks {
-    warm_up: u64,
-    block: usize,
-    current: Vec<f64>,
-    means: Vec<f64>,
-}
-
-impl Observer for Blocks {
-    fn name(&self) -> &str {
-        "activity blocks"
-    }
-    fn on_activity(&mut self, first: u64, active: &[u32], sites: usize) -> Result<(), SimError> {
-        for (i, &a) in active.iter().enumerate() {
-            if first + i as u64 >= self.warm_up {
-                self.current.push(a as f64 / sites as f64);
-                if self.current.len() == self.block {
-                    let mean = self.current.iter().sum::<f64>() / self.block as f64;
-                    self.means.push(mean);
-                    self.current.clear();
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Blocks {
-    /// Mean and standard error of the block means.
-    fn estimate(&self) -> (f64, f64) {
-        let n = self.means.len() as f64;
-        let mean = self.means.iter().sum::<f64>() / n;
-        let var = self.means.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (n - 1.0);
-        (mean, (var / n).sqrt())
-    }
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1).peekable();
@@ -82,22 +46,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Config::default()
         })
         .collect();
+    let dt = configs[0].dt;
     let mut ensemble = Ensemble::new(configs, &device)?;
-    // Each replica has its own observers.
-    let measured = steps - steps / 4;
-    let block = (measured / 16).clamp(1, 1000) as usize;
-    let mut blocks: Vec<Blocks> = temperatures
+    // Each replica has its own observers: here the library's activity observer (blocking
+    // error bars, as in `epm run`'s manifest), without stress histograms.
+    let mut activities: Vec<Activity> = temperatures
         .iter()
-        .map(|_| Blocks {
-            warm_up: steps / 4,
-            block,
-            current: vec![],
-            means: vec![],
+        .map(|_| {
+            let options = ActivityOptions {
+                warm_up: steps / 4,
+                stress_every: 0,
+                ..Default::default()
+            };
+            Activity::new(options, dt)
         })
         .collect();
-    let mut observers: Vec<Vec<&mut dyn Observer>> = blocks
+    let mut observers: Vec<Vec<&mut dyn Observer>> = activities
         .iter_mut()
-        .map(|b| vec![b as &mut dyn Observer])
+        .map(|a| vec![a as &mut dyn Observer])
         .collect();
     let start = std::time::Instant::now();
     ensemble.advance(steps, &mut observers)?;
@@ -115,8 +81,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("| T | a (measured) | standard error | paper 3.1 exp(-0.48/T) |");
     println!("|---|---|---|---|");
     let mut points = vec![];
-    for (t, b) in temperatures.iter().zip(&blocks) {
-        let (a, err) = b.estimate();
+    for (t, activity) in temperatures.iter().zip(&activities) {
+        let (a, err) = activity.mean_activity();
         println!(
             "| {t} | {a:.4e} | {err:.1e} | {:.4e} |",
             3.1 * (-0.48 / t).exp()
