@@ -231,35 +231,175 @@ pub fn eventful_fraction(config: &Config) -> f64 {
     1.0 - (-a * config.sites() as f64).exp()
 }
 
-/// The estimated run time of `runs`, from the step costs measured on this device at each
-/// lattice size (eventful: T = 0.1; quiet: the random rule at a vanishing activity) and each
-/// run's expected fraction of eventful steps.
+/// The cost of a step of an ensemble on this device (every replica's observers on): `one`
+/// replica, and all `replicas` of the ensemble. An ensemble runs the transforms at every step.
+#[derive(Debug, Clone, Copy)]
+pub struct EnsembleCost {
+    /// Lattice size.
+    pub l: usize,
+    /// Replicas.
+    pub replicas: usize,
+    /// Seconds per step of one replica alone.
+    pub one: f64,
+    /// Seconds per step of all the replicas.
+    pub all: f64,
+}
+
+impl EnsembleCost {
+    /// Seconds per step with `b` replicas left (those that finish first leave): between the
+    /// costs of one and of all, linear in `b` (flat on a GPU, nearly proportional on a CPU).
+    pub fn step(&self, b: usize) -> f64 {
+        if self.replicas <= 1 {
+            return self.all;
+        }
+        let slope = (self.all - self.one) / (self.replicas - 1) as f64;
+        self.one + slope * (b.max(1) - 1) as f64
+    }
+
+    /// Seconds for the ensemble whose replicas run `steps` steps each: every step until the
+    /// longest ends, each at the cost of the replicas not yet finished.
+    pub fn time(&self, steps: &[u64]) -> f64 {
+        let mut sorted = steps.to_vec();
+        sorted.sort_unstable();
+        let mut done = 0;
+        let mut seconds = 0.0;
+        for (k, &s) in sorted.iter().enumerate() {
+            seconds += self.step(sorted.len() - k) * (s - done) as f64;
+            done = s;
+        }
+        seconds
+    }
+}
+
+/// Seconds per step of an ensemble of `configs` with every replica's observers, after 100
+/// untimed steps.
+fn time_ensemble_steps(
+    mut configs: Vec<Config>,
+    device: &epm::cubecl::Device,
+) -> Result<f64, CliError> {
+    for c in &mut configs {
+        c.observables.warm_up = 0;
+    }
+    let mut ensemble = epm::Ensemble::new(configs, device)?;
+    let replicas = ensemble.replicas();
+    ensemble.advance(50, &mut (0..replicas).map(|_| vec![]).collect::<Vec<_>>())?;
+    let mut measurements = (0..replicas)
+        .map(|r| Measurements::new(&ensemble.view(r)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut observers: Vec<Vec<&mut dyn epm::Observer>> =
+        measurements.iter_mut().map(|m| m.observers()).collect();
+    ensemble.advance(50, &mut observers)?;
+    let steps = 100;
+    let start = Instant::now();
+    ensemble.advance(steps, &mut observers)?;
+    Ok(start.elapsed().as_secs_f64() / steps as f64)
+}
+
+/// How long [`reproduce`] will take, and the step costs measured for it.
+#[derive(Debug, Clone)]
+pub struct Estimate {
+    /// The runs' estimated time.
+    pub total: Duration,
+    /// Runs alone: per lattice size.
+    pub single: Vec<StepCost>,
+    /// Runs in ensembles: per lattice size and number of replicas.
+    pub ensembles: Vec<EnsembleCost>,
+}
+
+impl Estimate {
+    /// The measured costs in words, for the line printed before the runs.
+    pub fn costs(&self) -> String {
+        let single = self.single.iter().map(|c| {
+            format!(
+                "alone at L = {}: {:.2} ms per step with events, {:.2} ms without",
+                c.l,
+                c.eventful * 1e3,
+                c.quiet * 1e3
+            )
+        });
+        let ensembles = self.ensembles.iter().map(|c| {
+            format!(
+                "{} replicas of L = {}: {:.2} ms per step ({:.2} ms for one)",
+                c.replicas,
+                c.l,
+                c.all * 1e3,
+                c.one * 1e3
+            )
+        });
+        single.chain(ensembles).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The estimated run time of the unfinished runs among `runs` (in `runs_dir`), run in
+/// ensembles of at most `ensemble` replicas as [`reproduce`] runs them. A run alone: the step
+/// costs measured on this device at its lattice size (eventful: T = 0.1; quiet: the random rule
+/// at a vanishing activity), weighed by its expected fraction of eventful steps. An ensemble:
+/// its step timed with its own replicas, at every step until its longest replica ends, the
+/// cost falling as replicas finish ([`EnsembleCost::time`]).
 pub fn estimate(
     runs: &[RunSpec],
+    runs_dir: &Path,
+    ensemble: usize,
     device: &epm::cubecl::Device,
-) -> Result<(Duration, Vec<StepCost>), CliError> {
-    let mut costs: Vec<StepCost> = vec![];
+) -> Result<Estimate, CliError> {
+    let mut estimate = Estimate {
+        total: Duration::ZERO,
+        single: vec![],
+        ensembles: vec![],
+    };
     let mut total = 0.0;
-    for r in runs {
-        let l = r.config.l;
-        let cost = match costs.iter().find(|c| c.l == l) {
+    let all: Vec<&RunSpec> = runs.iter().collect();
+    for group in ensemble_groups(&all, ensemble) {
+        let pending: Vec<&RunSpec> = group
+            .into_iter()
+            .filter(|r| !epm::run::Run::is_complete(&runs_dir.join(&r.name)))
+            .collect();
+        let Some(first) = pending.first() else {
+            continue;
+        };
+        let l = first.config.l;
+        if pending.len() == 1 {
+            let cost = match estimate.single.iter().find(|c| c.l == l) {
+                Some(c) => *c,
+                None => {
+                    let mut config = first.config.clone();
+                    config.observables.warm_up = 0;
+                    config.activation = ActivationConfig::Thermal { temperature: 0.1 };
+                    let eventful = time_steps(config.clone(), device)?;
+                    config.activation = ActivationConfig::Random { activity: 1e-12 };
+                    let quiet = time_steps(config, device)?;
+                    let c = StepCost { l, eventful, quiet };
+                    estimate.single.push(c);
+                    c
+                }
+            };
+            let f = eventful_fraction(&first.config);
+            total += (f * cost.eventful + (1.0 - f) * cost.quiet) * first.config.steps as f64;
+            continue;
+        }
+        let b = pending.len();
+        let configs: Vec<Config> = pending.iter().map(|r| r.config.clone()).collect();
+        let known = estimate
+            .ensembles
+            .iter()
+            .find(|c| c.l == l && c.replicas == b);
+        let cost = match known {
             Some(c) => *c,
             None => {
-                let mut config = r.config.clone();
-                config.observables.warm_up = 0;
-                config.activation = ActivationConfig::Thermal { temperature: 0.1 };
-                let eventful = time_steps(config.clone(), device)?;
-                config.activation = ActivationConfig::Random { activity: 1e-12 };
-                let quiet = time_steps(config, device)?;
-                let c = StepCost { l, eventful, quiet };
-                costs.push(c);
+                let c = EnsembleCost {
+                    l,
+                    replicas: b,
+                    one: time_ensemble_steps(configs[..1].to_vec(), device)?,
+                    all: time_ensemble_steps(configs.clone(), device)?,
+                };
+                estimate.ensembles.push(c);
                 c
             }
         };
-        let f = eventful_fraction(&r.config);
-        total += (f * cost.eventful + (1.0 - f) * cost.quiet) * r.config.steps as f64;
+        total += cost.time(&configs.iter().map(|c| c.steps).collect::<Vec<_>>());
     }
-    Ok((Duration::from_secs_f64(total), costs))
+    estimate.total = Duration::from_secs_f64(total);
+    Ok(estimate)
 }
 
 /// How [`reproduce`] runs its runs.
@@ -301,35 +441,17 @@ pub fn reproduce(
             propagator
         )));
     }
-    let todo: Vec<&RunSpec> = runs
+    let todo = runs
         .iter()
         .filter(|r| !epm::run::Run::is_complete(&runs_dir.join(&r.name)))
-        .collect();
-    if !todo.is_empty() {
-        let todo_owned: Vec<RunSpec> = todo.iter().map(|r| (*r).clone()).collect();
-        let (eta, costs) = estimate(&todo_owned, device)?;
-        let rates: Vec<String> = costs
-            .iter()
-            .map(|c| {
-                format!(
-                    "at L = {}: {:.2} ms per step with events, {:.2} ms without",
-                    c.l,
-                    c.eventful * 1e3,
-                    c.quiet * 1e3
-                )
-            })
-            .collect();
-        let together = if ensemble > 1 {
-            format!(" one at a time, less in ensembles of up to {ensemble}")
-        } else {
-            String::new()
-        };
+        .count();
+    if todo > 0 {
+        let eta = estimate(&runs, &runs_dir, ensemble, device)?;
         eprintln!(
-            "epm: {} runs to do ({} finished); estimated run time {}{together} ({} on {})",
-            todo.len(),
-            runs.len() - todo.len(),
-            indicatif::HumanDuration(eta),
-            rates.join(", "),
+            "epm: {todo} runs to do ({} finished); estimated run time {} ({} on {})",
+            runs.len() - todo,
+            indicatif::HumanDuration(eta.total),
+            eta.costs(),
             epm::device::describe(&device.client())
         );
     }
@@ -418,6 +540,27 @@ fn demo_collapses(data: &[crate::paper::RunData], dir: &Path) -> Result<Vec<Path
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ensemble_costs_less_as_its_replicas_finish() {
+        // One replica 1 s per step, four 4 s: b replicas cost b s.
+        let cost = EnsembleCost {
+            l: 64,
+            replicas: 4,
+            one: 1.0,
+            all: 4.0,
+        };
+        assert_eq!(cost.step(3), 3.0);
+        // 10 steps with four, 10 with two, 20 with one.
+        assert_eq!(cost.time(&[40, 10, 20, 10]), 40.0 + 20.0 + 20.0);
+        // Flat, as on a GPU.
+        let flat = EnsembleCost {
+            one: 2.0,
+            all: 2.0,
+            ..cost
+        };
+        assert_eq!(flat.time(&[5, 30]), 60.0);
+    }
 
     #[test]
     fn eventful_fraction_follows_the_expected_activity() {
