@@ -496,7 +496,9 @@ fn thermal_model_displacements_are_anticorrelated_at_low_temperature() {
     use epm::observables::Measurement;
     use epm::observables::displacements::{DisplacementOptions, Displacements};
     use epm::observables::structure_factor::log_spaced_moduli;
-    let l = 64;
+    // L = 32 rather than 64: C_u reaches about -0.08 (seeds 21 and 22), far below the bound,
+    // in a fifth of the time.
+    let l = 32;
     let warm_up = 3000;
     let config = epm::Config {
         l,
