@@ -304,6 +304,9 @@ pub struct Estimate {
     pub single: Vec<StepCost>,
     /// Runs in ensembles: per lattice size and number of replicas.
     pub ensembles: Vec<EnsembleCost>,
+    /// The unfinished runs (indices into the plan) in the order they go: each an ensemble,
+    /// or one run alone.
+    pub groups: Vec<Vec<usize>>,
 }
 
 impl Estimate {
@@ -330,12 +333,52 @@ impl Estimate {
     }
 }
 
-/// The estimated run time of the unfinished runs among `runs` (in `runs_dir`), run in
-/// ensembles of at most `ensemble` replicas as [`reproduce`] runs them. A run alone: the step
-/// costs measured on this device at its lattice size (eventful: T = 0.1; quiet: the random rule
-/// at a vanishing activity), weighed by its expected fraction of eventful steps. An ensemble:
-/// its step timed with its own replicas, at every step until its longest replica ends, the
-/// cost falling as replicas finish ([`EnsembleCost::time`]).
+/// Seconds a run alone takes at `cost`: its expected fraction of eventful steps at the
+/// eventful cost, the rest at the quiet one.
+fn single_time(cost: &StepCost, config: &Config) -> f64 {
+    let f = eventful_fraction(config);
+    (f * cost.eventful + (1.0 - f) * cost.quiet) * config.steps as f64
+}
+
+/// Which runs of a group that could go as one ensemble do, and the estimated seconds: the
+/// `k` with the largest expected fraction of eventful steps together (every step of an
+/// ensemble runs the transforms), the others alone (their steps without events cost only the
+/// observers), `k` the fastest by the measured costs; `k = 1`: all alone. On a GPU an
+/// ensemble costs about one run and every run joins; on a CPU, where it costs about the sum of
+/// its replicas, runs that are mostly quiet stay alone. Returns the indices of the ensemble's
+/// runs (none, or at least two), most eventful first.
+pub fn split(single: &StepCost, ensemble: &EnsembleCost, configs: &[Config]) -> (Vec<usize>, f64) {
+    let mut order: Vec<usize> = (0..configs.len()).collect();
+    order.sort_by(|&a, &b| {
+        eventful_fraction(&configs[b]).total_cmp(&eventful_fraction(&configs[a]))
+    });
+    let alone: Vec<f64> = order
+        .iter()
+        .map(|&i| single_time(single, &configs[i]))
+        .collect();
+    let mut best = (1, alone.iter().sum::<f64>());
+    for k in 2..=order.len() {
+        let steps: Vec<u64> = order[..k].iter().map(|&i| configs[i].steps).collect();
+        let t = ensemble.time(&steps) + alone[k..].iter().sum::<f64>();
+        if t < best.1 {
+            best = (k, t);
+        }
+    }
+    let together = if best.0 >= 2 {
+        order[..best.0].to_vec()
+    } else {
+        vec![]
+    };
+    (together, best.1)
+}
+
+/// The estimated run time of the unfinished runs among `runs` (in `runs_dir`) and how they
+/// go: the groups [`ensemble_groups`] forms (at most `ensemble` replicas), each split by
+/// [`split`] into one ensemble and runs alone, whichever the costs measured on this device
+/// say is faster. A run alone: the step costs at its lattice size (eventful: T = 0.1; quiet:
+/// the random rule at a vanishing activity), weighed by its expected fraction of eventful
+/// steps. An ensemble: its step timed with its own replicas, and with one alone, at every
+/// step until its longest replica ends ([`EnsembleCost::time`]).
 pub fn estimate(
     runs: &[RunSpec],
     runs_dir: &Path,
@@ -346,39 +389,45 @@ pub fn estimate(
         total: Duration::ZERO,
         single: vec![],
         ensembles: vec![],
+        groups: vec![],
     };
     let mut total = 0.0;
     let all: Vec<&RunSpec> = runs.iter().collect();
     for group in ensemble_groups(&all, ensemble) {
-        let pending: Vec<&RunSpec> = group
-            .into_iter()
+        let pending: Vec<usize> = group
+            .iter()
             .filter(|r| !epm::run::Run::is_complete(&runs_dir.join(&r.name)))
+            .map(|r| {
+                runs.iter()
+                    .position(|s| s.name == r.name)
+                    .expect("the group's runs are the plan's")
+            })
             .collect();
-        let Some(first) = pending.first() else {
+        let Some(&first) = pending.first() else {
             continue;
         };
-        let l = first.config.l;
+        let l = runs[first].config.l;
+        let single = match estimate.single.iter().find(|c| c.l == l) {
+            Some(c) => *c,
+            None => {
+                let mut config = runs[first].config.clone();
+                config.observables.warm_up = 0;
+                config.activation = ActivationConfig::Thermal { temperature: 0.1 };
+                let eventful = time_steps(config.clone(), device)?;
+                config.activation = ActivationConfig::Random { activity: 1e-12 };
+                let quiet = time_steps(config, device)?;
+                let c = StepCost { l, eventful, quiet };
+                estimate.single.push(c);
+                c
+            }
+        };
+        let configs: Vec<Config> = pending.iter().map(|&i| runs[i].config.clone()).collect();
         if pending.len() == 1 {
-            let cost = match estimate.single.iter().find(|c| c.l == l) {
-                Some(c) => *c,
-                None => {
-                    let mut config = first.config.clone();
-                    config.observables.warm_up = 0;
-                    config.activation = ActivationConfig::Thermal { temperature: 0.1 };
-                    let eventful = time_steps(config.clone(), device)?;
-                    config.activation = ActivationConfig::Random { activity: 1e-12 };
-                    let quiet = time_steps(config, device)?;
-                    let c = StepCost { l, eventful, quiet };
-                    estimate.single.push(c);
-                    c
-                }
-            };
-            let f = eventful_fraction(&first.config);
-            total += (f * cost.eventful + (1.0 - f) * cost.quiet) * first.config.steps as f64;
+            total += single_time(&single, &configs[0]);
+            estimate.groups.push(pending);
             continue;
         }
         let b = pending.len();
-        let configs: Vec<Config> = pending.iter().map(|r| r.config.clone()).collect();
         let known = estimate
             .ensembles
             .iter()
@@ -396,7 +445,18 @@ pub fn estimate(
                 c
             }
         };
-        total += cost.time(&configs.iter().map(|c| c.steps).collect::<Vec<_>>());
+        let (together, seconds) = split(&single, &cost, &configs);
+        total += seconds;
+        if !together.is_empty() {
+            estimate
+                .groups
+                .push(together.iter().map(|&k| pending[k]).collect());
+        }
+        for (k, &i) in pending.iter().enumerate() {
+            if !together.contains(&k) {
+                estimate.groups.push(vec![i]);
+            }
+        }
     }
     estimate.total = Duration::from_secs_f64(total);
     Ok(estimate)
@@ -445,22 +505,35 @@ pub fn reproduce(
         .iter()
         .filter(|r| !epm::run::Run::is_complete(&runs_dir.join(&r.name)))
         .count();
-    if todo > 0 {
+    let groups = if todo > 0 {
         let eta = estimate(&runs, &runs_dir, ensemble, device)?;
+        let together: Vec<String> = eta
+            .groups
+            .iter()
+            .filter(|g| g.len() > 1)
+            .map(|g| g.len().to_string())
+            .collect();
+        let how = match together.len() {
+            0 => "each alone".to_string(),
+            _ => format!(
+                "ensembles of {} replicas, the rest alone",
+                together.join(" and ")
+            ),
+        };
         eprintln!(
-            "epm: {todo} runs to do ({} finished); estimated run time {} ({} on {})",
+            "epm: {todo} runs to do ({} finished), {how}; estimated run time {} ({} on {})",
             runs.len() - todo,
             indicatif::HumanDuration(eta.total),
             eta.costs(),
             epm::device::describe(&device.client())
         );
-    }
-    let specs: Vec<&RunSpec> = runs.iter().collect();
-    for group in ensemble_groups(&specs, ensemble) {
-        let i = runs
-            .iter()
-            .position(|r| r.name == group[0].name)
-            .expect("the group's runs are the plan's");
+        eta.groups
+    } else {
+        vec![]
+    };
+    for group in groups {
+        let i = group[0];
+        let group: Vec<&RunSpec> = group.iter().map(|&k| &runs[k]).collect();
         let options = DriveOptions {
             checkpoint_every: Duration::from_secs(300),
             progress,
@@ -540,6 +613,64 @@ fn demo_collapses(data: &[crate::paper::RunData], dir: &Path) -> Result<Vec<Path
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quiet_runs_stay_alone_on_a_cpu_and_join_on_a_gpu() {
+        let run = |temperature: f64, steps: u64| Config {
+            l: 64,
+            steps,
+            activation: ActivationConfig::Thermal { temperature },
+            ..Config::default()
+        };
+        // T = 0.2: nearly every step has events at L = 64; T = 0.04: few do.
+        let configs = [run(0.04, 60_000), run(0.2, 10_000), run(0.15, 10_000)];
+        assert!(eventful_fraction(&configs[0]) < 0.1);
+        assert!(eventful_fraction(&configs[1]) > 0.99);
+        let single = StepCost {
+            l: 64,
+            eventful: 3.0,
+            quiet: 0.3,
+        };
+        // A CPU: an ensemble step costs about its replicas' dense steps.
+        let cpu = EnsembleCost {
+            l: 64,
+            replicas: 3,
+            one: 3.0,
+            all: 8.0,
+        };
+        let (together, seconds) = split(&single, &cpu, &configs);
+        assert_eq!(together, vec![1, 2], "the two eventful runs together");
+        let alone_cold = single_time(&single, &configs[0]);
+        assert!((seconds - (cpu.time(&[10_000, 10_000]) + alone_cold)).abs() < 1e-6);
+        // A GPU: an ensemble step costs about one run's. Eventful runs all join; the long
+        // quiet one still stays alone (in an ensemble its quiet steps would run the transforms).
+        let gpu = EnsembleCost {
+            one: 0.2,
+            all: 0.25,
+            ..cpu
+        };
+        let single_gpu = StepCost {
+            eventful: 0.2,
+            quiet: 0.05,
+            ..single
+        };
+        let eventful = [run(0.1, 20_000), run(0.2, 20_000), run(0.15, 20_000)];
+        let (together, seconds) = split(&single_gpu, &gpu, &eventful);
+        assert_eq!(together.len(), 3, "every eventful run joins");
+        assert!((seconds - 0.25 * 20_000.0).abs() < 1e-6);
+        let (together, _) = split(&single_gpu, &gpu, &configs);
+        assert_eq!(together, vec![1, 2]);
+        // Never slower than each alone.
+        let slow = EnsembleCost {
+            one: 3.0,
+            all: 30.0,
+            ..cpu
+        };
+        let (together, seconds) = split(&single, &slow, &configs);
+        assert!(together.is_empty());
+        let alone: f64 = configs.iter().map(|c| single_time(&single, c)).sum();
+        assert!((seconds - alone).abs() < 1e-6);
+    }
 
     #[test]
     fn an_ensemble_costs_less_as_its_replicas_finish() {
