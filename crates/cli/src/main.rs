@@ -88,8 +88,9 @@ enum Command {
         /// Runs, figures and report go here.
         #[arg(long)]
         out: PathBuf,
-        /// Runs that differ only in temperature (or activity) and seed run together as one
-        /// ensemble of at most this many replicas (1: one at a time).
+        /// Runs that differ only in temperature (or activity) and seed may run together as one
+        /// ensemble of at most this many replicas (1: one at a time); which do is decided
+        /// from their step costs timed on this device, printed before the runs.
         #[arg(long, default_value_t = DEFAULT_ENSEMBLE)]
         ensemble: usize,
         /// No progress bars.
