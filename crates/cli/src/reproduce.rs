@@ -232,7 +232,8 @@ pub fn eventful_fraction(config: &Config) -> f64 {
 }
 
 /// The cost of a step of an ensemble on this device (every replica's observers on): `one`
-/// replica, and all `replicas` of the ensemble. An ensemble runs the transforms at every step.
+/// replica, and all `replicas` of the ensemble. An ensemble runs the transforms at every step
+/// where some replica has an event.
 #[derive(Debug, Clone, Copy)]
 pub struct EnsembleCost {
     /// Lattice size.
@@ -341,8 +342,8 @@ fn single_time(cost: &StepCost, config: &Config) -> f64 {
 }
 
 /// Which runs of a group that could go as one ensemble do, and the estimated seconds: the
-/// `k` with the largest expected fraction of eventful steps together (every step of an
-/// ensemble runs the transforms), the others alone (their steps without events cost only the
+/// `k` with the largest expected fraction of eventful steps together (an ensemble runs the
+/// transforms whenever one of its replicas has an event), the others alone (their steps without events cost only the
 /// observers), `k` the fastest by the measured costs; `k = 1`: all alone. On a GPU an
 /// ensemble costs about one run and every run joins; on a CPU, where it costs about the sum of
 /// its replicas, runs that are mostly quiet stay alone. Returns the indices of the ensemble's

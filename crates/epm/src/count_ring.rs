@@ -14,6 +14,12 @@ use crate::activation::{COUNT_LANES, count_index};
 
 /// Steps whose active-site counts the device ring holds before they must be read back.
 pub(crate) const RING: usize = 64;
+/// With at least this many active sites at the last count, the next step almost surely has
+/// events (all of them end together with probability `(dt / tau_res)^count`): the counts are
+/// read back only every [`RING`] steps. Below it every step's count is read back, so that
+/// the first step without events is seen at once. Running the transforms on an empty step is
+/// correct, only wasted.
+pub(crate) const DENSE: u32 = 3;
 
 /// Words of the count buffer of `replicas` rings.
 pub(crate) fn words(replicas: usize) -> usize {

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::activation::Activation;
 use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation, StepTraffic, Update};
 use crate::config::Config;
-use crate::count_ring::{self, RING};
+use crate::count_ring::{self, DENSE, RING};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
 use crate::propagator::StepTables;
@@ -293,6 +293,9 @@ impl Ensemble {
     /// step (see [`Observer`]). On return every step's active-site counts have been handed to
     /// the observers. A non-finite stress stops the ensemble with
     /// [`SimError::InReplica`] naming the replica, around the step and site.
+    ///
+    /// A step in which no replica has an active site skips the transforms and the advection,
+    /// as a single run does; it is seen when every replica's last count was below three.
     pub fn advance(
         &mut self,
         steps: u64,
@@ -314,14 +317,29 @@ impl Ensemble {
             let step = self.step;
             let params = self.configs[0].step_params(step);
             let slot = (step % RING as u64) as u32;
-            let p = &self.propagation;
             let fields = self
                 .fields
                 .take()
                 .expect("fields are present between steps");
-            let fields = self.rules[0].activate(fields, params, slot, None);
-            let fields = <Dispatch as ModelBackend>::propagate(fields, p, Update::Dense, step);
-            let fields = <Dispatch as ModelBackend>::advect(fields, p, Update::Dense, self.tracers);
+            self.fields = Some(self.rules[0].activate(fields, params, slot, None));
+            // Few active sites in every replica: this step's counts are read, and when no
+            // replica has any, the transforms and the advection are skipped (as a single run
+            // skips them: they would add zeros, the same numbers bit for bit).
+            let moved = if self.last_counts.iter().all(|&c| c < DENSE) {
+                self.collect(step + 1, observers)?;
+                self.last_counts.iter().any(|&c| c > 0)
+            } else {
+                true
+            };
+            let p = &self.propagation;
+            let mut fields = self
+                .fields
+                .take()
+                .expect("fields are present between steps");
+            if moved {
+                fields = <Dispatch as ModelBackend>::propagate(fields, p, Update::Dense, step);
+                fields = <Dispatch as ModelBackend>::advect(fields, p, Update::Dense, self.tracers);
+            }
             self.step += 1;
             let fields = if self.step.is_multiple_of(self.configs[0].resync_every) {
                 <Dispatch as ModelBackend>::resynchronise(fields, p, unit)
@@ -332,7 +350,7 @@ impl Ensemble {
             let info = StepInfo {
                 step: self.step,
                 time: self.time(),
-                moved: true,
+                moved,
             };
             for (r, list) in observers.iter_mut().enumerate() {
                 if list.is_empty() {

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::activation::{Activation, Random, Thermal, replica_keys};
 use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation, StepTraffic, Update};
 use crate::config::{ActivationConfig, Config};
-use crate::count_ring::{self, RING};
+use crate::count_ring::{self, DENSE, RING};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
 use crate::propagator::StepTables;
@@ -33,12 +33,6 @@ use crate::sparse::WINDOW;
 use crate::tracers::TracerPositions;
 use crate::view::View;
 
-/// With at least this many active sites at the last count, the next step almost surely has
-/// events (all of them end together with probability `(dt / tau_res)^count`): the counts are
-/// read back only every [`RING`] steps. Below it every step's count is read back, so that
-/// the first step without events is seen at once. Running the transforms on an empty step is
-/// correct, only wasted.
-const DENSE: u32 = 3;
 /// Longest batch of steps run ahead while no site is active (see [`Simulation::advance`]).
 const MAX_BATCH: u64 = RING as u64;
 /// Checkpoint format version.

@@ -70,6 +70,66 @@ fn each_replica_is_its_single_run_bit_for_bit() {
     assert!(moved[2] > moved[1] && moved[1] > moved[0], "{moved:?}");
 }
 
+/// Counts the steps an observer is told nothing moved in.
+#[derive(Default)]
+struct Unmoved(u64);
+
+impl Observer for Unmoved {
+    fn name(&self) -> &str {
+        "unmoved"
+    }
+    fn on_step(&mut self, _: &epm::View<'_>, info: &epm::StepInfo) -> Result<(), SimError> {
+        self.0 += u64::from(!info.moved);
+        Ok(())
+    }
+}
+
+#[test]
+fn cold_replicas_skip_their_common_empty_steps_and_stay_their_single_runs() {
+    let configs: Vec<Config> = [(0.07, 21), (0.08, 22)]
+        .map(|(temperature, seed)| Config {
+            l: 16,
+            seed,
+            activation: ActivationConfig::Thermal { temperature },
+            resync_every: 40,
+            ..Config::default()
+        })
+        .into();
+    let steps = 500;
+    let mut ensemble = Ensemble::new(configs.clone(), &device()).unwrap();
+    let mut counts: Vec<Counts> = configs.iter().map(|_| Counts::default()).collect();
+    let mut unmoved = Unmoved::default();
+    {
+        let (first, second) = counts.split_at_mut(1);
+        let mut observers: Vec<Vec<&mut dyn Observer>> =
+            vec![vec![&mut first[0], &mut unmoved], vec![&mut second[0]]];
+        for piece in [37, 463] {
+            ensemble.advance(piece, &mut observers).unwrap();
+        }
+    }
+    for (r, config) in configs.iter().enumerate() {
+        let (state, single_counts) = single(config, steps);
+        assert_eq!(ensemble.view(r).state().unwrap(), state, "replica {r}");
+        assert_eq!(counts[r].counts, single_counts, "replica {r}: counts");
+    }
+    // Steps without an active site in either replica were skipped, and steps with events ran.
+    let common_empty = (0..steps as usize)
+        .filter(|&s| counts[0].counts[s] == 0 && counts[1].counts[s] == 0)
+        .count() as u64;
+    let eventful = steps as usize - common_empty as usize;
+    eprintln!(
+        "{} of {common_empty} steps empty in both replicas skipped, {eventful} with events",
+        unmoved.0
+    );
+    // Only those: a step right after a count of three or more is not read, and runs.
+    assert!(
+        unmoved.0 <= common_empty && 2 * unmoved.0 > common_empty,
+        "skipped {} of {common_empty} empty steps",
+        unmoved.0
+    );
+    assert!(eventful > 100 && unmoved.0 > 50, "eventful {eventful}");
+}
+
 #[test]
 fn random_replicas_are_their_single_runs() {
     let configs: Vec<Config> = [(0.01, 3), (0.05, 4)]
