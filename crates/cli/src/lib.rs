@@ -8,6 +8,7 @@ pub mod figures;
 pub mod model;
 pub mod paper;
 pub mod reproduce;
+pub mod schedule;
 pub mod sweep;
 
 pub use error::CliError;

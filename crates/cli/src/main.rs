@@ -58,8 +58,9 @@ enum Command {
         /// Seconds a random run waits for its thermal twin to finish (cluster tasks).
         #[arg(long, default_value_t = 0)]
         wait_for_twin: u64,
-        /// Runs of one model that differ only in temperature (or activity) and seed run
-        /// together as one ensemble of at most this many replicas (1: one at a time).
+        /// Runs of one model that differ only in temperature (or activity) and seed may run
+        /// together as one ensemble of at most this many replicas (1: one at a time); which do
+        /// is decided from their step costs timed on this device, printed before the runs.
         #[arg(long, default_value_t = DEFAULT_ENSEMBLE)]
         ensemble: usize,
         /// No progress bar.
@@ -354,6 +355,21 @@ fn sweep_command(
         None => ensemble_groups(&specs, ensemble),
     };
     let device = device(largest_launch(&groups))?;
+    // Which runs do go together: timed on this device (epm_cli::schedule). Finished runs
+    // first, each alone: they are skipped.
+    let pending = |s: &&epm_cli::sweep::RunSpec| !Run::is_complete(&out.join(&s.name));
+    let groups = if only.is_none() && specs.iter().any(pending) {
+        let eta = epm_cli::schedule::estimate(&runs, out, ensemble, &device)?;
+        eprintln!("{}", eta.line(runs.len(), &device));
+        let finished = specs.iter().filter(|s| !pending(s)).map(|s| vec![*s]);
+        let chosen = eta
+            .groups
+            .iter()
+            .map(|g| g.iter().map(|&i| &runs[i]).collect());
+        finished.chain(chosen).collect()
+    } else {
+        groups
+    };
     let interrupt = interrupt_flag();
     let (mut done, mut skipped) = (0, 0);
     for group in groups {

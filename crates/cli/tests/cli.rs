@@ -470,7 +470,11 @@ models = ["thermal"]
         c
     };
     let straight = dir.join("straight");
-    check(&sweep(&straight, "16").output().unwrap(), "the sweep");
+    let went = sweep(&straight, "16").output().unwrap();
+    check(&went, "the sweep");
+    // Warm, launch-bound runs: the timing puts all three together.
+    let said = String::from_utf8_lossy(&went.stderr);
+    assert!(said.contains("ensembles of 3 replicas"), "{said}");
     let alone = dir.join("alone");
     check(
         &sweep(&alone, "1").output().unwrap(),
