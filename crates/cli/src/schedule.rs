@@ -187,11 +187,12 @@ fn single_time(cost: &StepCost, config: &Config) -> f64 {
 
 /// Which runs of a group that could go as one ensemble do, and the estimated seconds: the
 /// `k` with the largest expected fraction of eventful steps together (an ensemble runs the
-/// transforms whenever one of its replicas has an event), the others alone (their steps without events cost only the
-/// observers), `k` the fastest by the measured costs; `k = 1`: all alone. On a GPU an
-/// ensemble costs about one run and every run joins; on a CPU, where it costs about the sum of
-/// its replicas, runs that are mostly quiet stay alone. Returns the indices of the ensemble's
-/// runs (none, or at least two), most eventful first.
+/// transforms whenever one of its replicas has an event), the others alone (their steps
+/// without events cost only the observers), `k` the fastest by the measured costs; `k = 1`:
+/// all alone. On a GPU an ensemble costs about one run and the eventful runs all join; on a
+/// CPU, where it costs about the sum of its replicas, few do. Long, mostly quiet runs stay
+/// alone on both. Returns the indices of the ensemble's runs (none, or at least two), most
+/// eventful first.
 pub fn split(single: &StepCost, ensemble: &EnsembleCost, configs: &[Config]) -> (Vec<usize>, f64) {
     let mut order: Vec<usize> = (0..configs.len()).collect();
     order.sort_by(|&a, &b| {

@@ -7,18 +7,23 @@ use epm::{ActivationConfig, Config, Ensemble, Observer, SimError, Simulation, St
 
 use super::{Counts, device};
 
-/// Thermal replicas at three temperatures (the coldest has many steps without events), then a
-/// random one; resynchronised every 40 steps.
-fn replicas() -> Vec<Config> {
-    [(0.04, 11), (0.1, 12), (0.3, 13)]
-        .map(|(temperature, seed)| Config {
+/// Thermal replicas of 16 x 16, one per `(temperature, seed)`, resynchronised every 40 steps.
+fn thermal(replicas: &[(f64, u64)]) -> Vec<Config> {
+    replicas
+        .iter()
+        .map(|&(temperature, seed)| Config {
             l: 16,
             seed,
             activation: ActivationConfig::Thermal { temperature },
             resync_every: 40,
             ..Config::default()
         })
-        .into()
+        .collect()
+}
+
+/// Thermal replicas at three temperatures (the coldest has many steps without events).
+fn replicas() -> Vec<Config> {
+    thermal(&[(0.04, 11), (0.1, 12), (0.3, 13)])
 }
 
 /// The single run of `config` with the dense update, and its counts.
@@ -86,15 +91,7 @@ impl Observer for Unmoved {
 
 #[test]
 fn cold_replicas_skip_their_common_empty_steps_and_stay_their_single_runs() {
-    let configs: Vec<Config> = [(0.07, 21), (0.08, 22)]
-        .map(|(temperature, seed)| Config {
-            l: 16,
-            seed,
-            activation: ActivationConfig::Thermal { temperature },
-            resync_every: 40,
-            ..Config::default()
-        })
-        .into();
+    let configs = thermal(&[(0.07, 21), (0.08, 22)]);
     let steps = 500;
     let mut ensemble = Ensemble::new(configs.clone(), &device()).unwrap();
     let mut counts: Vec<Counts> = configs.iter().map(|_| Counts::default()).collect();
