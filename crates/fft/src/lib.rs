@@ -22,6 +22,8 @@
 //! # Algorithms
 //! - [`kernels::radix`]: radix-2^k passes through global memory, up to 5 stages per pass.
 //! - [`kernels::shared_line`]: whole lines in shared memory, all passes in one launch (GPUs).
+//! - [`kernels::in_cube`]: a whole transform of a group of fields by one cube, the radix
+//!   passes separated by barriers: for kernels that transform as part of their work.
 //! - [`kernels::real_pair`]: two real fields through one complex transform.
 //! - [`kernels::fused`]: a filter on the first load and an accumulation on the last store
 //!   ([`Fft2d::inverse_filtered`]): a convolution without passes of its own.
@@ -44,6 +46,8 @@ pub mod twiddles;
 
 pub use error::FftError;
 pub use field::ComplexField;
-pub use plan::{Accumulate, ComplexBuffers, Fft2d, FftFloat, Input, PlanOptions, Strategy};
+pub use plan::{
+    Accumulate, ComplexBuffers, Fft2d, FftFloat, Input, PlanOptions, Strategy, Transform,
+};
 pub use planner::Fft2dPlanner;
 pub use shape::{MAX_LEN, Shape2d};

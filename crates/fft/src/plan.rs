@@ -12,6 +12,7 @@ use crate::error::FftError;
 use crate::field::ComplexField;
 use crate::kernels::LineLayout;
 use crate::kernels::fused::Fusion;
+use crate::kernels::in_cube::{self, CubeTransform};
 use crate::kernels::radix::{self, Pass};
 use crate::kernels::real_pair;
 use crate::kernels::shared_line::{self, LinePlan, MAX_PASSES};
@@ -121,6 +122,20 @@ pub enum Input {
     },
 }
 
+/// A transform of a plan made in one cube per group of fields ([`Fft2d::in_cube`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transform {
+    /// [`Fft2d::forward_real`].
+    ForwardReal,
+    /// [`Fft2d::inverse_filtered`] with `filters` filters, with or without its accumulation.
+    InverseFiltered {
+        /// Number of filters (batch fields per spectrum).
+        filters: usize,
+        /// An [`Accumulate`] is given.
+        accumulate: bool,
+    },
+}
+
 /// The accumulation fused into the last store of [`Fft2d::inverse_filtered`].
 #[derive(Debug, Clone, Copy)]
 pub struct Accumulate<'a> {
@@ -172,6 +187,29 @@ struct AxisRun {
     norm_log2: usize,
     /// The fused load (rows) or store (columns).
     fusion: Fusion,
+}
+
+impl AxisRun {
+    /// The passes of an axis as this run launches them: the direction everywhere, the real
+    /// input and the filter on the first, the normalisation and the accumulation on the last.
+    fn passes(&self, passes: &[Pass]) -> Vec<Pass> {
+        let last = passes.len() - 1;
+        passes
+            .iter()
+            .enumerate()
+            .map(|(i, pass)| Pass {
+                inverse: self.inverse,
+                norm_log2: if i == last { self.norm_log2 } else { 0 },
+                zero_imag: self.zero_imag && i == 0,
+                fusion: Fusion {
+                    filter: self.fusion.filter && i == 0,
+                    accumulate: self.fusion.accumulate && i == last,
+                    ..self.fusion
+                },
+                ..*pass
+            })
+            .collect()
+    }
 }
 
 /// A 2D complex FFT of one shape on one device (like rustfft's `Fft`), built by
@@ -413,6 +451,27 @@ impl<F: FftFloat> Fft2d<F> {
         Ok(())
     }
 
+    /// [`Fft2d::forward_real`] made by one cube of `cube_units` units per group of
+    /// `batch / groups` fields, in one launch ([`crate::kernels::in_cube`]); the same numbers,
+    /// bit for bit. Fails where [`Fft2d::in_cube`] has no plan.
+    pub fn forward_real_in_cubes(
+        &self,
+        input: &Handle,
+        output: &ComplexBuffers,
+        groups: usize,
+        cube_units: u32,
+    ) -> Result<(), FftError> {
+        self.check_plane(input, "input")?;
+        self.check(output, ["output.re", "output.im"])?;
+        let packed = ComplexBuffers {
+            re: input.clone(),
+            im: input.clone(),
+        };
+        let plan = self.in_cube_or_error(Transform::ForwardReal, groups)?;
+        self.run_in_cubes(&packed, output, Fused::NONE, plan, cube_units);
+        Ok(())
+    }
+
     /// Spectra of two real fields `a`, `b` from one complex transform of `a + i b`
     /// (see [`crate::kernels::real_pair`]).
     pub fn forward_real_pair(
@@ -510,6 +569,19 @@ impl<F: FftFloat> Fft2d<F> {
         output: &ComplexBuffers,
         accumulate: Option<Accumulate<'_>>,
     ) -> Result<(), FftError> {
+        self.inverse_filtered_on(spectrum, filters, output, accumulate, None)
+    }
+
+    /// [`Fft2d::inverse_filtered`], pass by pass or (`in_cubes`: groups, units per cube) in
+    /// one launch.
+    fn inverse_filtered_on(
+        &self,
+        spectrum: &ComplexBuffers,
+        filters: &ComplexBuffers,
+        output: &ComplexBuffers,
+        accumulate: Option<Accumulate<'_>>,
+        in_cubes: Option<(usize, u32)>,
+    ) -> Result<(), FftError> {
         let field = self.shape.field_len();
         let filter_fields = filters.re.size_in_used() as usize / size_of::<F>() / field;
         if filter_fields == 0 || !self.shape.batch.is_multiple_of(filter_fields) {
@@ -544,8 +616,152 @@ impl<F: FftFloat> Fft2d<F> {
             filters: filter_fields,
             accumulate,
         };
-        self.run(spectrum, output, true, false, fused);
+        match in_cubes {
+            None => self.run(spectrum, output, true, false, fused),
+            Some((groups, cube_units)) => {
+                let transform = Transform::InverseFiltered {
+                    filters: filter_fields,
+                    accumulate: accumulate.is_some(),
+                };
+                let plan = self.in_cube_or_error(transform, groups)?;
+                self.run_in_cubes(spectrum, output, fused, plan, cube_units);
+            }
+        }
         Ok(())
+    }
+
+    /// [`Fft2d::inverse_filtered`] made by one cube of `cube_units` units per group of
+    /// `batch / groups` fields, in one launch ([`crate::kernels::in_cube`]); the same numbers,
+    /// bit for bit. Fails where [`Fft2d::in_cube`] has no plan.
+    pub fn inverse_filtered_in_cubes(
+        &self,
+        spectrum: &ComplexBuffers,
+        filters: &ComplexBuffers,
+        output: &ComplexBuffers,
+        accumulate: Option<Accumulate<'_>>,
+        groups: usize,
+        cube_units: u32,
+    ) -> Result<(), FftError> {
+        self.inverse_filtered_on(
+            spectrum,
+            filters,
+            output,
+            accumulate,
+            Some((groups, cube_units)),
+        )
+    }
+
+    /// The passes of `transform` as one cube per group of `batch / groups` fields makes them
+    /// ([`crate::kernels::in_cube`]), for kernels that transform as part of their work. `None`
+    /// where the plan cannot: an axis in shared-memory lines, more than
+    /// [`crate::kernels::shared_line::MAX_PASSES`] passes on an axis, a field that is not
+    /// square (one twiddle table, [`Fft2d::twiddles`], serves both axes), or `groups` not
+    /// dividing the batch.
+    pub fn in_cube(&self, transform: Transform, groups: usize) -> Option<CubeTransform> {
+        let (AxisKind::Radix(rows), AxisKind::Radix(columns)) =
+            (&self.rows.kind, &self.columns.kind)
+        else {
+            return None;
+        };
+        let fits = rows.len() <= MAX_PASSES && columns.len() <= MAX_PASSES;
+        if !fits
+            || self.shape.lx != self.shape.ly
+            || groups == 0
+            || !self.shape.batch.is_multiple_of(groups)
+        {
+            return None;
+        }
+        let fused = match transform {
+            Transform::ForwardReal => Fused::NONE,
+            Transform::InverseFiltered {
+                filters,
+                accumulate,
+            } => Fused {
+                filter: Some(&self.scratch),
+                filters,
+                accumulate: accumulate.then_some(Accumulate {
+                    target: &self.unused_float,
+                    status: &self.unused_status,
+                    tag: 0,
+                }),
+            },
+        };
+        let inverse = transform != Transform::ForwardReal;
+        let (row_run, column_run) =
+            self.axis_runs(inverse, transform == Transform::ForwardReal, fused);
+        let pad = |passes: Vec<Pass>| {
+            let mut out = [passes[0]; MAX_PASSES];
+            out[..passes.len()].copy_from_slice(&passes);
+            (out, passes.len())
+        };
+        let (rows, row_passes) = pad(row_run.passes(rows));
+        let (columns, column_passes) = pad(column_run.passes(columns));
+        Some(CubeTransform {
+            rows,
+            row_passes,
+            columns,
+            column_passes,
+            groups,
+        })
+    }
+
+    /// The twiddle tables of the rows (`n / 2` forward twiddles each, real and imaginary), which
+    /// are the columns' too when the field is square: what [`Fft2d::in_cube`]'s passes read.
+    pub fn twiddles(&self) -> (&Handle, &Handle) {
+        (&self.rows.tw_re, &self.rows.tw_im)
+    }
+
+    fn in_cube_or_error(
+        &self,
+        transform: Transform,
+        groups: usize,
+    ) -> Result<CubeTransform, FftError> {
+        self.in_cube(transform, groups)
+            .ok_or_else(|| FftError::StrategyUnsupported {
+                strategy: "in cubes",
+                shape: self.shape,
+                reason: format!(
+                    "{groups} groups of fields, each transformed by one cube, need radix passes \
+                     (at most {MAX_PASSES} per axis), a square field and groups that divide the batch"
+                ),
+            })
+    }
+
+    /// One launch of [`in_cube::transform_cubes`]: the transform of `plan`, one cube per group.
+    fn run_in_cubes(
+        &self,
+        input: &ComplexBuffers,
+        output: &ComplexBuffers,
+        fused: Fused<'_>,
+        plan: CubeTransform,
+        cube_units: u32,
+    ) {
+        let len = self.shape.len();
+        let n = self.shape.lx;
+        let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused);
+        // SAFETY: buffers were checked to hold `len` elements; each cube's units address only
+        // the blocks of its own group's lines, inside the batch.
+        unsafe {
+            in_cube::transform_cubes::launch_unchecked::<F>(
+                &self.client,
+                CubeCount::new_1d(plan.groups as u32),
+                CubeDim::new_1d(cube_units),
+                buffer::arg::<F>(&input.re, src_len),
+                buffer::arg::<F>(&input.im, src_len),
+                h_re,
+                h_im,
+                buffer::arg::<F>(&self.scratch.re, len),
+                buffer::arg::<F>(&self.scratch.im, len),
+                buffer::arg::<F>(&output.re, len),
+                buffer::arg::<F>(&output.im, len),
+                acc,
+                status,
+                buffer::arg::<F>(&self.rows.tw_re, n / 2),
+                buffer::arg::<F>(&self.rows.tw_im, n / 2),
+                tag,
+                plan,
+            );
+        }
     }
 
     /// Uploads host fields (all of the plan's shape, `batch` of them) as one device batch.
@@ -688,6 +904,22 @@ impl<F: FftFloat> Fft2d<F> {
         zero_imag: bool,
         fused: Fused<'_>,
     ) {
+        let (rows, columns) = self.axis_runs(inverse, zero_imag, fused);
+        let rows_fused = Fused {
+            accumulate: None,
+            ..fused
+        };
+        let columns_fused = Fused {
+            filter: None,
+            ..fused
+        };
+        self.run_axis(&self.rows, input, &self.scratch, rows, rows_fused);
+        self.run_axis(&self.columns, &self.scratch, output, columns, columns_fused);
+    }
+
+    /// What the rows and the columns of one transform do: direction, real input, the
+    /// inverse's normalisation on the columns' last store, the fusions.
+    fn axis_runs(&self, inverse: bool, zero_imag: bool, fused: Fused<'_>) -> (AxisRun, AxisRun) {
         let field_log2 = self.shape.field_len().trailing_zeros() as usize;
         let rows = AxisRun {
             inverse,
@@ -711,16 +943,7 @@ impl<F: FftFloat> Fft2d<F> {
                 filters: fused.filters,
             },
         };
-        let rows_fused = Fused {
-            accumulate: None,
-            ..fused
-        };
-        let columns_fused = Fused {
-            filter: None,
-            ..fused
-        };
-        self.run_axis(&self.rows, input, &self.scratch, rows, rows_fused);
-        self.run_axis(&self.columns, &self.scratch, output, columns, columns_fused);
+        (rows, columns)
     }
 
     /// Kernel arguments of the fused buffers: the filter planes, the target, the status and
@@ -803,19 +1026,7 @@ impl<F: FftFloat> Fft2d<F> {
                 }
             }
             AxisKind::Radix(passes) => {
-                let last = passes.len() - 1;
-                for (i, pass) in passes.iter().enumerate() {
-                    let pass = Pass {
-                        inverse: run.inverse,
-                        norm_log2: if i == last { run.norm_log2 } else { 0 },
-                        zero_imag: run.zero_imag && i == 0,
-                        fusion: Fusion {
-                            filter: run.fusion.filter && i == 0,
-                            accumulate: run.fusion.accumulate && i == last,
-                            ..run.fusion
-                        },
-                        ..*pass
-                    };
+                for (i, pass) in run.passes(passes).into_iter().enumerate() {
                     let (count, dim) = self.elementwise(pass.units());
                     let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused);
                     // SAFETY: buffers were checked to hold `len` elements; the units map one to

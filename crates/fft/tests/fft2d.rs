@@ -453,6 +453,110 @@ fn filtered_inverse_with_accumulation_matches_separate_steps() {
 }
 
 #[test]
+fn transforms_in_one_cube_per_group_are_the_plans_bit_for_bit() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let client = client();
+    let bits = |h: &cubecl::server::Handle| {
+        f32::from_bytes(&client.read_one(h.clone()).unwrap())
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>()
+    };
+    let upload = |v: &[f32]| client.create_from_slice(f32::as_bytes(v));
+    let random = |rng: &mut StdRng, len: usize| -> Vec<f32> {
+        (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+    };
+    // (max radix, spectra, filters, l, groups, units per cube): one and two passes per axis,
+    // one and two spectra per group, fewer and more units than a pass has blocks.
+    let cases = [
+        (5, 2, 2, 32, 2, 64),
+        (3, 4, 2, 64, 2, 256),
+        (3, 1, 2, 16, 1, 32),
+        (4, 3, 1, 64, 3, 1024),
+    ];
+    for (max_radix_log2, spectra, filters, l, groups, units) in cases {
+        let options = PlanOptions {
+            strategy: Strategy::RadixPasses,
+            max_radix_log2,
+        };
+        let n = l * l;
+        let case = format!("radix 2^{max_radix_log2}, {spectra} x {l}^2, {groups} groups");
+        // Forward transform of real fields.
+        let forward = plan::<f32>(spectra, l, l, options);
+        let input = upload(&random(&mut rng, spectra * n));
+        let (a, b) = (
+            ComplexBuffers::empty::<f32>(&client, spectra * n),
+            ComplexBuffers::empty::<f32>(&client, spectra * n),
+        );
+        forward.forward_real(&input, &a).unwrap();
+        forward
+            .forward_real_in_cubes(&input, &b, groups, units)
+            .unwrap();
+        assert_eq!(bits(&a.re), bits(&b.re), "{case}: forward, real part");
+        assert_eq!(bits(&a.im), bits(&b.im), "{case}: forward, imaginary part");
+        // Filtered inverse with its accumulation, and a non-finite sum recorded alike.
+        let inverse = plan::<f32>(spectra * filters, l, l, options);
+        let len = spectra * filters * n;
+        let filter_buffers = ComplexBuffers {
+            re: upload(&random(&mut rng, filters * n)),
+            im: upload(&random(&mut rng, filters * n)),
+        };
+        let mut target0 = random(&mut rng, spectra * n);
+        target0[(spectra - 1) * n + 7] = f32::INFINITY;
+        let run = |in_cubes: bool| {
+            let output = ComplexBuffers::empty::<f32>(&client, len);
+            let target = upload(&target0);
+            let status = client.create_from_slice(u32::as_bytes(&[u32::MAX, 0]));
+            let acc = epm_fft::Accumulate {
+                target: &target,
+                status: &status,
+                tag: 3,
+            };
+            if in_cubes {
+                inverse
+                    .inverse_filtered_in_cubes(
+                        &a,
+                        &filter_buffers,
+                        &output,
+                        Some(acc),
+                        groups,
+                        units,
+                    )
+                    .unwrap();
+            } else {
+                inverse
+                    .inverse_filtered(&a, &filter_buffers, &output, Some(acc))
+                    .unwrap();
+            }
+            let status = u32::from_bytes(&client.read_one(status).unwrap()).to_vec();
+            (bits(&output.re), bits(&output.im), bits(&target), status)
+        };
+        let (launches, one) = (run(false), run(true));
+        assert_eq!(launches.0, one.0, "{case}: inverse, real part");
+        assert_eq!(launches.1, one.1, "{case}: inverse, imaginary part");
+        assert_eq!(launches.2, one.2, "{case}: accumulated target");
+        assert_eq!(one.3, [3, ((spectra - 1) * n + 7) as u32], "{case}: fault");
+    }
+    // Plans the cubes cannot run are typed errors, not launches.
+    let radix = PlanOptions {
+        strategy: Strategy::RadixPasses,
+        ..PlanOptions::default()
+    };
+    let fft = plan::<f32>(2, 16, 32, radix);
+    let (input, out) = (
+        client.empty(4 * 2 * 16 * 32),
+        ComplexBuffers::empty::<f32>(&client, 1024),
+    );
+    assert!(matches!(
+        fft.forward_real_in_cubes(&input, &out, 2, 64),
+        Err(FftError::StrategyUnsupported { .. })
+    ));
+    let fft = plan::<f32>(2, 16, 16, radix);
+    assert!(fft.in_cube(epm_fft::Transform::ForwardReal, 3).is_none());
+    assert!(fft.in_cube(epm_fft::Transform::ForwardReal, 2).is_some());
+}
+
+#[test]
 fn f64_matches_the_naive_dft() {
     let mut rng = StdRng::seed_from_u64(8);
     for (ly, lx) in [(8, 16), (64, 32)] {

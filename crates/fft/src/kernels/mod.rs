@@ -2,6 +2,7 @@
 //! tests compare the two on the device.
 
 pub mod fused;
+pub mod in_cube;
 pub mod radix;
 pub mod real_pair;
 pub mod shared_line;

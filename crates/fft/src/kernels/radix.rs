@@ -92,12 +92,12 @@ pub fn bit_reverse(i: usize, #[comptime] bits: usize) -> usize {
     r
 }
 
-/// Address of element 0 of this unit's line, and the index of its block within the line.
+/// Address of element 0 of the line of unit `pos`, and the index of its block within the line.
+/// The units of one field are contiguous (the field is the outermost index of `pos`).
 #[cube]
-fn locate(#[comptime] pass: Pass) -> (usize, usize, bool) {
+fn locate(pos: usize, #[comptime] pass: Pass) -> (usize, usize, bool) {
     let layout = comptime![pass.layout];
     let block_log2 = comptime![pass.log2_n - pass.radix_log2];
-    let pos = ABSOLUTE_POS;
     let inner = pos & comptime![(1usize << layout.inner_log2) - 1];
     let rest = pos >> comptime![layout.inner_log2];
     let block = rest & comptime![(1usize << block_log2) - 1];
@@ -220,10 +220,69 @@ pub fn first_pass<F: Float>(
     tag: u32,
     #[comptime] pass: Pass,
 ) {
-    let (base, block, inside) = locate(pass);
-    if !inside {
-        terminate!();
+    first_pass_at::<F>(
+        ABSOLUTE_POS,
+        src_re,
+        src_im,
+        h_re,
+        h_im,
+        dst_re,
+        dst_im,
+        acc,
+        status,
+        tw_re,
+        tw_im,
+        tag,
+        pass,
+    );
+}
+
+/// The work of unit `pos` of [`first_pass`]: its block of one line (nothing past the batch).
+/// Also run by kernels that make a whole transform in one cube ([`super::in_cube`]).
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub fn first_pass_at<F: Float>(
+    pos: usize,
+    src_re: &[F],
+    src_im: &[F],
+    h_re: &[F],
+    h_im: &[F],
+    dst_re: &mut [F],
+    dst_im: &mut [F],
+    acc: &mut [F],
+    status: &[Atomic<u32>],
+    tw_re: &[F],
+    tw_im: &[F],
+    tag: u32,
+    #[comptime] pass: Pass,
+) {
+    let (base, block, inside) = locate(pos, pass);
+    if inside {
+        first_block::<F>(
+            base, block, src_re, src_im, h_re, h_im, dst_re, dst_im, acc, status, tw_re, tw_im,
+            tag, pass,
+        );
     }
+}
+
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn first_block<F: Float>(
+    base: usize,
+    block: usize,
+    src_re: &[F],
+    src_im: &[F],
+    h_re: &[F],
+    h_im: &[F],
+    dst_re: &mut [F],
+    dst_im: &mut [F],
+    acc: &mut [F],
+    status: &[Atomic<u32>],
+    tw_re: &[F],
+    tw_im: &[F],
+    tag: u32,
+    #[comptime] pass: Pass,
+) {
     let radix = comptime![1usize << pass.radix_log2];
     let es = comptime![pass.layout.elem_stride];
     let rest_bits = comptime![pass.log2_n - pass.radix_log2];
@@ -266,10 +325,55 @@ pub fn inner_pass<F: Float>(
     tag: u32,
     #[comptime] pass: Pass,
 ) {
-    let (base, block, inside) = locate(pass);
-    if !inside {
-        terminate!();
+    inner_pass_at::<F>(
+        ABSOLUTE_POS,
+        data_re,
+        data_im,
+        acc,
+        status,
+        tw_re,
+        tw_im,
+        tag,
+        pass,
+    );
+}
+
+/// The work of unit `pos` of [`inner_pass`] (nothing past the batch).
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub fn inner_pass_at<F: Float>(
+    pos: usize,
+    data_re: &mut [F],
+    data_im: &mut [F],
+    acc: &mut [F],
+    status: &[Atomic<u32>],
+    tw_re: &[F],
+    tw_im: &[F],
+    tag: u32,
+    #[comptime] pass: Pass,
+) {
+    let (base, block, inside) = locate(pos, pass);
+    if inside {
+        inner_block::<F>(
+            base, block, data_re, data_im, acc, status, tw_re, tw_im, tag, pass,
+        );
     }
+}
+
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn inner_block<F: Float>(
+    base: usize,
+    block: usize,
+    data_re: &mut [F],
+    data_im: &mut [F],
+    acc: &mut [F],
+    status: &[Atomic<u32>],
+    tw_re: &[F],
+    tw_im: &[F],
+    tag: u32,
+    #[comptime] pass: Pass,
+) {
     let radix = comptime![1usize << pass.radix_log2];
     let h = comptime![1usize << pass.stage];
     let es = comptime![pass.layout.elem_stride];
