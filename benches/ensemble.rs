@@ -5,6 +5,10 @@
 //! steady state (a single run warmed up from zero stress) with seeds 1..=B, so they part
 //! at once.
 //!
+//! Where the whole-step kernel can run (`epm::whole_step`: CPU adapters, L <= 64), the other
+//! way beside the adapter's choice: ids `thermal-launches/L/B` time the same steps as separate
+//! launches where the choice is whole steps, `thermal-whole/L/B` whole steps where it is not.
+//!
 //! `cargo xtask bench` also runs the JAX anchor with the same `B` (`jax_epm.py L STEPS 0.1 B`,
 //! `jax.vmap` over replicas) and puts both, per replica-step, in one table.
 
@@ -46,30 +50,53 @@ fn ensemble(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8));
     for (l, replicas) in RUNS {
         let mut warm: Option<epm::State> = None;
+        // The adapter's choice, and the other of whole steps (`epm::whole_step`) and separate
+        // launches beside it where whole steps can run (CPU adapters, L <= 64).
+        let can_whole = epm::launch::whole_steps_for(&client, l, 1);
         for &b in replicas {
-            group.throughput(Throughput::Elements(b as u64));
-            let id = BenchmarkId::new(format!("thermal/{l}"), b);
-            group.bench_function(id, |bench| {
-                let state = warm
-                    .get_or_insert_with(|| {
-                        let mut sim = Simulation::new(config(l, 1), &device).unwrap();
-                        sim.advance(WARM_UP, &mut []).unwrap();
-                        sim.state().unwrap()
+            let whole = epm::launch::whole_steps_for(&client, l, b);
+            let other = if whole {
+                ("thermal-launches", Some(false))
+            } else {
+                ("thermal-whole", Some(true))
+            };
+            let variants = [("thermal", None), other];
+            let variants = if can_whole {
+                &variants[..]
+            } else {
+                &variants[..1]
+            };
+            for &(name, whole_steps) in variants {
+                group.throughput(Throughput::Elements(b as u64));
+                let id = BenchmarkId::new(format!("{name}/{l}"), b);
+                group.bench_function(id, |bench| {
+                    let state = warm
+                        .get_or_insert_with(|| {
+                            let mut sim = Simulation::new(config(l, 1), &device).unwrap();
+                            sim.advance(WARM_UP, &mut []).unwrap();
+                            sim.state().unwrap()
+                        })
+                        .clone();
+                    let configs: Vec<Config> = (1..=b as u64)
+                        .map(|seed| Config {
+                            whole_steps,
+                            ..config(l, seed)
+                        })
+                        .collect();
+                    let states = vec![state; b];
+                    let mut ensemble =
+                        Ensemble::from_states(configs, None, states, &device).unwrap();
+                    let mut observers: Vec<Vec<&mut dyn epm::Observer>> =
+                        (0..b).map(|_| vec![]).collect();
+                    bench.iter_custom(|iters| {
+                        sync(&client);
+                        let start = Instant::now();
+                        ensemble.advance(iters, &mut observers).unwrap();
+                        sync(&client);
+                        start.elapsed()
                     })
-                    .clone();
-                let configs: Vec<Config> = (1..=b as u64).map(|seed| config(l, seed)).collect();
-                let states = vec![state; b];
-                let mut ensemble = Ensemble::from_states(configs, None, states, &device).unwrap();
-                let mut observers: Vec<Vec<&mut dyn epm::Observer>> =
-                    (0..b).map(|_| vec![]).collect();
-                bench.iter_custom(|iters| {
-                    sync(&client);
-                    let start = Instant::now();
-                    ensemble.advance(iters, &mut observers).unwrap();
-                    sync(&client);
-                    start.elapsed()
-                })
-            });
+                });
+            }
         }
     }
     group.finish();

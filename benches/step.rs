@@ -40,6 +40,20 @@ use epm::propagator::StepTables;
 use epm::{ActivationConfig, Config, Simulation};
 
 const SIZES: [usize; 4] = [64, 128, 256, 512];
+/// Sizes at which the whole-step kernel is timed against the separate launches.
+const WHOLE_SIZES: [usize; 3] = [32, 64, 128];
+
+/// A step observer that reads nothing: a run with it advances one step per launch.
+struct EveryStep;
+
+impl epm::Observer for EveryStep {
+    fn name(&self) -> &str {
+        "every-step"
+    }
+    fn on_step(&mut self, _: &epm::View<'_>, _: &epm::StepInfo) -> Result<(), epm::SimError> {
+        Ok(())
+    }
+}
 const TEMPERATURE: f64 = 0.1;
 /// Steps from zero stress to the steady state at T = 0.1 (about 10 event durations beyond
 /// the first activations).
@@ -193,6 +207,35 @@ fn step(c: &mut Criterion) {
                     })
                 });
             }
+        }
+    }
+    // The whole-step kernel against the separate launches, from the same state: without
+    // observers (many steps per launch) and with one that reads nothing (one step per launch,
+    // as a run with observers goes).
+    for l in WHOLE_SIZES {
+        for (name, whole, each) in [
+            ("thermal-launches", false, false),
+            ("thermal-whole", true, false),
+            ("thermal-launches-each", false, true),
+            ("thermal-whole-each", true, true),
+        ] {
+            group.bench_function(BenchmarkId::new(name, l), |b| {
+                let config = Config {
+                    whole_steps: Some(whole),
+                    ..config(l)
+                };
+                let state = warmed_state(&states, l, TEMPERATURE);
+                let mut sim = Simulation::from_state(config, None, state, &device).unwrap();
+                b.iter_custom(|iters| {
+                    timed(&client, 1, || {
+                        if each {
+                            sim.advance(iters, &mut [&mut EveryStep]).unwrap()
+                        } else {
+                            sim.advance(iters, &mut []).unwrap()
+                        }
+                    })
+                })
+            });
         }
     }
     // The same steps with every observer of a run's default `[observables]`.

@@ -42,6 +42,8 @@ pub fn render(dir: &Path) -> Result<String, String> {
                     + "\n"
                     + &updates_table(&rows)
                     + "\n"
+                    + &whole_table(&rows)
+                    + "\n"
                     + &traffic_table(&rows, &traffic, &anchor)
             }
             "step-kernels" => kernels_table(&rows) + "\n" + &bandwidth_table(&rows, &copy),
@@ -128,7 +130,45 @@ fn comparison_table(rows: &Group) -> String {
 /// The ids of the `step` group that force an update, or time one at another temperature
 /// (see [`updates_table`]).
 fn is_update_id(id: &str) -> bool {
-    id.ends_with("-dense") || id.ends_with("-sparse") || id.starts_with("thermal-T")
+    id.ends_with("-dense")
+        || id.ends_with("-sparse")
+        || id.starts_with("thermal-T")
+        || is_whole_id(id)
+}
+
+/// The ids of the `step` group that compare the whole-step kernel with the separate launches
+/// (see [`whole_table`]).
+fn is_whole_id(id: &str) -> bool {
+    id.starts_with("thermal-whole") || id.starts_with("thermal-launches")
+}
+
+/// The whole-step kernel against the separate launches, from the same state: many steps per
+/// launch (no observers) and one (an observer that reads every step).
+fn whole_table(rows: &Group) -> String {
+    let mut out = String::from(
+        "The whole-step kernel (one launch, one cube per replica) against the separate \
+         launches (ms per step, T = 0.1; `each`: an observer reads every step, so one step per \
+         launch):\n\n         | L | launches | whole | launches / whole | launches, each | whole, each | launches / whole, each |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for (l, m) in rows {
+        let get = |id: &str| m.get(id).copied();
+        let pair = |a: Option<f64>, b: Option<f64>| {
+            let ratio = match (a, b) {
+                (Some(a), Some(b)) => format!(" {:.2} |", a / b),
+                _ => " - |".into(),
+            };
+            format!("{}{}{ratio}", ms(a.as_ref()), ms(b.as_ref()))
+        };
+        if m.keys().any(|id| is_whole_id(id)) {
+            out += &format!(
+                "| {l} |{}{}\n",
+                pair(get("thermal-launches"), get("thermal-whole")),
+                pair(get("thermal-launches-each"), get("thermal-whole-each")),
+            );
+        }
+    }
+    out
 }
 
 /// The temperature of each base id of the update comparison.
@@ -242,19 +282,27 @@ fn ensemble_table(dir: &Path) -> String {
     // `thermal_L` -> B -> ns per ensemble step.
     let rows = read_group(&dir.join("ensemble"));
     let mut by_l: BTreeMap<(u64, u64), f64> = BTreeMap::new();
+    // The other way of running the step beside the adapter's choice: `(whole, launches)`.
+    let mut other: BTreeMap<(u64, u64), (bool, f64)> = BTreeMap::new();
     for (b, m) in &rows {
         for (id, ns) in m {
             if let Some(l) = id.strip_prefix("thermal_").and_then(|l| l.parse().ok()) {
                 by_l.insert((l, *b), *ns);
+            }
+            for (prefix, whole) in [("thermal-whole_", true), ("thermal-launches_", false)] {
+                if let Some(l) = id.strip_prefix(prefix).and_then(|l| l.parse().ok()) {
+                    other.insert((l, *b), (whole, *ns));
+                }
             }
         }
     }
     let mut out = String::from(
         "One step of `B` replicas through `Ensemble::advance` (thermal T = 0.1, default tracers), \
          against B = 1 and against the JAX anchor with the same `B` (`jax_epm.py L STEPS 0.1 B`, \
-         `jax.vmap`), same machine, same run:\n\n\
-         | L | B | ms per ensemble step | replica-steps per s | x B = 1 | JAX ms per replica-step | epm ms per replica-step | epm / JAX |\n\
-         |---|---|---|---|---|---|---|---|\n",
+         `jax.vmap`), same machine, same run; where the whole-step kernel can run, the step both \
+         ways (ms per ensemble step; the adapter's choice is the first columns' time):\n\n\
+         | L | B | ms per ensemble step | replica-steps per s | x B = 1 | JAX ms per replica-step | epm ms per replica-step | epm / JAX | whole steps | separate launches |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (&(l, b), &ns) in &by_l {
         let per_replica = ns / 1e6 / b as f64;
@@ -263,8 +311,13 @@ fn ensemble_table(dir: &Path) -> String {
             .get(&(l, 1))
             .map_or("-".into(), |one| format!("{:.1}", one / 1e6 / per_replica));
         let jax = anchor.get(&(l, b));
+        let (whole, launches) = match other.get(&(l, b)) {
+            Some(&(true, w)) => (format!("{:.3}", w / 1e6), format!("{:.3}", ns / 1e6)),
+            Some(&(false, s)) => (format!("{:.3}", ns / 1e6), format!("{:.3}", s / 1e6)),
+            None => ("-".into(), "-".into()),
+        };
         out += &format!(
-            "| {l} | {b} | {:.3} | {rate:.0} | {gain} | {} | {per_replica:.4} | {} |\n",
+            "| {l} | {b} | {:.3} | {rate:.0} | {gain} | {} | {per_replica:.4} | {} | {whole} | {launches} |\n",
             ns / 1e6,
             jax.map_or("-".into(), |j| format!("{j:.4}")),
             jax.map_or("-".into(), |j| format!("{:.1}", per_replica / j)),
@@ -547,6 +600,33 @@ mod tests {
         let plain = steps_table(&r);
         assert!(
             plain.contains("thermal-lowT (ms") && !plain.contains("dense"),
+            "{plain}"
+        );
+    }
+
+    #[test]
+    fn whole_steps_are_compared_with_the_launches_in_their_own_table() {
+        let mut r = Group::new();
+        let m = r.entry(64).or_default();
+        for (id, ms) in [
+            ("thermal", 0.7),
+            ("thermal-launches", 0.9),
+            ("thermal-whole", 0.6),
+            ("thermal-launches-each", 0.8),
+            ("thermal-whole-each", 0.8),
+        ] {
+            m.insert(id.into(), ms * 1e6);
+        }
+        r.entry(256).or_default().insert("thermal".into(), 9e6);
+        let t = whole_table(&r);
+        assert!(
+            t.contains("| 64 | 0.900 | 0.600 | 1.50 | 0.800 | 0.800 | 1.00 |"),
+            "{t}"
+        );
+        assert!(!t.contains("| 256 |"), "{t}");
+        let plain = steps_table(&r);
+        assert!(
+            !plain.contains("whole") && !plain.contains("launches"),
             "{plain}"
         );
     }

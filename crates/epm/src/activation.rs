@@ -227,6 +227,61 @@ pub fn activation_step<R: ActivationRule>(
             terminate!();
         }
     }
+    let count = activate_unit::<R>(
+        stress,
+        active,
+        sign,
+        plastic,
+        strain_rate,
+        active_count,
+        keys,
+        parameters,
+        &rule,
+        replica,
+        unit,
+        step_lo,
+        step_hi,
+        p_off,
+        dt,
+        strain_rate_amplitude,
+        slot,
+        sites,
+        per_unit,
+        replicas,
+    );
+    if count > 0u32 && in_batch == 1u32 {
+        event[0].fetch_max(step_lo + 1u32);
+    }
+}
+
+/// The work of one unit of [`activation_step`]: its `per_unit` sites of replica `replica`,
+/// counted into ring slot `slot`; returns how many of them are active after the step. Also
+/// run by the whole-step kernel ([`crate::whole_step`]), so both make the same decisions.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn activate_unit<R: ActivationRule>(
+    stress: &[f32],
+    active: &mut [u32],
+    sign: &mut [f32],
+    plastic: &mut [i32],
+    strain_rate: &mut [f32],
+    active_count: &[Atomic<u32>],
+    keys: &[u32],
+    parameters: &[f32],
+    rule: &R,
+    replica: usize,
+    unit: usize,
+    step_lo: u32,
+    step_hi: u32,
+    p_off: f32,
+    dt: f32,
+    strain_rate_amplitude: f32,
+    slot: u32,
+    #[comptime] sites: usize,
+    #[comptime] per_unit: usize,
+    #[comptime] replicas: usize,
+) -> u32 {
+    let stride = comptime![sites / per_unit];
     let purpose = comptime![Purpose::Activation as u32];
     let (key_lo, key_hi) = (keys[2 * replica], keys[2 * replica + 1]);
     let parameter = parameters[replica];
@@ -249,7 +304,7 @@ pub fn activation_step<R: ActivationRule>(
                 plastic[at] += i32::cast_from(sign[at]);
                 count += 1u32;
             }
-        } else if u < R::rate(&rule, parameter, sigma) * dt {
+        } else if u < R::rate(rule, parameter, sigma) * dt {
             let s = select(sigma >= 0.0f32, 1.0f32, -1.0f32);
             active[at] = 1u32;
             sign[at] = s;
@@ -261,10 +316,8 @@ pub fn activation_step<R: ActivationRule>(
     if count > 0u32 {
         let ring = active_count.len() / comptime![replicas];
         count_active(active_count, replica * ring, slot, unit, count);
-        if in_batch == 1u32 {
-            event[0].fetch_max(step_lo + 1u32);
-        }
     }
+    count
 }
 
 /// `count` more active sites in ring slot `slot` (sub-counter `unit % COUNT_LANES`) of the

@@ -15,12 +15,16 @@ use burn::backend::{
 use burn_cubecl::{CubeBackend, tensor::CubeTensor};
 use cubecl::prelude::*;
 use cubecl::server::Handle;
-use epm_fft::{Accumulate, ComplexBuffers, Fft2d, FftError, Input, PlanOptions, Shape2d};
+use epm_fft::kernels::in_cube::CubeTransform;
+use epm_fft::{
+    Accumulate, ComplexBuffers, Fft2d, FftError, Input, PlanOptions, Shape2d, Transform,
+};
 
 use crate::activation::{Activation, StepParams};
 use crate::launch;
 use crate::propagator::StepTables;
 use crate::sparse::RealSpaceTables;
+use crate::whole_step::WholeStep;
 
 /// Every field of the model on the device, `L x L` unless said otherwise; for an ensemble of
 /// `B` replicas ([`crate::Ensemble`]) every per-site and per-tracer field holds the replicas
@@ -88,6 +92,15 @@ pub struct Propagation {
     table_stress: Handle,
     strain: Handle,
     sparse: Option<SparseSide>,
+    whole: Option<WholeSide>,
+}
+
+/// The whole-step kernel's plans and scratch ([`crate::whole_step`]).
+struct WholeSide {
+    forward: CubeTransform,
+    inverse: CubeTransform,
+    forward_scratch: ComplexBuffers,
+    inverse_scratch: ComplexBuffers,
 }
 
 /// The sparse update's real-space tables and list of active sites.
@@ -103,13 +116,15 @@ struct SparseSide {
 impl Propagation {
     /// Plans and tables for `replicas` lattices of `l x l` on `client`; the sparse update's
     /// only with `sparse` (they cost two `f64` transforms on the host and five fields on the
-    /// device), which a single run (`replicas = 1`) alone may ask for.
+    /// device), which a single run (`replicas = 1`) alone may ask for; the whole-step kernel's
+    /// with `whole`, where the plans allow it ([`Propagation::whole_steps`]).
     pub fn new(
         client: &Client,
         l: usize,
         replicas: usize,
         tables: &StepTables,
         sparse: bool,
+        whole: bool,
     ) -> Result<Self, FftError> {
         assert!(
             replicas == 1 || !sparse,
@@ -136,6 +151,29 @@ impl Propagation {
                 list_count: client.create_from_slice(u32::as_bytes(&[0])),
             }
         });
+        let whole = if whole {
+            let plans = (
+                forward.in_cube(Transform::ForwardReal, replicas),
+                inverse.in_cube(
+                    Transform::InverseFiltered {
+                        filters: 2,
+                        accumulate: true,
+                    },
+                    replicas,
+                ),
+            );
+            match plans {
+                (Some(forward), Some(inverse)) => Some(WholeSide {
+                    forward,
+                    inverse,
+                    forward_scratch: ComplexBuffers::empty::<f32>(client, replicas * n),
+                    inverse_scratch: ComplexBuffers::empty::<f32>(client, 2 * replicas * n),
+                }),
+                _ => None,
+            }
+        } else {
+            None
+        };
         Ok(Self {
             l,
             replicas,
@@ -152,7 +190,14 @@ impl Propagation {
             table_stress: upload(&tables.stress),
             strain: client.empty(replicas * n * size_of::<f32>()),
             sparse,
+            whole,
         })
+    }
+
+    /// Whether dense steps run as one launch of the whole-step kernel ([`crate::whole_step`]):
+    /// asked for, and both plans run radix passes that one cube per replica can make.
+    pub fn whole_steps(&self) -> bool {
+        self.whole.is_some()
     }
 
     /// Launches and global-memory bytes of one dense step with events of every replica,
@@ -167,8 +212,13 @@ impl Propagation {
             filters: 2,
             accumulate: true,
         };
+        let launches = if self.whole.is_some() {
+            1
+        } else {
+            1 + self.forward.launches() + self.inverse.launches() + advect
+        };
         StepTraffic {
-            launches: 1 + self.forward.launches() + self.inverse.launches() + advect,
+            launches,
             bytes: ACTIVATION_BYTES * n
                 + self.forward.bytes_moved(Input::Real)
                 + self.inverse.bytes_moved(inverse)
@@ -255,6 +305,21 @@ pub trait ModelBackend: Backend {
         #[extension_type] fields: ModelFields<Self>,
         propagation: &Propagation,
         update: Update,
+        tracers: usize,
+    ) -> ModelFields<Self>;
+
+    /// `steps` dense steps (model notes steps 1 to 6) from `params.step`, ring slot `slot` for
+    /// the first, in one launch of the whole-step kernel ([`crate::whole_step`]): the fields
+    /// [`ModelBackend::activate`], [`ModelBackend::propagate`] (dense) and
+    /// [`ModelBackend::advect`] make, bit for bit. Only where
+    /// [`Propagation::whole_steps`]; the steps stay inside one count ring.
+    fn whole_steps<A: Activation>(
+        #[extension_type] fields: ModelFields<Self>,
+        rule: A,
+        propagation: &Propagation,
+        params: StepParams,
+        slot: u32,
+        steps: u32,
         tracers: usize,
     ) -> ModelFields<Self>;
 
@@ -410,6 +475,72 @@ impl ModelBackend for CubeBackend {
         fields
     }
 
+    fn whole_steps<A: Activation>(
+        fields: ModelFields<Self>,
+        rule: A,
+        propagation: &Propagation,
+        params: StepParams,
+        slot: u32,
+        steps: u32,
+        tracers: usize,
+    ) -> ModelFields<Self> {
+        let p = propagation;
+        let whole = p
+            .whole
+            .as_ref()
+            .expect("whole steps run only where Propagation::whole_steps");
+        let fields = ModelFields {
+            stress: owned(fields.stress),
+            active: owned(fields.active),
+            sign: owned(fields.sign),
+            plastic: owned(fields.plastic),
+            strain_rate: owned(fields.strain_rate),
+            increments_re: owned(fields.increments_re),
+            increments_im: owned(fields.increments_im),
+            tracer_cells: owned(fields.tracer_cells),
+            tracer_fractions: owned(fields.tracer_fractions),
+            active_count: owned(fields.active_count),
+            status: owned(fields.status),
+            ..fields
+        };
+        let client = &fields.stress.client;
+        let n = p.l * p.l;
+        let plan = WholeStep {
+            sites: n,
+            per_unit: launch::sites_per_unit(client, n),
+            replicas: p.replicas,
+            tracers,
+            forward: whole.forward,
+            inverse: whole.inverse,
+        };
+        let increments = increments(&fields);
+        let buffers = launch::WholeStepBuffers {
+            activation: launch::ActivationBuffers {
+                stress: &fields.stress.handle,
+                active: &fields.active.handle,
+                sign: &fields.sign.handle,
+                plastic: &fields.plastic.handle,
+                strain_rate: &fields.strain_rate.handle,
+                active_count: &fields.active_count.handle,
+                event: &fields.event.handle,
+                keys: &fields.keys.handle,
+                parameters: &fields.parameters.handle,
+            },
+            spectrum: &p.spectrum,
+            forward_scratch: &whole.forward_scratch,
+            filters: &p.filters,
+            inverse_scratch: &whole.inverse_scratch,
+            increments: &increments,
+            status: &fields.status.handle,
+            twiddles: p.forward.twiddles(),
+            cells: &fields.tracer_cells.handle,
+            fractions: &fields.tracer_fractions.handle,
+        };
+        let units = launch::whole_step_units(client);
+        launch::whole_steps(client, plan, units, &buffers, &rule, &params, slot, steps);
+        fields
+    }
+
     fn sparse_increments(
         fields: ModelFields<Self>,
         propagation: &Propagation,
@@ -466,6 +597,16 @@ pub trait DynActivation: Send + Sync + core::fmt::Debug {
         slot: u32,
         batch_start: Option<u64>,
     ) -> ModelFields<Dispatch>;
+    /// [`ModelBackend::whole_steps`] with this rule.
+    fn whole_steps(
+        &self,
+        fields: ModelFields<Dispatch>,
+        propagation: &Propagation,
+        params: StepParams,
+        slot: u32,
+        steps: u32,
+        tracers: usize,
+    ) -> ModelFields<Dispatch>;
     /// The rule's rate on the CPU ([`Activation::rate_cpu`]).
     fn rate_cpu(&self, sigma: f32) -> f32;
     /// [`Activation::parameter`].
@@ -484,6 +625,25 @@ impl<A: Activation + Send + Sync> DynActivation for A {
         batch_start: Option<u64>,
     ) -> ModelFields<Dispatch> {
         <Dispatch as ModelBackend>::activate::<A>(fields, self.clone(), params, slot, batch_start)
+    }
+    fn whole_steps(
+        &self,
+        fields: ModelFields<Dispatch>,
+        propagation: &Propagation,
+        params: StepParams,
+        slot: u32,
+        steps: u32,
+        tracers: usize,
+    ) -> ModelFields<Dispatch> {
+        <Dispatch as ModelBackend>::whole_steps::<A>(
+            fields,
+            self.clone(),
+            propagation,
+            params,
+            slot,
+            steps,
+            tracers,
+        )
     }
     fn rate_cpu(&self, sigma: f32) -> f32 {
         Activation::rate_cpu(self, sigma)

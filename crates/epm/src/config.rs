@@ -104,6 +104,11 @@ pub struct Config {
     /// transforms. Absent: chosen for the adapter ([`crate::launch::sparse_max_active`]). Both
     /// give the same numbers up to `f32` rounding; the choice is only about speed.
     pub sparse_max_active: Option<u32>,
+    /// Dense steps run as one launch of the whole-step kernel ([`crate::whole_step`]) instead
+    /// of one launch per kernel and transform pass. Absent: chosen for the adapter
+    /// ([`crate::launch::whole_steps_for`]). Both give the same numbers, bit for bit; the choice is
+    /// only about speed, and is ignored where the FFT plans cannot run in one cube (GPUs).
+    pub whole_steps: Option<bool>,
     /// The activation rule.
     pub activation: ActivationConfig,
     /// The propagator.
@@ -196,6 +201,7 @@ impl Default for Config {
             tracers: None,
             resync_every: 1000,
             sparse_max_active: None,
+            whole_steps: None,
             activation: ActivationConfig::default(),
             propagator: PropagatorSpec::default(),
             observables: ObservablesConfig::default(),

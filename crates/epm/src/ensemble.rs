@@ -186,7 +186,10 @@ impl Ensemble {
         let config = &configs[0];
         let client = device.client();
         let tables = StepTables::new(config.l, &config.propagator, config.mu, config.dt);
-        let propagation = Propagation::new(&client, config.l, b, &tables, false)?;
+        let whole = config
+            .whole_steps
+            .unwrap_or_else(|| crate::launch::whole_steps_for(&client, config.l, b));
+        let propagation = Propagation::new(&client, config.l, b, &tables, false, whole)?;
         let burn_device = BurnDevice::new(device.clone());
         let seeds: Vec<u64> = configs.iter().map(|c| c.seed).collect();
         let parameters: Vec<f32> = rules.iter().map(|r| r.parameter()).collect();
@@ -313,6 +316,7 @@ impl Ensemble {
         }
         let end = self.step + steps;
         let unit = self.configs[0].plastic_strain_unit() as f32;
+        let resync = self.configs[0].resync_every;
         while self.step < end {
             let step = self.step;
             let params = self.configs[0].step_params(step);
@@ -321,54 +325,102 @@ impl Ensemble {
                 .fields
                 .take()
                 .expect("fields are present between steps");
-            self.fields = Some(self.rules[0].activate(fields, params, slot, None));
-            // Few active sites in every replica: this step's counts are read, and when no
-            // replica has any, the transforms and the advection are skipped (as a single run
-            // skips them: they would add zeros, the same numbers bit for bit).
-            let moved = if self.last_counts.iter().all(|&c| c < DENSE) {
-                self.collect(step + 1, observers)?;
-                self.last_counts.iter().any(|&c| c > 0)
+            let low = self.last_counts.iter().all(|&c| c < DENSE);
+            let (moved, steps) = if !low && self.propagation.whole_steps() {
+                // One launch for the step (for every step to the next boundary without
+                // observers): the same fields as the launches below, bit for bit.
+                let quiet = observers.iter().all(|list| list.is_empty());
+                let steps = if quiet {
+                    let until = [
+                        end - step,
+                        RING as u64 - step % RING as u64,
+                        resync - step % resync,
+                    ];
+                    until.into_iter().fold(u64::MAX, u64::min)
+                } else {
+                    1
+                };
+                self.fields = Some(self.rules[0].whole_steps(
+                    fields,
+                    &self.propagation,
+                    params,
+                    slot,
+                    steps as u32,
+                    self.tracers,
+                ));
+                (true, steps)
             } else {
-                true
-            };
-            let p = &self.propagation;
-            let mut fields = self
-                .fields
-                .take()
-                .expect("fields are present between steps");
-            if moved {
-                fields = <Dispatch as ModelBackend>::propagate(fields, p, Update::Dense, step);
-                fields = <Dispatch as ModelBackend>::advect(fields, p, Update::Dense, self.tracers);
-            }
-            self.step += 1;
-            let fields = if self.step.is_multiple_of(self.configs[0].resync_every) {
-                <Dispatch as ModelBackend>::resynchronise(fields, p, unit)
-            } else {
-                fields
-            };
-            self.fields = Some(fields);
-            let info = StepInfo {
-                step: self.step,
-                time: self.time(),
-                moved,
-            };
-            for (r, list) in observers.iter_mut().enumerate() {
-                if list.is_empty() {
-                    continue;
+                self.fields = Some(self.rules[0].activate(fields, params, slot, None));
+                // Few active sites in every replica: this step's counts are read, and when no
+                // replica has any, the transforms and the advection are skipped (as a single
+                // run skips them: they would add zeros, the same numbers bit for bit).
+                let moved = if low {
+                    self.collect(step + 1, observers)?;
+                    self.last_counts.iter().any(|&c| c > 0)
+                } else {
+                    true
+                };
+                if moved {
+                    let p = &self.propagation;
+                    let mut fields = self
+                        .fields
+                        .take()
+                        .expect("fields are present between steps");
+                    fields = <Dispatch as ModelBackend>::propagate(fields, p, Update::Dense, step);
+                    fields =
+                        <Dispatch as ModelBackend>::advect(fields, p, Update::Dense, self.tracers);
+                    self.fields = Some(fields);
                 }
-                let view = self.view(r);
-                for o in list.iter_mut() {
-                    o.on_step(&view, &info).map_err(|e| SimError::InReplica {
-                        replica: r,
-                        source: Box::new(e),
-                    })?;
-                }
-            }
-            if self.step.is_multiple_of(RING as u64) {
-                self.collect(self.step, observers)?;
+                (moved, 1)
+            };
+            for _ in 0..steps {
+                self.end_step(moved, unit, observers)?;
             }
         }
         self.collect(self.step, observers)
+    }
+
+    /// The end of a step whose fields are made: the resynchronisation when due, the observers,
+    /// the counts at the ring's end.
+    fn end_step(
+        &mut self,
+        moved: bool,
+        unit: f32,
+        observers: &mut [Vec<&mut dyn Observer>],
+    ) -> Result<(), SimError> {
+        self.step += 1;
+        if self.step.is_multiple_of(self.configs[0].resync_every) {
+            let fields = self
+                .fields
+                .take()
+                .expect("fields are present between steps");
+            self.fields = Some(<Dispatch as ModelBackend>::resynchronise(
+                fields,
+                &self.propagation,
+                unit,
+            ));
+        }
+        let info = StepInfo {
+            step: self.step,
+            time: self.time(),
+            moved,
+        };
+        for (r, list) in observers.iter_mut().enumerate() {
+            if list.is_empty() {
+                continue;
+            }
+            let view = self.view(r);
+            for o in list.iter_mut() {
+                o.on_step(&view, &info).map_err(|e| SimError::InReplica {
+                    replica: r,
+                    source: Box::new(e),
+                })?;
+            }
+        }
+        if self.step.is_multiple_of(RING as u64) {
+            self.collect(self.step, observers)?;
+        }
+        Ok(())
     }
 
     /// Hands the counts of steps up to `upto` (exclusive) to each replica's observers, and

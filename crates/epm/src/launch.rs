@@ -1,7 +1,7 @@
 //! The step's kernel launches, each written once, on device buffers: [`crate::backend`] calls
 //! them on the buffers of Burn's tensors, the `step` benchmarks on buffers of their own. The
 //! kernels themselves live with their physics: [`crate::activation`], [`crate::propagator`],
-//! [`crate::tracers`].
+//! [`crate::tracers`], [`crate::whole_step`].
 //!
 //! Lengths: `sites = L^2`; the increments are the batched inverse's two planes of `2 L^2`.
 
@@ -13,6 +13,7 @@ use epm_fft::buffer::{arg, whole};
 use crate::activation::{Activation, StepParams, activation_step};
 use crate::propagator::{plastic_strain, resynchronise, scale_spectrum};
 use crate::tracers::advect_tracers;
+use crate::whole_step::{self, WholeStep};
 
 /// Sites (or wave vectors) each unit of the elementwise step kernels takes. On CPU adapters
 /// (lavapipe) fewer, fuller invocations are faster (measured 0.58 to 0.47 ms for the
@@ -49,6 +50,34 @@ pub fn sparse_max_active(client: &Client, sites: usize) -> u32 {
 const CPU_SPARSE_PER_LOG2: f64 = 3.0;
 /// See [`sparse_max_active`].
 const GPU_SPARSE_PER_LOG2: f64 = 4.0;
+
+/// Whether dense steps of `replicas` lattices of `l x l` run as one launch of the whole-step
+/// kernel ([`crate::whole_step`]), the default of the `whole_steps` key. CPU adapters only
+/// (there the FFT plans run radix passes that one cube can make, and a launch costs more than a
+/// small lattice's work), up to [`CPU_WHOLE_STEP_MAX_L`] a side and
+/// [`CPU_WHOLE_STEP_MAX_SITES`] sites in all. Measured on 2 cores (book, "Performance"): 1.3 x
+/// faster at L = 64, 1.4 x at L = 32, twice slower at L = 128 (one thread per replica against
+/// two); ensembles at L = 64 1.4 x faster with 4 replicas, even with 16, 1.4 x slower with 64.
+pub fn whole_steps_for(client: &Client, l: usize, replicas: usize) -> bool {
+    epm_fft::device::is_cpu_adapter(client)
+        && l <= CPU_WHOLE_STEP_MAX_L
+        && replicas * l * l <= CPU_WHOLE_STEP_MAX_SITES
+}
+
+/// See [`whole_steps_for`].
+const CPU_WHOLE_STEP_MAX_L: usize = 64;
+/// See [`whole_steps_for`].
+const CPU_WHOLE_STEP_MAX_SITES: usize = 16 * 64 * 64;
+
+/// Units in one cube of the whole-step kernel (one cube per replica). Lavapipe runs a cube on
+/// one thread, its units in SIMD groups of 8 that take turns at each barrier: 16 to 64 units
+/// ran alike at L = 64 (0.65 to 0.67 ms per step), 8 and 256 slower (book, "Performance").
+pub fn whole_step_units(client: &Client) -> u32 {
+    WHOLE_STEP_UNITS.min(client.properties().hardware.max_units_per_cube)
+}
+
+/// See [`whole_step_units`].
+const WHOLE_STEP_UNITS: u32 = 32;
 
 fn grid(client: &Client, units: usize) -> (CubeCount, CubeDim) {
     let dim = CubeDim::new_1d(256);
@@ -367,6 +396,98 @@ pub mod sparse {
             arg::<f32>(&increments.re, 2 * sites),
             arg::<f32>(&increments.im, 2 * sites),
             log2_l(sites),
+        );
+    }
+}
+
+/// What [`whole_steps`] reads and writes besides the activation's buffers: the plans' spectra,
+/// scratch planes, filters and twiddles ([`crate::backend::Propagation`]), the increments, the
+/// fault status and the tracers.
+#[derive(Debug, Clone, Copy)]
+pub struct WholeStepBuffers<'a> {
+    /// The activation's buffers (`event` unused: whole steps are not batches of empty steps).
+    pub activation: ActivationBuffers<'a>,
+    /// The strain rates' spectra, `B L^2`.
+    pub spectrum: &'a ComplexBuffers,
+    /// The forward transform's scratch, `B L^2`.
+    pub forward_scratch: &'a ComplexBuffers,
+    /// The inverse's two filters, `2 L^2` ([`crate::propagator::StepTables::filters`]).
+    pub filters: &'a ComplexBuffers,
+    /// The inverse's scratch, `2 B L^2`.
+    pub inverse_scratch: &'a ComplexBuffers,
+    /// The increments, `2 B L^2`.
+    pub increments: &'a ComplexBuffers,
+    /// Two `u32`: the first non-finite stress.
+    pub status: &'a Handle,
+    /// The plans' forward twiddles, `L / 2` each ([`epm_fft::Fft2d::twiddles`]).
+    pub twiddles: (&'a Handle, &'a Handle),
+    /// Tracer cells, `[B M, 2]` `i32`.
+    pub cells: &'a Handle,
+    /// Tracer fractions, `[B M, 4]` `u32`.
+    pub fractions: &'a Handle,
+}
+
+/// `steps` dense steps of every replica from `params.step` (ring slot `slot`), in one launch of
+/// [`whole_steps`] with `cube_units` units per replica. The steps must stay inside one count
+/// ring (`slot + steps <= RING`).
+#[allow(clippy::too_many_arguments)]
+pub fn whole_steps<A: Activation>(
+    client: &Client,
+    plan: WholeStep,
+    cube_units: u32,
+    b: &WholeStepBuffers,
+    rule: &A,
+    params: &StepParams,
+    slot: u32,
+    steps: u32,
+) {
+    assert!(
+        slot as usize + steps as usize <= crate::count_ring::RING,
+        "whole steps stay inside one count ring"
+    );
+    let (n, all) = (plan.sites, plan.sites * plan.replicas);
+    let tracers = plan.tracers * plan.replicas;
+    let a = &b.activation;
+    let l = 1usize << (n.trailing_zeros() / 2);
+    // SAFETY: every buffer holds the lengths named in `WholeStepBuffers` for `plan`; each cube
+    // addresses only its own replica's sites, lines and tracers.
+    unsafe {
+        whole_step::whole_steps::launch_unchecked::<A>(
+            client,
+            CubeCount::new_1d(plan.replicas as u32),
+            CubeDim::new_1d(cube_units),
+            arg::<f32>(a.stress, all),
+            arg::<u32>(a.active, all),
+            arg::<f32>(a.sign, all),
+            arg::<i32>(a.plastic, all),
+            arg::<f32>(a.strain_rate, all),
+            whole::<u32>(a.active_count),
+            arg::<u32>(a.keys, 2 * plan.replicas),
+            arg::<f32>(a.parameters, plan.replicas),
+            rule.launch_arg(),
+            arg::<f32>(&b.spectrum.re, all),
+            arg::<f32>(&b.spectrum.im, all),
+            arg::<f32>(&b.forward_scratch.re, all),
+            arg::<f32>(&b.forward_scratch.im, all),
+            arg::<f32>(&b.filters.re, 2 * n),
+            arg::<f32>(&b.filters.im, 2 * n),
+            arg::<f32>(&b.inverse_scratch.re, 2 * all),
+            arg::<f32>(&b.inverse_scratch.im, 2 * all),
+            arg::<f32>(&b.increments.re, 2 * all),
+            arg::<f32>(&b.increments.im, 2 * all),
+            arg::<u32>(b.status, 2),
+            arg::<f32>(b.twiddles.0, l / 2),
+            arg::<f32>(b.twiddles.1, l / 2),
+            arg::<i32>(b.cells, 2 * tracers.max(1)),
+            arg::<u32>(b.fractions, 4 * tracers.max(1)),
+            params.step as u32,
+            (params.step >> 32) as u32,
+            slot,
+            steps,
+            params.p_off,
+            params.dt,
+            params.strain_rate_amplitude,
+            plan,
         );
     }
 }

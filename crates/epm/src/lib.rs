@@ -51,6 +51,7 @@ pub mod snapshots;
 pub mod sparse;
 pub mod tracers;
 mod view;
+pub mod whole_step;
 
 pub use activation::{Activation, ActivationRule, Random, Thermal};
 pub use backend::StepTraffic;

@@ -237,7 +237,10 @@ impl Simulation {
         let sparse_limit = config
             .sparse_max_active
             .unwrap_or_else(|| crate::launch::sparse_max_active(&client, config.sites()));
-        let propagation = Propagation::new(&client, l, 1, &tables, sparse_limit > 0)?;
+        let whole = config
+            .whole_steps
+            .unwrap_or_else(|| crate::launch::whole_steps_for(&client, l, 1));
+        let propagation = Propagation::new(&client, l, 1, &tables, sparse_limit > 0, whole)?;
         let burn_device = BurnDevice::new(device.clone());
         let tracers = state.tracers.len();
         let last_count = state.active.iter().sum::<u32>();
@@ -417,9 +420,25 @@ impl Simulation {
                 RING as u64 - step % RING as u64,
                 self.config.resync_every - step % self.config.resync_every,
             ];
-            let batch = until_boundary.into_iter().fold(self.batch, u64::min);
+            let boundary = until_boundary.into_iter().fold(u64::MAX, u64::min);
+            let batch = boundary.min(self.batch);
             if self.last_count == 0 && self.delivered == step && batch >= 2 {
                 self.empty_batch(batch, observers)?;
+            } else if self.last_count >= DENSE
+                && self.update() == Update::Dense
+                && self.propagation.whole_steps()
+            {
+                // Dense steps whose count the host need not read first: one launch for the
+                // step (for several without observers), up to the next window's choice.
+                let steps = match (observers.is_empty(), self.sparse_limit > 0) {
+                    (false, _) => 1,
+                    (true, true) => boundary.min(WINDOW - step % WINDOW),
+                    (true, false) => boundary,
+                };
+                self.whole_steps(step, steps);
+                for _ in 0..steps {
+                    self.end_step(true, observers)?;
+                }
             } else {
                 self.activate(step, None);
                 let moved = if self.last_count < DENSE {
@@ -441,6 +460,22 @@ impl Simulation {
         let slot = (step % RING as u64) as u32;
         let fields = self.take_fields();
         self.fields = Some(self.rule.activate(fields, params, slot, batch_start));
+    }
+
+    /// `steps` dense steps from `step` in one launch ([`crate::whole_step`]).
+    fn whole_steps(&mut self, step: u64, steps: u64) {
+        let params = self.config.step_params(step);
+        let slot = (step % RING as u64) as u32;
+        let fields = self.take_fields();
+        self.fields = Some(self.rule.whole_steps(
+            fields,
+            &self.propagation,
+            params,
+            slot,
+            steps as u32,
+            self.tracers,
+        ));
+        self.increments_stale = false;
     }
 
     /// `batch` steps from a state without active sites, activations only; then the steps
@@ -490,6 +525,16 @@ impl Simulation {
             self.fields = Some(fields);
             self.increments_stale = update == Update::Sparse;
         }
+        self.end_step(moved, observers)
+    }
+
+    /// The end of a step whose fields are made: the step count, the window's update, the
+    /// resynchronisation when due, the observers, the counts at the ring's end.
+    fn end_step(
+        &mut self,
+        moved: bool,
+        observers: &mut [&mut dyn Observer],
+    ) -> Result<(), SimError> {
         self.step += 1;
         if self.sparse_limit > 0 && self.step.is_multiple_of(WINDOW) {
             self.start_window(observers)?;

@@ -204,6 +204,33 @@ pub fn advect_tracers(
     if i >= count {
         terminate!();
     }
+    advect_tracer(
+        cells,
+        fractions,
+        displacement_x,
+        displacement_y,
+        i,
+        y_offset,
+        log2_l,
+        per_replica,
+        replica_stride,
+    );
+}
+
+/// Tracer `i` of [`advect_tracers`]; also run by the whole-step kernel ([`crate::whole_step`]).
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn advect_tracer(
+    cells: &mut [i32],
+    fractions: &mut [u32],
+    displacement_x: &[f32],
+    displacement_y: &[f32],
+    i: usize,
+    #[comptime] y_offset: usize,
+    #[comptime] log2_l: usize,
+    #[comptime] per_replica: usize,
+    #[comptime] replica_stride: usize,
+) {
     let base = (i / comptime![per_replica]) * comptime![replica_stride];
     let (x, y) = load_tracer(cells, fractions, i);
     let (wx, wy) = (weight(x.1), weight(y.1));

@@ -313,11 +313,15 @@ fn invalid_configurations_are_refused_before_device_work() {
 }
 
 /// The counted cost of a step with events, against a count by hand for L = 64: the propagator
-/// multiply and the stress update add no launch of their own (fused into the inverse).
+/// multiply and the stress update add no launch of their own (fused into the inverse), and the
+/// whole-step kernel makes it one launch.
 #[test]
 fn step_traffic_counts_the_fused_launches_and_bytes() {
-    let cfg = config(64, ActivationConfig::Thermal { temperature: 0.1 }, 1);
-    let sim = Simulation::new(cfg, &device()).unwrap();
+    let cfg = Config {
+        whole_steps: Some(false),
+        ..config(64, ActivationConfig::Thermal { temperature: 0.1 }, 1)
+    };
+    let sim = Simulation::new(cfg.clone(), &device()).unwrap();
     let traffic = sim.step_traffic();
     let (n, tracers) = (64u64 * 64, sim.tracer_count() as u64);
     assert_eq!(tracers, n / 16);
@@ -335,4 +339,96 @@ fn step_traffic_counts_the_fused_launches_and_bytes() {
     let inverse = 2 * per_axis * 32 * n + 8 * n + 8 * n;
     assert_eq!(traffic.bytes, 8 * n + forward + inverse + 80 * tracers);
     assert_eq!(traffic.minimum_bytes, 52 * n + 80 * tracers);
+    // The whole-step kernel (CPU adapters) moves the same bytes in one launch.
+    let whole = Config {
+        whole_steps: Some(true),
+        ..cfg
+    };
+    let whole = Simulation::new(whole, &device()).unwrap().step_traffic();
+    let cpu = epm::device::is_cpu_adapter(sim.client());
+    assert_eq!(whole.launches, if cpu { 1 } else { traffic.launches });
+    assert_eq!(whole.bytes, traffic.bytes);
+}
+
+/// A step observer that reads nothing: with it a run advances one step per launch.
+struct EveryStep;
+
+impl Observer for EveryStep {
+    fn name(&self) -> &str {
+        "every-step"
+    }
+    fn on_step(&mut self, _: &epm::View<'_>, _: &epm::StepInfo) -> Result<(), SimError> {
+        Ok(())
+    }
+}
+
+/// The whole-step kernel (one launch for one or many dense steps) makes the fields of the
+/// separate launches bit for bit: both rules, with and without observers (one step, or up to
+/// the next boundary, per launch), across resynchronisations and count rings, and an ensemble
+/// of whole steps is its replicas' single runs made of separate launches.
+#[test]
+fn whole_steps_are_the_separate_launches_bit_for_bit() {
+    let client = super::client();
+    let rules = [
+        ActivationConfig::Thermal { temperature: 0.1 },
+        ActivationConfig::Random { activity: 0.05 },
+    ];
+    for (i, activation) in rules.into_iter().enumerate() {
+        let base = Config {
+            resync_every: 50,
+            ..config(32, activation, 30 + i as u64)
+        };
+        let run = |whole: bool, observed: bool| {
+            let config = Config {
+                whole_steps: Some(whole),
+                ..base.clone()
+            };
+            let mut sim = Simulation::new(config, &device()).unwrap();
+            let mut counts = Counts::default();
+            let mut every = EveryStep;
+            for piece in [37, 100, 63] {
+                if observed {
+                    sim.advance(piece, &mut [&mut counts, &mut every]).unwrap();
+                } else {
+                    sim.advance(piece, &mut []).unwrap();
+                }
+            }
+            let whole_ran = sim.step_traffic().launches == 1;
+            (sim.state().unwrap(), counts.counts, whole_ran)
+        };
+        let (launches, counts, whole_ran) = run(false, true);
+        assert!(!whole_ran);
+        let busy = counts.iter().filter(|&&c| c >= 3).count();
+        assert!(busy > 100, "{activation:?}: {busy} dense steps");
+        let cpu = epm::device::is_cpu_adapter(&client);
+        for observed in [true, false] {
+            let (whole, whole_counts, whole_ran) = run(true, observed);
+            assert_eq!(whole_ran, cpu, "whole steps run on CPU adapters");
+            assert_eq!(whole, launches, "{activation:?}, observed {observed}");
+            if observed {
+                assert_eq!(whole_counts, counts, "{activation:?}: counts");
+            }
+        }
+    }
+    // An ensemble of whole steps against single runs of separate launches.
+    let configs: Vec<Config> = [(0.1, 41), (0.3, 42)]
+        .into_iter()
+        .map(|(temperature, seed)| Config {
+            whole_steps: Some(true),
+            resync_every: 50,
+            ..config(16, ActivationConfig::Thermal { temperature }, seed)
+        })
+        .collect();
+    let mut ensemble = epm::Ensemble::new(configs.clone(), &device()).unwrap();
+    ensemble.advance(120, &mut [vec![], vec![]]).unwrap();
+    for (r, c) in configs.iter().enumerate() {
+        let single = Config {
+            whole_steps: Some(false),
+            ..c.clone()
+        };
+        let mut sim = Simulation::new(single, &device()).unwrap();
+        sim.advance(120, &mut []).unwrap();
+        let state = sim.state().unwrap();
+        assert_eq!(ensemble.view(r).state().unwrap(), state, "replica {r}");
+    }
 }

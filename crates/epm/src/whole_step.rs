@@ -1,0 +1,168 @@
+//! The whole step in one launch: model notes steps 1 to 6 (activation, forward transform of
+//! the plastic strain rate, the filtered inverse with the stress update, tracer advection) of
+//! several consecutive steps, one cube per replica.
+//!
+//! A step with events is otherwise ten launches on a CPU adapter (activation, four passes of
+//! each transform, advection), and at small L the launches, not the work, bind it (book,
+//! "Performance"). Here the cube's units run the same per-unit bodies as those launches
+//! ([`crate::activation::activate_unit`], the FFT plans' passes through
+//! [`epm_fft::kernels::in_cube`], [`crate::tracers::advect_tracer`]) on the same addresses,
+//! with a storage barrier where a launch ended: the fields after each step are those of the
+//! separate launches, bit for bit, and the device tests compare the two.
+//!
+//! Only the dense update, and only where both plans run radix passes (CPU adapters; on GPUs
+//! each axis is one shared-memory launch already): see [`crate::backend::Propagation`].
+
+use cubecl::prelude::*;
+use epm_fft::kernels::in_cube::{CubeTransform, transform_in_cube};
+
+use crate::activation::{ActivationRule, activate_unit};
+use crate::tracers::advect_tracer;
+
+/// The comptime shape of one whole-step launch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WholeStep {
+    /// Sites per replica, `L^2`.
+    pub sites: usize,
+    /// Sites per activation unit ([`crate::launch::sites_per_unit`]).
+    pub per_unit: usize,
+    /// Replicas: one cube each.
+    pub replicas: usize,
+    /// Tracers per replica.
+    pub tracers: usize,
+    /// The forward transform of the strain rates (one field per replica).
+    pub forward: CubeTransform,
+    /// The filtered inverse into the increments, with the stress update (two fields per
+    /// replica).
+    pub inverse: CubeTransform,
+}
+
+/// `steps` steps from step `step_lo + 2^32 step_hi` (ring slot `slot` for the first; the
+/// caller keeps the steps inside one ring and one `2^32` block), replica `CUBE_POS`. Buffers as
+/// for the separate kernels: see [`crate::launch::WholeStepBuffers`].
+#[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
+pub fn whole_steps<R: ActivationRule>(
+    stress: &mut [f32],
+    active: &mut [u32],
+    sign: &mut [f32],
+    plastic: &mut [i32],
+    strain_rate: &mut [f32],
+    active_count: &[Atomic<u32>],
+    keys: &[u32],
+    parameters: &[f32],
+    rule: R,
+    spectrum_re: &mut [f32],
+    spectrum_im: &mut [f32],
+    forward_scratch_re: &mut [f32],
+    forward_scratch_im: &mut [f32],
+    filters_re: &[f32],
+    filters_im: &[f32],
+    inverse_scratch_re: &mut [f32],
+    inverse_scratch_im: &mut [f32],
+    increments_re: &mut [f32],
+    increments_im: &mut [f32],
+    status: &[Atomic<u32>],
+    tw_re: &[f32],
+    tw_im: &[f32],
+    cells: &mut [i32],
+    fractions: &mut [u32],
+    step_lo: u32,
+    step_hi: u32,
+    slot: u32,
+    steps: u32,
+    p_off: f32,
+    dt: f32,
+    strain_rate_amplitude: f32,
+    #[comptime] plan: WholeStep,
+) {
+    let replica = CUBE_POS;
+    let activation_units = comptime![plan.sites / plan.per_unit];
+    let log2_l = comptime![(plan.sites.trailing_zeros() / 2) as usize];
+    for k in 0..steps {
+        let step = step_lo + k;
+        // Steps 1 to 3: the activation.
+        let mut u = UNIT_POS as usize;
+        while u < activation_units {
+            activate_unit::<R>(
+                stress.slice(0, stress.len()),
+                active,
+                sign,
+                plastic,
+                strain_rate,
+                active_count,
+                keys,
+                parameters,
+                &rule,
+                replica,
+                u,
+                step,
+                step_hi,
+                p_off,
+                dt,
+                strain_rate_amplitude,
+                slot + k,
+                plan.sites,
+                plan.per_unit,
+                plan.replicas,
+            );
+            u += CUBE_DIM as usize;
+        }
+        sync_storage();
+        // Steps 4 and 5: the strain rate's spectrum, then the increments and the stress.
+        transform_in_cube::<f32>(
+            replica,
+            strain_rate.slice(0, strain_rate.len()),
+            strain_rate.slice(0, strain_rate.len()),
+            filters_re,
+            filters_im,
+            forward_scratch_re,
+            forward_scratch_im,
+            spectrum_re,
+            spectrum_im,
+            stress,
+            status,
+            tw_re,
+            tw_im,
+            step,
+            plan.forward,
+        );
+        transform_in_cube::<f32>(
+            replica,
+            spectrum_re.slice(0, spectrum_re.len()),
+            spectrum_im.slice(0, spectrum_im.len()),
+            filters_re,
+            filters_im,
+            inverse_scratch_re,
+            inverse_scratch_im,
+            increments_re,
+            increments_im,
+            stress,
+            status,
+            tw_re,
+            tw_im,
+            step,
+            plan.inverse,
+        );
+        // Step 6: the tracers, by `du_x` (imaginary plane) and `du_y` (real, after the stress
+        // increment).
+        if comptime![plan.tracers > 0] {
+            let mut t = UNIT_POS as usize;
+            while t < comptime![plan.tracers] {
+                advect_tracer(
+                    cells,
+                    fractions,
+                    increments_im.slice(0, increments_im.len()),
+                    increments_re.slice(0, increments_re.len()),
+                    replica * comptime![plan.tracers] + t,
+                    comptime![plan.sites],
+                    log2_l,
+                    comptime![plan.tracers],
+                    comptime![2 * plan.sites],
+                );
+                t += CUBE_DIM as usize;
+            }
+        }
+        sync_storage();
+    }
+}
