@@ -68,34 +68,19 @@ pub fn transform_in_cube<F: Float>(
         plan.rows[0],
         plan.groups,
     );
-    if comptime![plan.row_passes > 1] {
-        inner_in_cube::<F>(
-            group,
-            scratch_re,
-            scratch_im,
-            acc,
-            status,
-            tw_re,
-            tw_im,
-            tag,
-            plan.rows[1],
-            plan.groups,
-        );
-    }
-    if comptime![plan.row_passes > 2] {
-        inner_in_cube::<F>(
-            group,
-            scratch_re,
-            scratch_im,
-            acc,
-            status,
-            tw_re,
-            tw_im,
-            tag,
-            plan.rows[2],
-            plan.groups,
-        );
-    }
+    later_in_cube::<F>(
+        group,
+        scratch_re,
+        scratch_im,
+        acc,
+        status,
+        tw_re,
+        tw_im,
+        tag,
+        plan.rows,
+        plan.row_passes,
+        plan.groups,
+    );
     // The columns read the rows' results: the scratch planes, read-only in this pass.
     let rows_re = scratch_re.slice(0, scratch_re.len());
     let rows_im = scratch_im.slice(0, scratch_im.len());
@@ -115,34 +100,19 @@ pub fn transform_in_cube<F: Float>(
         plan.columns[0],
         plan.groups,
     );
-    if comptime![plan.column_passes > 1] {
-        inner_in_cube::<F>(
-            group,
-            dst_re,
-            dst_im,
-            acc,
-            status,
-            tw_re,
-            tw_im,
-            tag,
-            plan.columns[1],
-            plan.groups,
-        );
-    }
-    if comptime![plan.column_passes > 2] {
-        inner_in_cube::<F>(
-            group,
-            dst_re,
-            dst_im,
-            acc,
-            status,
-            tw_re,
-            tw_im,
-            tag,
-            plan.columns[2],
-            plan.groups,
-        );
-    }
+    later_in_cube::<F>(
+        group,
+        dst_re,
+        dst_im,
+        acc,
+        status,
+        tw_re,
+        tw_im,
+        tag,
+        plan.columns,
+        plan.column_passes,
+        plan.groups,
+    );
 }
 
 /// The units of `pass` that belong to `group` (contiguous: a field is the outermost index of a
@@ -186,6 +156,34 @@ fn first_in_cube<F: Float>(
         u += CUBE_DIM as usize;
     }
     sync_storage();
+}
+
+/// The passes after the first of one axis (`passes[1..count]`), in place.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn later_in_cube<F: Float>(
+    group: usize,
+    data_re: &mut [F],
+    data_im: &mut [F],
+    acc: &mut [F],
+    status: &[Atomic<u32>],
+    tw_re: &[F],
+    tw_im: &[F],
+    tag: u32,
+    #[comptime] passes: [Pass; MAX_PASSES],
+    #[comptime] count: usize,
+    #[comptime] groups: usize,
+) {
+    if comptime![count > 1] {
+        inner_in_cube::<F>(
+            group, data_re, data_im, acc, status, tw_re, tw_im, tag, passes[1], groups,
+        );
+    }
+    if comptime![count > 2] {
+        inner_in_cube::<F>(
+            group, data_re, data_im, acc, status, tw_re, tw_im, tag, passes[2], groups,
+        );
+    }
 }
 
 /// [`first_in_cube`] for a later pass, in place.
