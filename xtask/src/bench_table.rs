@@ -148,7 +148,8 @@ fn whole_table(rows: &Group) -> String {
     let mut out = String::from(
         "The whole-step kernel (one launch, one cube per replica) against the separate \
          launches (ms per step, T = 0.1; `each`: an observer reads every step, so one step per \
-         launch):\n\n         | L | launches | whole | launches / whole | launches, each | whole, each | launches / whole, each |\n\
+         launch):\n\n\
+         | L | launches | whole | launches / whole | launches, each | whole, each | launches / whole, each |\n\
          |---|---|---|---|---|---|---|\n",
     );
     for (l, m) in rows {
@@ -214,6 +215,7 @@ fn steps_table(rows: &Group) -> String {
             let m = m.iter().filter(|(id, _)| !is_update_id(id));
             (*l, m.map(|(id, ns)| (id.clone(), *ns)).collect())
         })
+        .filter(|(_, m): &(u64, BTreeMap<String, f64>)| !m.is_empty())
         .collect();
     let rows = &rows;
     let imps = ids(rows, "thermal");
@@ -618,7 +620,11 @@ mod tests {
             m.insert(id.into(), ms * 1e6);
         }
         r.entry(256).or_default().insert("thermal".into(), 9e6);
+        r.entry(32)
+            .or_default()
+            .insert("thermal-whole".into(), 0.3e6);
         let t = whole_table(&r);
+        assert!(t.contains("\n| L | launches | whole |"), "{t}");
         assert!(
             t.contains("| 64 | 0.900 | 0.600 | 1.50 | 0.800 | 0.800 | 1.00 |"),
             "{t}"
@@ -628,6 +634,10 @@ mod tests {
         assert!(
             !plain.contains("whole") && !plain.contains("launches"),
             "{plain}"
+        );
+        assert!(
+            !plain.contains("| 32 |"),
+            "a row of whole-step ids only: {plain}"
         );
     }
 
