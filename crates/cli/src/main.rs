@@ -208,43 +208,16 @@ fn user_id() -> String {
     std::env::var("USER").unwrap_or_else(|_| "user".into())
 }
 
-/// The most sites one launch may cover (a lattice, or an ensemble's replicas together) for
-/// lavapipe to get one worker thread ([`device`]): 64 x 64.
-const ONE_CPU_THREAD_MAX_SITES: usize = 64 * 64;
-
-/// `LP_NUM_THREADS` for lavapipe (Mesa's Vulkan driver on the CPU; no other driver reads it)
-/// when no launch of the command covers more than `ONE_CPU_THREAD_MAX_SITES` sites and the user
-/// has not set it: a step there is ten small dispatches, and each one wakes every worker
-/// thread, so one thread is faster (measured on 2 cores at L = 64: 1.35 x bare, 1.25 x with
-/// the default observers; the same at L = 128, slower at 256: book, "Performance").
-fn lavapipe_threads(largest_sites: usize, user_set: bool) -> Option<&'static str> {
-    (largest_sites <= ONE_CPU_THREAD_MAX_SITES && !user_set).then_some("1")
-}
-
-/// The compute device for launches of at most `largest_sites` sites (`L^2` times the replicas
-/// of an ensemble).
-fn device(largest_sites: usize) -> Result<epm::cubecl::Device, CliError> {
-    let user_set = std::env::var_os("LP_NUM_THREADS").is_some();
-    if let Some(threads) = lavapipe_threads(largest_sites, user_set) {
-        // SAFETY: the commands call this before they start a thread or open the device (the
-        // driver reads the variable when the device opens).
-        unsafe { std::env::set_var("LP_NUM_THREADS", threads) };
-    }
+/// The compute device. (Lavapipe's worker threads are left as Mesa sets them: one thread for
+/// lattices of at most 64 a side was faster while a step was ten launches, and is slower since
+/// such steps are one launch of the whole-step kernel: book, "Performance".)
+fn device() -> Result<epm::cubecl::Device, CliError> {
     epm::device::default_device().map_err(|e| {
         CliError::Usage(format!(
             "no compute device: {e}; on Linux without a GPU install Mesa's software Vulkan driver \
              (apt-get install mesa-vulkan-drivers), see `epm info`"
         ))
     })
-}
-
-/// The most sites one launch of `groups` covers: a group's runs share an ensemble.
-fn largest_launch(groups: &[Vec<&epm_cli::sweep::RunSpec>]) -> usize {
-    groups
-        .iter()
-        .map(|g| g.len() * g[0].config.sites())
-        .max()
-        .unwrap_or(0)
 }
 
 fn load_config(path: &Path) -> Result<Config, CliError> {
@@ -264,7 +237,7 @@ fn run(
             "--checkpoint-minutes {minutes}: must be > 0"
         )));
     }
-    let device = device(config.sites())?;
+    let device = device()?;
     let interrupt = interrupt_flag();
     let mut run = if resume && out.join(epm::run::CHECKPOINT).exists() {
         Run::resume(out, Some(&config), &device)?
@@ -354,7 +327,7 @@ fn sweep_command(
         Some(_) => specs.iter().map(|s| vec![*s]).collect(),
         None => ensemble_groups(&specs, ensemble),
     };
-    let device = device(largest_launch(&groups))?;
+    let device = device()?;
     // Which runs do go together: timed on this device (epm_cli::schedule). Finished runs
     // first, each alone: they are skipped.
     let pending = |s: &&epm_cli::sweep::RunSpec| !Run::is_complete(&out.join(&s.name));
@@ -438,9 +411,7 @@ fn reproduce_command(
         Target::Demo => (vec![], Scale::Demo),
         Target::Figure(f) => (vec![f], scale),
     };
-    let runs = epm_cli::reproduce::plan(&figures, scale, propagator);
-    let specs: Vec<&epm_cli::sweep::RunSpec> = runs.iter().collect();
-    let device = device(largest_launch(&ensemble_groups(&specs, ensemble)))?;
+    let device = device()?;
     let interrupt = interrupt_flag();
     match reproduce(
         &figures,
@@ -551,23 +522,8 @@ fn info() -> Result<(), CliError> {
     for d in &all {
         println!("  {d:?}");
     }
-    let device = device(usize::MAX)?; // no lattice: lavapipe as configured
+    let device = device()?;
     println!("a run would use: {device:?}");
     println!("  {}", epm::device::describe(&device.client()));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::lavapipe_threads;
-
-    #[test]
-    fn one_lavapipe_thread_for_small_lattices_unless_the_user_chose() {
-        assert_eq!(lavapipe_threads(64 * 64, false), Some("1"));
-        assert_eq!(lavapipe_threads(16 * 16, false), Some("1"));
-        assert_eq!(lavapipe_threads(128 * 128, false), None);
-        // An ensemble of 16 replicas of 64 x 64 is one launch of 256 x 256 sites.
-        assert_eq!(lavapipe_threads(16 * 64 * 64, false), None);
-        assert_eq!(lavapipe_threads(64 * 64, true), None);
-    }
 }
