@@ -57,7 +57,7 @@ const GPU_SPARSE_PER_LOG2: f64 = 4.0;
 /// small lattice's work), up to [`CPU_WHOLE_STEP_MAX_L`] a side and
 /// [`CPU_WHOLE_STEP_MAX_SITES`] sites in all. Measured on 2 cores (book, "Performance"): 1.3 x
 /// faster at L = 64, 1.4 x at L = 32, twice slower at L = 128 (one thread per replica against
-/// two); ensembles at L = 64 1.4 x faster with 4 replicas, even with 16, 1.4 x slower with 64.
+/// two); ensembles at L = 64 1.45 x faster with 4 replicas, 1.2 x with 16, 1.3 x slower with 64.
 pub fn whole_steps_for(client: &Client, l: usize, replicas: usize) -> bool {
     epm_fft::device::is_cpu_adapter(client)
         && l <= CPU_WHOLE_STEP_MAX_L
@@ -71,7 +71,8 @@ const CPU_WHOLE_STEP_MAX_SITES: usize = 16 * 64 * 64;
 
 /// Units in one cube of the whole-step kernel (one cube per replica). Lavapipe runs a cube on
 /// one thread, its units in SIMD groups of 8 that take turns at each barrier: 16 to 64 units
-/// ran alike at L = 64 (0.65 to 0.67 ms per step), 8 and 256 slower (book, "Performance").
+/// ran alike at L = 64 (one replica 0.65 to 0.67 ms per step, 16 replicas 4.7 to 4.9 ms), 8,
+/// 128 and 256 slower (book, "Performance").
 pub fn whole_step_units(client: &Client) -> u32 {
     WHOLE_STEP_UNITS.min(client.properties().hardware.max_units_per_cube)
 }
