@@ -441,14 +441,7 @@ impl<F: FftFloat> Fft2d<F> {
 
     /// Forward transform of a real field `input` (its Hermitian spectrum, all bins) into `output`.
     pub fn forward_real(&self, input: &Handle, output: &ComplexBuffers) -> Result<(), FftError> {
-        self.check_plane(input, "input")?;
-        self.check(output, ["output.re", "output.im"])?;
-        let packed = ComplexBuffers {
-            re: input.clone(),
-            im: input.clone(),
-        };
-        self.run(&packed, output, false, true, Fused::NONE);
-        Ok(())
+        self.forward_real_on(input, output, None)
     }
 
     /// [`Fft2d::forward_real`] made by one cube of `cube_units` units per group of
@@ -461,14 +454,30 @@ impl<F: FftFloat> Fft2d<F> {
         groups: usize,
         cube_units: u32,
     ) -> Result<(), FftError> {
+        self.forward_real_on(input, output, Some((groups, cube_units)))
+    }
+
+    /// [`Fft2d::forward_real`], pass by pass or (`in_cubes`: groups, units per cube) in one
+    /// launch.
+    fn forward_real_on(
+        &self,
+        input: &Handle,
+        output: &ComplexBuffers,
+        in_cubes: Option<(usize, u32)>,
+    ) -> Result<(), FftError> {
         self.check_plane(input, "input")?;
         self.check(output, ["output.re", "output.im"])?;
         let packed = ComplexBuffers {
             re: input.clone(),
             im: input.clone(),
         };
-        let plan = self.in_cube_or_error(Transform::ForwardReal, groups)?;
-        self.run_in_cubes(&packed, output, Fused::NONE, plan, cube_units);
+        match in_cubes {
+            None => self.run(&packed, output, false, true, Fused::NONE),
+            Some((groups, cube_units)) => {
+                let plan = self.in_cube_or_error(Transform::ForwardReal, groups)?;
+                self.run_in_cubes(&packed, output, Fused::NONE, plan, cube_units);
+            }
+        }
         Ok(())
     }
 
@@ -671,24 +680,13 @@ impl<F: FftFloat> Fft2d<F> {
         {
             return None;
         }
-        let fused = match transform {
-            Transform::ForwardReal => Fused::NONE,
+        let (row_run, column_run) = match transform {
+            Transform::ForwardReal => self.axis_runs(false, true, None, false),
             Transform::InverseFiltered {
                 filters,
                 accumulate,
-            } => Fused {
-                filter: Some(&self.scratch),
-                filters,
-                accumulate: accumulate.then_some(Accumulate {
-                    target: &self.unused_float,
-                    status: &self.unused_status,
-                    tag: 0,
-                }),
-            },
+            } => self.axis_runs(true, false, Some(filters), accumulate),
         };
-        let inverse = transform != Transform::ForwardReal;
-        let (row_run, column_run) =
-            self.axis_runs(inverse, transform == Transform::ForwardReal, fused);
         let pad = |passes: Vec<Pass>| {
             let mut out = [passes[0]; MAX_PASSES];
             out[..passes.len()].copy_from_slice(&passes);
@@ -904,7 +902,9 @@ impl<F: FftFloat> Fft2d<F> {
         zero_imag: bool,
         fused: Fused<'_>,
     ) {
-        let (rows, columns) = self.axis_runs(inverse, zero_imag, fused);
+        let filters = fused.filter.map(|_| fused.filters);
+        let (rows, columns) =
+            self.axis_runs(inverse, zero_imag, filters, fused.accumulate.is_some());
         let rows_fused = Fused {
             accumulate: None,
             ..fused
@@ -919,17 +919,26 @@ impl<F: FftFloat> Fft2d<F> {
 
     /// What the rows and the columns of one transform do: direction, real input, the
     /// inverse's normalisation on the columns' last store, the fusions.
-    fn axis_runs(&self, inverse: bool, zero_imag: bool, fused: Fused<'_>) -> (AxisRun, AxisRun) {
+    /// `filters`: the number of filters of a filtered load (`None`: no filter); `accumulate`: an
+    /// accumulation on the last store.
+    fn axis_runs(
+        &self,
+        inverse: bool,
+        zero_imag: bool,
+        filters: Option<usize>,
+        accumulate: bool,
+    ) -> (AxisRun, AxisRun) {
         let field_log2 = self.shape.field_len().trailing_zeros() as usize;
+        let (filter, filters) = (filters.is_some(), filters.unwrap_or(1));
         let rows = AxisRun {
             inverse,
             zero_imag,
             norm_log2: 0,
             fusion: Fusion {
-                filter: fused.filter.is_some(),
+                filter,
                 accumulate: false,
                 field_log2,
-                filters: fused.filters,
+                filters,
             },
         };
         let columns = AxisRun {
@@ -938,9 +947,9 @@ impl<F: FftFloat> Fft2d<F> {
             norm_log2: if inverse { field_log2 } else { 0 },
             fusion: Fusion {
                 filter: false,
-                accumulate: fused.accumulate.is_some(),
+                accumulate,
                 field_log2,
-                filters: fused.filters,
+                filters,
             },
         };
         (rows, columns)

@@ -258,58 +258,35 @@ pub fn first_pass_at<F: Float>(
 ) {
     let (base, block, inside) = locate(pos, pass);
     if inside {
-        first_block::<F>(
-            base, block, src_re, src_im, h_re, h_im, dst_re, dst_im, acc, status, tw_re, tw_im,
-            tag, pass,
-        );
-    }
-}
-
-#[cube]
-#[allow(clippy::too_many_arguments)]
-fn first_block<F: Float>(
-    base: usize,
-    block: usize,
-    src_re: &[F],
-    src_im: &[F],
-    h_re: &[F],
-    h_im: &[F],
-    dst_re: &mut [F],
-    dst_im: &mut [F],
-    acc: &mut [F],
-    status: &[Atomic<u32>],
-    tw_re: &[F],
-    tw_im: &[F],
-    tag: u32,
-    #[comptime] pass: Pass,
-) {
-    let radix = comptime![1usize << pass.radix_log2];
-    let es = comptime![pass.layout.elem_stride];
-    let rest_bits = comptime![pass.log2_n - pass.radix_log2];
-    // Element g + t (g = block * 2^k) comes from index rev(g + t) = rev(g) + rev_k(t) << (m - k).
-    let g = block << comptime![pass.radix_log2];
-    let rev_g = bit_reverse(block, rest_bits);
-    let mut re = Array::<F>::new(radix);
-    let mut im = Array::<F>::new(radix);
-    #[unroll]
-    for t in 0..radix {
-        let src = base + (rev_g + (bit_reverse(t, pass.radix_log2) << rest_bits)) * es;
-        if comptime![pass.fusion.filter] {
-            let (fr, fi) = fused::filtered::<F>(src_re, src_im, h_re, h_im, src, pass.fusion);
-            re[t] = fr;
-            im[t] = fi;
-        } else {
-            re[t] = src_re[src];
-            if comptime![pass.zero_imag] {
-                im[t] = F::new(0.0f32);
+        let radix = comptime![1usize << pass.radix_log2];
+        let es = comptime![pass.layout.elem_stride];
+        let rest_bits = comptime![pass.log2_n - pass.radix_log2];
+        // Element g + t (g = block * 2^k) comes from index
+        // rev(g + t) = rev(g) + rev_k(t) << (m - k).
+        let g = block << comptime![pass.radix_log2];
+        let rev_g = bit_reverse(block, rest_bits);
+        let mut re = Array::<F>::new(radix);
+        let mut im = Array::<F>::new(radix);
+        #[unroll]
+        for t in 0..radix {
+            let src = base + (rev_g + (bit_reverse(t, pass.radix_log2) << rest_bits)) * es;
+            if comptime![pass.fusion.filter] {
+                let (fr, fi) = fused::filtered::<F>(src_re, src_im, h_re, h_im, src, pass.fusion);
+                re[t] = fr;
+                im[t] = fi;
             } else {
-                im[t] = src_im[src];
+                re[t] = src_re[src];
+                if comptime![pass.zero_imag] {
+                    im[t] = F::new(0.0f32);
+                } else {
+                    im[t] = src_im[src];
+                }
             }
         }
+        butterflies::<F>(&mut re, &mut im, 0usize, tw_re, tw_im, pass);
+        let first = base + g * es;
+        store::<F>(&re, &im, dst_re, dst_im, acc, status, tag, first, pass);
     }
-    butterflies::<F>(&mut re, &mut im, 0usize, tw_re, tw_im, pass);
-    let first = base + g * es;
-    store::<F>(&re, &im, dst_re, dst_im, acc, status, tag, first, pass);
 }
 
 /// A later pass of an axis (stage > 0), in place. `acc`, `status`, `tag`: see [`store`].
@@ -354,40 +331,21 @@ pub fn inner_pass_at<F: Float>(
 ) {
     let (base, block, inside) = locate(pos, pass);
     if inside {
-        inner_block::<F>(
-            base, block, data_re, data_im, acc, status, tw_re, tw_im, tag, pass,
-        );
+        let radix = comptime![1usize << pass.radix_log2];
+        let h = comptime![1usize << pass.stage];
+        let es = comptime![pass.layout.elem_stride];
+        let j = block & (h - 1);
+        let g = (block >> comptime![pass.stage]) << comptime![pass.stage + pass.radix_log2];
+        let first = base + (g + j) * es;
+        let mut re = Array::<F>::new(radix);
+        let mut im = Array::<F>::new(radix);
+        #[unroll]
+        for t in 0..radix {
+            let p = first + t * h * es;
+            re[t] = data_re[p];
+            im[t] = data_im[p];
+        }
+        butterflies::<F>(&mut re, &mut im, j, tw_re, tw_im, pass);
+        store::<F>(&re, &im, data_re, data_im, acc, status, tag, first, pass);
     }
-}
-
-#[cube]
-#[allow(clippy::too_many_arguments)]
-fn inner_block<F: Float>(
-    base: usize,
-    block: usize,
-    data_re: &mut [F],
-    data_im: &mut [F],
-    acc: &mut [F],
-    status: &[Atomic<u32>],
-    tw_re: &[F],
-    tw_im: &[F],
-    tag: u32,
-    #[comptime] pass: Pass,
-) {
-    let radix = comptime![1usize << pass.radix_log2];
-    let h = comptime![1usize << pass.stage];
-    let es = comptime![pass.layout.elem_stride];
-    let j = block & (h - 1);
-    let g = (block >> comptime![pass.stage]) << comptime![pass.stage + pass.radix_log2];
-    let first = base + (g + j) * es;
-    let mut re = Array::<F>::new(radix);
-    let mut im = Array::<F>::new(radix);
-    #[unroll]
-    for t in 0..radix {
-        let p = first + t * h * es;
-        re[t] = data_re[p];
-        im[t] = data_im[p];
-    }
-    butterflies::<F>(&mut re, &mut im, j, tw_re, tw_im, pass);
-    store::<F>(&re, &im, data_re, data_im, acc, status, tag, first, pass);
 }
