@@ -348,6 +348,21 @@ fn sites(t: &CubeTensor) -> usize {
     t.meta.shape().num_elements()
 }
 
+/// What the activation reads and writes, in the fields' buffers.
+fn activation_buffers(fields: &ModelFields<CubeBackend>) -> launch::ActivationBuffers<'_> {
+    launch::ActivationBuffers {
+        stress: &fields.stress.handle,
+        active: &fields.active.handle,
+        sign: &fields.sign.handle,
+        plastic: &fields.plastic.handle,
+        strain_rate: &fields.strain_rate.handle,
+        active_count: &fields.active_count.handle,
+        event: &fields.event.handle,
+        keys: &fields.keys.handle,
+        parameters: &fields.parameters.handle,
+    }
+}
+
 fn increments(fields: &ModelFields<CubeBackend>) -> ComplexBuffers {
     ComplexBuffers {
         re: fields.increments_re.handle.clone(),
@@ -372,17 +387,7 @@ impl ModelBackend for CubeBackend {
             event: owned(fields.event),
             ..fields
         };
-        let buffers = launch::ActivationBuffers {
-            stress: &fields.stress.handle,
-            active: &fields.active.handle,
-            sign: &fields.sign.handle,
-            plastic: &fields.plastic.handle,
-            strain_rate: &fields.strain_rate.handle,
-            active_count: &fields.active_count.handle,
-            event: &fields.event.handle,
-            keys: &fields.keys.handle,
-            parameters: &fields.parameters.handle,
-        };
+        let buffers = activation_buffers(&fields);
         let client = &fields.stress.client;
         let replicas = sites(&fields.parameters);
         let n = sites(&fields.stress) / replicas;
@@ -515,17 +520,7 @@ impl ModelBackend for CubeBackend {
         };
         let increments = increments(&fields);
         let buffers = launch::WholeStepBuffers {
-            activation: launch::ActivationBuffers {
-                stress: &fields.stress.handle,
-                active: &fields.active.handle,
-                sign: &fields.sign.handle,
-                plastic: &fields.plastic.handle,
-                strain_rate: &fields.strain_rate.handle,
-                active_count: &fields.active_count.handle,
-                event: &fields.event.handle,
-                keys: &fields.keys.handle,
-                parameters: &fields.parameters.handle,
-            },
+            activation: activation_buffers(&fields),
             spectrum: &p.spectrum,
             forward_scratch: &whole.forward_scratch,
             filters: &p.filters,

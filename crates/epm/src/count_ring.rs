@@ -60,6 +60,16 @@ pub(crate) fn clear_due(upto: u64, delivered: u64, cleared: u64) -> bool {
     upto.is_multiple_of(RING as u64) && cleared < upto && delivered >= upto
 }
 
+/// How many steps from `step` may run before the host has to step in: up to `end`, the end of
+/// the current ring (its counts are read there) and the next resynchronisation (every
+/// `resync_every` steps). Batches of empty steps and runs of whole steps stop there.
+pub(crate) fn steps_to_boundary(step: u64, end: u64, resync_every: u64) -> u64 {
+    let ring = RING as u64;
+    (end - step)
+        .min(ring - step % ring)
+        .min(resync_every - step % resync_every)
+}
+
 /// A zeroed count buffer of `replicas` rings.
 pub(crate) fn zeroed(replicas: usize, device: &BurnDevice) -> DispatchTensor {
     let len = words(replicas);
@@ -101,5 +111,13 @@ mod tests {
         assert!(!clear_due(128, 127, 64));
         assert!(!clear_due(128, 128, 128));
         assert!(!clear_due(100, 128, 64));
+    }
+
+    #[test]
+    fn batches_stop_at_the_end_the_ring_and_the_resynchronisation() {
+        assert_eq!(steps_to_boundary(0, 1000, 1000), 64);
+        assert_eq!(steps_to_boundary(70, 100, 1000), 30);
+        assert_eq!(steps_to_boundary(70, 1000, 75), 5);
+        assert_eq!(steps_to_boundary(127, 1000, 1000), 1);
     }
 }

@@ -331,12 +331,7 @@ impl Ensemble {
                 // observers): the same fields as the launches below, bit for bit.
                 let quiet = observers.iter().all(|list| list.is_empty());
                 let steps = if quiet {
-                    let until = [
-                        end - step,
-                        RING as u64 - step % RING as u64,
-                        resync - step % resync,
-                    ];
-                    until.into_iter().fold(u64::MAX, u64::min)
+                    count_ring::steps_to_boundary(step, end, resync)
                 } else {
                     1
                 };

@@ -415,12 +415,7 @@ impl Simulation {
         let end = self.step + steps;
         while self.step < end {
             let step = self.step;
-            let until_boundary = [
-                end - step,
-                RING as u64 - step % RING as u64,
-                self.config.resync_every - step % self.config.resync_every,
-            ];
-            let boundary = until_boundary.into_iter().fold(u64::MAX, u64::min);
+            let boundary = count_ring::steps_to_boundary(step, end, self.config.resync_every);
             let batch = boundary.min(self.batch);
             if self.last_count == 0 && self.delivered == step && batch >= 2 {
                 self.empty_batch(batch, observers)?;
