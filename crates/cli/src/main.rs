@@ -63,6 +63,10 @@ enum Command {
         /// is decided from their step costs timed on this device, printed before the runs.
         #[arg(long, default_value_t = DEFAULT_ENSEMBLE)]
         ensemble: usize,
+        /// Runs that may go together do, whatever the timing says (on a GPU, where an
+        /// ensemble costs about one run, or to make the grouping independent of the machine).
+        #[arg(long)]
+        together: bool,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -94,6 +98,10 @@ enum Command {
         /// from their step costs timed on this device, printed before the runs.
         #[arg(long, default_value_t = DEFAULT_ENSEMBLE)]
         ensemble: usize,
+        /// Runs that may go together do, whatever the timing says (on a GPU, where an
+        /// ensemble costs about one run, or to make the grouping independent of the machine).
+        #[arg(long)]
+        together: bool,
         /// No progress bars.
         #[arg(long)]
         quiet: bool,
@@ -141,6 +149,7 @@ fn main() -> ExitCode {
             only,
             wait_for_twin,
             ensemble,
+            together,
             quiet,
         } => sweep_command(
             &sweep,
@@ -148,8 +157,11 @@ fn main() -> ExitCode {
             emit_slurm,
             only,
             wait_for_twin,
-            ensemble,
-            quiet,
+            Running {
+                ensemble,
+                together,
+                progress: !quiet,
+            },
         ),
         Command::Collect { dir } => collect::collect(&dir).map(|out| {
             println!("epm: merged tables in {}", out.display());
@@ -161,8 +173,19 @@ fn main() -> ExitCode {
             propagator,
             out,
             ensemble,
+            together,
             quiet,
-        } => reproduce_command(figure, scale, &propagator, &out, ensemble, quiet),
+        } => reproduce_command(
+            figure,
+            scale,
+            &propagator,
+            &out,
+            Running {
+                ensemble,
+                together,
+                progress: !quiet,
+            },
+        ),
         Command::Plot { dir, reanalyse } => plot(&dir, reanalyse).map(|()| Ended::Complete),
     };
     match result {
@@ -285,8 +308,7 @@ fn sweep_command(
     emit_slurm: Option<PathBuf>,
     only: Option<usize>,
     wait_for_twin: u64,
-    ensemble: usize,
-    quiet: bool,
+    running: Running,
 ) -> Result<Ended, CliError> {
     let file = SweepFile::load(path)?;
     let runs = file.runs().map_err(|message| CliError::Config {
@@ -325,14 +347,15 @@ fn sweep_command(
     let specs: Vec<&epm_cli::sweep::RunSpec> = selected.iter().map(|(_, s)| *s).collect();
     let groups: Vec<Vec<&epm_cli::sweep::RunSpec>> = match only {
         Some(_) => specs.iter().map(|s| vec![*s]).collect(),
-        None => ensemble_groups(&specs, ensemble),
+        None => ensemble_groups(&specs, running.ensemble),
     };
     let device = device()?;
     // Which runs do go together: timed on this device (epm_cli::schedule). Finished runs
     // first, each alone: they are skipped.
     let pending = |s: &&epm_cli::sweep::RunSpec| !Run::is_complete(&out.join(&s.name));
     let groups = if only.is_none() && specs.iter().any(pending) {
-        let eta = epm_cli::schedule::estimate(&runs, out, ensemble, &device)?;
+        let eta =
+            epm_cli::schedule::estimate(&runs, out, running.ensemble, running.together, &device)?;
         eprintln!("{}", eta.line(runs.len(), &device));
         let finished = specs.iter().filter(|s| !pending(s)).map(|s| vec![*s]);
         let chosen = eta
@@ -352,7 +375,7 @@ fn sweep_command(
             .expect("the group's runs are the sweep's");
         let options = DriveOptions {
             checkpoint_every: Duration::from_secs(600),
-            progress: !quiet,
+            progress: running.progress,
             label: format!("[{}/{}] {}", index + 1, runs.len(), group[0].name),
         };
         let finished: Vec<&str> = group
@@ -402,8 +425,7 @@ fn reproduce_command(
     scale: Scale,
     propagator: &str,
     out: &Path,
-    ensemble: usize,
-    quiet: bool,
+    running: Running,
 ) -> Result<Ended, CliError> {
     let propagator = propagator_spec(propagator)?;
     let (figures, scale) = match target {
@@ -414,16 +436,7 @@ fn reproduce_command(
     let device = device()?;
     let interrupt = interrupt_flag();
     match reproduce(
-        &figures,
-        scale,
-        propagator,
-        out,
-        &device,
-        &interrupt,
-        Running {
-            ensemble,
-            progress: !quiet,
-        },
+        &figures, scale, propagator, out, &device, &interrupt, running,
     )? {
         Some(report) => {
             println!("epm: report: {}", report.display());

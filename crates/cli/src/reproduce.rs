@@ -200,6 +200,8 @@ fn demo_plan(thermal: &mut Vec<f64>, random: &mut Vec<f64>, scale: Scale) {
 pub struct Running {
     /// Replicas of an ensemble at most (1: one run at a time).
     pub ensemble: usize,
+    /// Runs that may go together do, whatever the timing says (`--together`).
+    pub together: bool,
     /// Progress bars on stderr.
     pub progress: bool,
 }
@@ -215,7 +217,11 @@ pub fn reproduce(
     interrupt: &AtomicBool,
     running: Running,
 ) -> Result<Option<PathBuf>, CliError> {
-    let Running { ensemble, progress } = running;
+    let Running {
+        ensemble,
+        together,
+        progress,
+    } = running;
     let runs = plan(figures, scale, propagator);
     let runs_dir = out.join("runs");
     std::fs::create_dir_all(&runs_dir).map_err(|e| CliError::Io {
@@ -238,7 +244,7 @@ pub fn reproduce(
         .iter()
         .any(|r| !epm::run::Run::is_complete(&runs_dir.join(&r.name)));
     let groups = if todo {
-        let eta = estimate(&runs, &runs_dir, ensemble, device)?;
+        let eta = estimate(&runs, &runs_dir, ensemble, together, device)?;
         eprintln!("{}", eta.line(runs.len(), device));
         eta.groups
     } else {

@@ -224,11 +224,14 @@ pub fn split(single: &StepCost, ensemble: &EnsembleCost, configs: &[Config]) -> 
 /// say is faster. A run alone: the step costs at its lattice size (eventful: T = 0.1; quiet:
 /// the random rule at a vanishing activity), weighed by its expected fraction of eventful
 /// steps. An ensemble: its step timed with its own replicas, and with one alone, at every
-/// step until its longest replica ends ([`EnsembleCost::time`]).
+/// step until its longest replica ends ([`EnsembleCost::time`]). `together`: every group's
+/// unfinished runs go as one ensemble whatever the timing says (`--together`), the estimate
+/// that of that ensemble.
 pub fn estimate(
     runs: &[RunSpec],
     runs_dir: &Path,
     ensemble: usize,
+    together: bool,
     device: &epm::cubecl::Device,
 ) -> Result<Estimate, CliError> {
     let mut estimate = Estimate {
@@ -291,15 +294,21 @@ pub fn estimate(
                 c
             }
         };
-        let (together, seconds) = split(&single, &cost, &configs);
+        if together {
+            let steps: Vec<u64> = configs.iter().map(|c| c.steps).collect();
+            total += cost.time(&steps);
+            estimate.groups.push(pending);
+            continue;
+        }
+        let (joined, seconds) = split(&single, &cost, &configs);
         total += seconds;
-        if !together.is_empty() {
+        if !joined.is_empty() {
             estimate
                 .groups
-                .push(together.iter().map(|&k| pending[k]).collect());
+                .push(joined.iter().map(|&k| pending[k]).collect());
         }
         for (k, &i) in pending.iter().enumerate() {
-            if !together.contains(&k) {
+            if !joined.contains(&k) {
                 estimate.groups.push(vec![i]);
             }
         }
