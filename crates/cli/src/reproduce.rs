@@ -195,7 +195,7 @@ fn demo_plan(thermal: &mut Vec<f64>, random: &mut Vec<f64>, scale: Scale) {
     }
 }
 
-/// How [`reproduce`] runs its runs.
+/// How [`reproduce`] and `epm sweep` run their runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Running {
     /// Replicas of an ensemble at most (1: one run at a time).
