@@ -21,6 +21,21 @@ pub fn arg<T>(handle: &Handle, len: usize) -> BufferArg {
     unsafe { BufferArg::from_raw_parts(handle.clone(), len) }
 }
 
+/// A kernel argument for the first `len` elements of type `T` in `handle` as vectors of
+/// `lanes` elements (`len / lanes` of them).
+///
+/// # Panics
+/// If `lanes` does not divide `len`, or as [`arg`].
+pub fn vectors<T>(handle: &Handle, len: usize, lanes: usize) -> BufferArg {
+    assert!(
+        len.is_multiple_of(lanes),
+        "{len} elements are not whole vectors of {lanes}"
+    );
+    let _ = arg::<T>(handle, len);
+    // SAFETY: the handle holds `len` elements of `T` (checked by `arg`).
+    unsafe { BufferArg::from_raw_parts(handle.clone(), len / lanes) }
+}
+
 /// A kernel argument for every whole element of type `T` in `handle`.
 pub fn whole<T>(handle: &Handle) -> BufferArg {
     arg::<T>(handle, handle.size_in_used() as usize / size_of::<T>())

@@ -83,10 +83,15 @@ fn every_strategy_and_radix_matches_the_naive_dft() {
     let mut rng = StdRng::seed_from_u64(2);
     let mut options = vec![];
     for max_radix_log2 in 1..=5 {
-        for strategy in [Strategy::RadixPasses, Strategy::SharedLines] {
+        for (strategy, lanes_log2) in [
+            (Strategy::RadixPasses, 0),
+            (Strategy::RadixPasses, 2),
+            (Strategy::SharedLines, 0),
+        ] {
             options.push(PlanOptions {
                 strategy,
                 max_radix_log2,
+                lanes_log2,
             });
         }
     }
@@ -341,10 +346,13 @@ fn filtered_inverse_with_accumulation_matches_separate_steps() {
         (Strategy::RadixPasses, 2, 6, 2, 16, 32), // three replicas of two filters
         (Strategy::SharedLines, 3, 4, 1, 8, 64),  // one filter per spectrum
     ];
-    for (strategy, max_radix_log2, batch, filters, ly, lx) in cases {
+    // Radix passes with and without lanes (the accumulating pass is one of them).
+    let runs = cases.into_iter().flat_map(|c| [(c, 0), (c, 2)]);
+    for ((strategy, max_radix_log2, batch, filters, ly, lx), lanes_log2) in runs {
         let options = PlanOptions {
             strategy,
             max_radix_log2,
+            lanes_log2,
         };
         let fft = plan::<f32>(batch, ly, lx, options);
         let (n, len) = (ly * lx, batch * ly * lx);
@@ -478,6 +486,7 @@ fn transforms_in_one_cube_per_group_are_the_plans_bit_for_bit() {
         let options = PlanOptions {
             strategy: Strategy::RadixPasses,
             max_radix_log2,
+            ..PlanOptions::default()
         };
         let n = l * l;
         let case = format!("radix 2^{max_radix_log2}, {spectra} x {l}^2, {groups} groups");

@@ -73,8 +73,34 @@ pub fn accumulate<F: Float>(
     }
 }
 
+/// [`accumulate`] for the `2^l` neighbouring batch addresses `p .. p + 2^l` of one field at
+/// once (the lanes of [`super::radix::inner_pass_lanes`]); `acc` in vectors of `2^l`. Each
+/// lane is the same `f32` sum and check as [`accumulate_checked`].
+#[cube]
+pub fn accumulate_lanes<F: Float, N: Size>(
+    acc: &mut [Vector<F, N>],
+    status: &[Atomic<u32>],
+    p: usize,
+    v: Vector<F, N>,
+    tag: u32,
+    #[comptime] fusion: Fusion,
+    #[comptime] lanes_log2: usize,
+) {
+    let f = (p >> comptime![fusion.field_log2]) % comptime![fusion.filters];
+    if f == 0 {
+        let q = replica_address(p, fusion);
+        let s = acc[q >> lanes_log2] + v;
+        acc[q >> lanes_log2] = s;
+        #[unroll]
+        for c in 0..comptime![1usize << lanes_log2] {
+            record_if_not_finite::<F>(status, q + c, s.extract(c), tag);
+        }
+    }
+}
+
 /// `acc[p] += v`, recording a sum that is not finite as [`accumulate`] does. Every checked
-/// accumulation of this workspace (the fused store, the model's sparse stress update) ends here.
+/// accumulation of this workspace (the fused store, the model's sparse stress update) ends here
+/// or in [`accumulate_lanes`].
 #[cube]
 pub fn accumulate_checked<F: Float>(
     acc: &mut [F],
@@ -85,6 +111,13 @@ pub fn accumulate_checked<F: Float>(
 ) {
     let s = acc[p] + v;
     acc[p] = s;
+    record_if_not_finite::<F>(status, p, s, tag);
+}
+
+/// `tag` (atomic minimum) in `status[0]` and `p` in `status[1]` when the sum `s` at `p` is not
+/// finite.
+#[cube]
+fn record_if_not_finite<F: Float>(status: &[Atomic<u32>], p: usize, s: F, tag: u32) {
     // NaN and infinities fail the comparison (for any float width `F`).
     let finite = F::abs(s) <= F::max_value();
     if !finite {

@@ -57,6 +57,7 @@ impl LinePlan {
             zero_imag: false,
             layout: self.layout,
             fusion: Fusion::default(),
+            lanes_log2: 0,
         }
     }
 
