@@ -1080,13 +1080,30 @@ impl<F: FftFloat> Fft2d<F> {
                         // sit side by side and start at a multiple of `lanes` (`with_lanes`).
                         unsafe {
                             if i == 0 {
+                                let (src_len, filters) = match fused.filter {
+                                    Some(h) => (len / fused.filters, Some(h)),
+                                    None => (len, None),
+                                };
+                                let field = self.shape.field_len() * fused.filters;
+                                let (h_re, h_im) = match filters {
+                                    Some(h) => (
+                                        buffer::vectors::<F>(&h.re, field, lanes),
+                                        buffer::vectors::<F>(&h.im, field, lanes),
+                                    ),
+                                    None => (
+                                        buffer::vectors::<F>(&self.unused_float, lanes, lanes),
+                                        buffer::vectors::<F>(&self.unused_float, lanes, lanes),
+                                    ),
+                                };
                                 radix::first_pass_lanes::launch_unchecked::<F>(
                                     &self.client,
                                     count,
                                     dim,
                                     lanes,
-                                    vectors(&src.re),
-                                    vectors(&src.im),
+                                    buffer::vectors::<F>(&src.re, src_len, lanes),
+                                    buffer::vectors::<F>(&src.im, src_len, lanes),
+                                    h_re,
+                                    h_im,
                                     vectors(&dst.re),
                                     vectors(&dst.im),
                                     acc,

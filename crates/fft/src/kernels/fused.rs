@@ -37,6 +37,13 @@ fn replica_address(p: usize, #[comptime] fusion: Fusion) -> usize {
     (r << comptime![fusion.field_log2]) | i
 }
 
+/// The filter's address of batch address `p`: `f L^2 + i`.
+#[cube]
+fn filter_address(p: usize, #[comptime] fusion: Fusion) -> usize {
+    let f = (p >> comptime![fusion.field_log2]) % comptime![fusion.filters];
+    (f << comptime![fusion.field_log2]) | (p & comptime![(1usize << fusion.field_log2) - 1])
+}
+
 /// `H_f(i) X_r(i)`: the filtered input at batch address `p = (r F + f) L^2 + i`.
 #[cube]
 pub fn filtered<F: Float>(
@@ -48,9 +55,26 @@ pub fn filtered<F: Float>(
     #[comptime] fusion: Fusion,
 ) -> (F, F) {
     let q = replica_address(p, fusion);
-    let f = (p >> comptime![fusion.field_log2]) % comptime![fusion.filters];
-    let h =
-        (f << comptime![fusion.field_log2]) | (p & comptime![(1usize << fusion.field_log2) - 1]);
+    let h = filter_address(p, fusion);
+    let (xr, xi) = (x_re[q], x_im[q]);
+    let (hr, hi) = (h_re[h], h_im[h]);
+    (hr * xr - hi * xi, hr * xi + hi * xr)
+}
+
+/// [`filtered`] at the `2^l` neighbouring batch addresses `p .. p + 2^l` of one field (`p` a
+/// multiple of `2^l`), buffers in vectors of `2^l`: the same products lane by lane.
+#[cube]
+pub fn filtered_lanes<F: Float, N: Size>(
+    x_re: &[Vector<F, N>],
+    x_im: &[Vector<F, N>],
+    h_re: &[Vector<F, N>],
+    h_im: &[Vector<F, N>],
+    p: usize,
+    #[comptime] fusion: Fusion,
+    #[comptime] lanes_log2: usize,
+) -> (Vector<F, N>, Vector<F, N>) {
+    let q = replica_address(p, fusion) >> lanes_log2;
+    let h = filter_address(p, fusion) >> lanes_log2;
     let (xr, xi) = (x_re[q], x_im[q]);
     let (hr, hi) = (h_re[h], h_im[h]);
     (hr * xr - hi * xi, hr * xi + hi * xr)

@@ -16,9 +16,10 @@
 //! adapter neighbouring lanes touch neighbouring addresses.
 //!
 //! Lanes ([`first_pass_lanes`], [`inner_pass_lanes`]): one unit does the work of `2^l`
-//! neighbouring units whose values sit side by side in memory (neighbouring columns, or
-//! neighbouring blocks of a row from stage `l` on), loading and storing `Vector<F, 2^l>` and
-//! running the same scalar butterflies lane by lane. The arithmetic is the same; the loads,
+//! units whose values sit side by side in memory (neighbouring columns, or neighbouring blocks
+//! of a row from stage `l` on, or in a row's first pass the blocks whose bit-reversed indices
+//! are neighbours), loading and storing `Vector<F, 2^l>` and running the same scalar
+//! butterflies lane by lane. The arithmetic is the same; the loads,
 //! stores and address arithmetic are `2^l` times fewer, which on lavapipe is what a pass costs
 //! (one column pass at L = 256: 0.26 against 0.34 ms; L = 1024: 2.9 against 4.4 ms).
 
@@ -92,16 +93,21 @@ impl Pass {
     /// This pass in `2^max_lanes_log2` lanes where its values sit that many side by side, else
     /// scalar: columns when there are that many (neighbouring units are neighbouring columns,
     /// same block); rows from stage `l` on (neighbouring units are neighbouring `j` of one
-    /// block group, `h = 2^stage >= 2^l` of them). A pass that fuses a filter (its loads go
-    /// through [`fused::filtered`] one by one) stays scalar.
+    /// block group, `h = 2^stage >= 2^l` of them); a row's first pass when it has `2^l`
+    /// blocks and `2^k >= 2^l` (lane `c` takes the block whose bit-reversed index is `R + c`,
+    /// so the loads sit side by side, and stores its own `2^k` contiguous outputs `2^l` at a
+    /// time). That last store has no accumulation: such a pass stays scalar.
     pub fn with_lanes(self, max_lanes_log2: usize) -> Self {
-        let fused = self.fusion.filter;
+        let first_of_rows = self.layout.inner_log2 == 0 && self.stage == 0;
         let room = if self.layout.inner_log2 > 0 {
             self.layout.inner_log2
-        } else {
+        } else if self.stage > 0 {
             self.stage
+        } else {
+            (self.log2_n - self.radix_log2).min(self.radix_log2)
         };
-        let lanes_log2 = if fused || room < max_lanes_log2 {
+        let scalar = first_of_rows && self.fusion.accumulate;
+        let lanes_log2 = if scalar || room < max_lanes_log2 {
             0
         } else {
             max_lanes_log2
@@ -404,7 +410,7 @@ fn butterflies_lanes<F: Float, N: Size>(
             lane_re[t] = re[t].extract(c);
             lane_im[t] = im[t].extract(c);
         }
-        let lane_j = if comptime![pass.layout.inner_log2 == 0] {
+        let lane_j = if comptime![pass.layout.inner_log2 == 0 && pass.stage > 0] {
             j + c
         } else {
             j
@@ -456,13 +462,15 @@ fn store_lanes<F: Float, N: Size>(
     }
 }
 
-/// [`first_pass`] for `2^l` units at once ([`Pass::with_lanes`]), without a filter. Buffers
-/// are in vectors of `2^l` values (`N`); `acc`, `status`, `tag`: see [`store`].
+/// [`first_pass`] for `2^l` units at once ([`Pass::with_lanes`]). Buffers are in vectors of
+/// `2^l` values (`N`); `acc`, `status`, `tag`: see [`store`].
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 pub fn first_pass_lanes<F: Float, N: Size>(
     src_re: &[Vector<F, N>],
     src_im: &[Vector<F, N>],
+    h_re: &[Vector<F, N>],
+    h_im: &[Vector<F, N>],
     dst_re: &mut [Vector<F, N>],
     dst_im: &mut [Vector<F, N>],
     acc: &mut [Vector<F, N>],
@@ -478,23 +486,66 @@ pub fn first_pass_lanes<F: Float, N: Size>(
         let radix = comptime![1usize << pass.radix_log2];
         let es = comptime![pass.layout.elem_stride];
         let rest_bits = comptime![pass.log2_n - pass.radix_log2];
-        let g = block << comptime![pass.radix_log2];
-        let rev_g = bit_reverse(block, rest_bits);
+        let rows = comptime![pass.layout.inner_log2 == 0];
+        // Columns: the lanes share `block`. Rows: `block` is the first lane's bit-reversed
+        // block index `R`, lane `c` takes `R + c`.
+        let rev_g = if rows {
+            block
+        } else {
+            bit_reverse(block, rest_bits)
+        };
         let mut re = Array::<Vector<F, N>>::new(radix);
         let mut im = Array::<Vector<F, N>>::new(radix);
         #[unroll]
         for t in 0..radix {
             let src = base + (rev_g + (bit_reverse(t, pass.radix_log2) << rest_bits)) * es;
-            re[t] = src_re[src >> lanes_log2];
-            if comptime![pass.zero_imag] {
-                im[t] = Vector::new(F::new(0.0f32));
+            if comptime![pass.fusion.filter] {
+                let (fr, fi) = fused::filtered_lanes::<F, N>(
+                    src_re,
+                    src_im,
+                    h_re,
+                    h_im,
+                    src,
+                    pass.fusion,
+                    lanes_log2,
+                );
+                re[t] = fr;
+                im[t] = fi;
             } else {
-                im[t] = src_im[src >> lanes_log2];
+                re[t] = src_re[src >> lanes_log2];
+                if comptime![pass.zero_imag] {
+                    im[t] = Vector::new(F::new(0.0f32));
+                } else {
+                    im[t] = src_im[src >> lanes_log2];
+                }
             }
         }
         butterflies_lanes::<F, N>(&mut re, &mut im, 0usize, tw_re, tw_im, pass);
-        let first = base + g * es;
-        store_lanes::<F, N>(&re, &im, dst_re, dst_im, acc, status, tag, first, pass);
+        if rows {
+            // Lane `c`'s outputs are the contiguous block `rev(R + c) 2^k`: stored `2^l` at a
+            // time, vector `m` holding its values `m 2^l ..`.
+            let lanes = comptime![1usize << pass.lanes_log2];
+            #[unroll]
+            for c in 0..lanes {
+                let g = bit_reverse(block + c, rest_bits) << comptime![pass.radix_log2];
+                #[unroll]
+                for m in 0..comptime![radix >> pass.lanes_log2] {
+                    let mut vr = Vector::<F, N>::new(F::new(0.0f32));
+                    let mut vi = Vector::<F, N>::new(F::new(0.0f32));
+                    #[unroll]
+                    for i in 0..lanes {
+                        vr.insert(i, re[m * lanes + i].extract(c));
+                        vi.insert(i, im[m * lanes + i].extract(c));
+                    }
+                    let p = (base + g + m * lanes) >> lanes_log2;
+                    dst_re[p] = vr;
+                    dst_im[p] = vi;
+                }
+            }
+        } else {
+            let first = base + (block << comptime![pass.radix_log2]) * es;
+            store_lanes::<F, N>(&re, &im, dst_re, dst_im, acc, status, tag, first, pass);
+        }
     }
 }
 
