@@ -56,8 +56,10 @@ const GPU_SPARSE_PER_LOG2: f64 = 4.0;
 /// (there the FFT plans run radix passes that one cube can make, and a launch costs more than a
 /// small lattice's work), up to [`CPU_WHOLE_STEP_MAX_L`] a side and
 /// [`CPU_WHOLE_STEP_MAX_SITES`] sites in all. Measured on 2 cores (book, "Performance"): 1.3 x
-/// faster at L = 64, 1.4 x at L = 32, twice slower at L = 128 (one thread per replica against
-/// two); ensembles at L = 64 1.45 x faster with 4 replicas, 1.2 x with 16, 1.3 x slower with 64.
+/// faster at L = 64, 1.7 x at L = 32, twice slower at L = 128 (one thread per replica against
+/// two); ensembles at L = 64 1.2 x faster with 4 replicas; with 16, since the separate
+/// launches' FFT passes run in lanes (the whole step's in-cube passes do not), 1.1 to 1.15 x
+/// slower (4.4-4.6 against 5.0 ms), and 2.3 x slower with 64.
 pub fn whole_steps_for(client: &Client, l: usize, replicas: usize) -> bool {
     epm_fft::device::is_cpu_adapter(client)
         && l <= CPU_WHOLE_STEP_MAX_L
@@ -67,7 +69,7 @@ pub fn whole_steps_for(client: &Client, l: usize, replicas: usize) -> bool {
 /// See [`whole_steps_for`].
 const CPU_WHOLE_STEP_MAX_L: usize = 64;
 /// See [`whole_steps_for`].
-const CPU_WHOLE_STEP_MAX_SITES: usize = 16 * 64 * 64;
+const CPU_WHOLE_STEP_MAX_SITES: usize = 8 * 64 * 64;
 
 /// Units in one cube of the whole-step kernel (one cube per replica). Lavapipe runs a cube on
 /// one thread, its units in SIMD groups of 8 that take turns at each barrier: 16 to 64 units
