@@ -1,8 +1,10 @@
 //! Criterion group `fft2d`: one forward + inverse complex 2D transform of an L x L field,
 //! synced with the device, for our FFT (`ours/L`), burn's own FFT composed into 2D
 //! (`burn-signal/L`) and rustfft on this machine's CPU (`rustfft/L`). `copy-pass/L` is the
-//! memory floor of one pass: a kernel that reads and writes the two planes once. Our transform
-//! pair is 4 to 8 such passes (lengths up to 32: 4; up to 1024: 8), plus the butterflies.
+//! memory floor of one pass: a kernel that reads and writes the two planes once, one value per
+//! unit; `copy-pass-lanes/L` the same with `Vector`s of four values per unit, the floor of our
+//! passes in lanes (`PlanOptions::lanes_log2`). Our transform pair is 4 to 8 such passes
+//! (lengths up to 32: 4; up to 1024: 8), plus the butterflies.
 //!
 //! Run with `cargo xtask bench` (adds the markdown table) or `cargo bench --bench fft2d`;
 //! pick the backend with a cargo feature, e.g. `--no-default-features --features cuda`.
@@ -34,13 +36,13 @@ fn field(l: usize) -> ComplexField<f32> {
     }
 }
 
-/// One pass through memory: read both planes, write both planes.
+/// One pass through memory: read both planes, write both planes, `N` values per unit.
 #[cube(launch_unchecked)]
-fn copy_pass(
-    src_re: &[f32],
-    src_im: &[f32],
-    dst_re: &mut [f32],
-    dst_im: &mut [f32],
+fn copy_pass<N: Size>(
+    src_re: &[Vector<f32, N>],
+    src_im: &[Vector<f32, N>],
+    dst_re: &mut [Vector<f32, N>],
+    dst_im: &mut [Vector<f32, N>],
     #[comptime] len: usize,
 ) {
     let p = ABSOLUTE_POS;
@@ -88,32 +90,37 @@ fn ours(c: &mut Criterion) {
         });
 
         let copy = ComplexBuffers::empty::<f32>(&client, l * l);
-        let dim = CubeDim::new_1d(256);
-        let count = cubecl::calculate_cube_count_elemwise(&client, l * l, dim);
-        group.bench_function(BenchmarkId::new("copy-pass", l), |b| {
-            b.iter_custom(|iters| {
-                epm_fft::cubecl::future::block_on(client.sync()).unwrap();
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let arg = |h| epm_fft::buffer::arg::<f32>(h, l * l);
-                    // SAFETY: all four planes hold l * l elements and the kernel stops there.
-                    unsafe {
-                        copy_pass::launch_unchecked(
-                            &client,
-                            count.clone(),
-                            dim,
-                            arg(&buffers.re),
-                            arg(&buffers.im),
-                            arg(&copy.re),
-                            arg(&copy.im),
-                            l * l,
-                        );
+        for (id, lanes) in [("copy-pass", 1), ("copy-pass-lanes", 4)] {
+            let units = l * l / lanes;
+            let dim = CubeDim::new_1d(256);
+            let count = cubecl::calculate_cube_count_elemwise(&client, units, dim);
+            group.bench_function(BenchmarkId::new(id, l), |b| {
+                b.iter_custom(|iters| {
+                    epm_fft::cubecl::future::block_on(client.sync()).unwrap();
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let arg = |h| epm_fft::buffer::vectors::<f32>(h, l * l, lanes);
+                        // SAFETY: all four planes hold l * l elements, `units` vectors of
+                        // `lanes`, and the kernel stops there.
+                        unsafe {
+                            copy_pass::launch_unchecked(
+                                &client,
+                                count.clone(),
+                                dim,
+                                lanes,
+                                arg(&buffers.re),
+                                arg(&buffers.im),
+                                arg(&copy.re),
+                                arg(&copy.im),
+                                units,
+                            );
+                        }
                     }
-                }
-                epm_fft::cubecl::future::block_on(client.sync()).unwrap();
-                start.elapsed()
-            })
-        });
+                    epm_fft::cubecl::future::block_on(client.sync()).unwrap();
+                    start.elapsed()
+                })
+            });
+        }
 
         // burn 0.22's FFT is 1D and forward only: 2D is cfft along x then y; the inverse is
         // conj(F(conj X)) / N.
