@@ -758,7 +758,7 @@ impl<F: FftFloat> Fft2d<F> {
     ) {
         let len = self.shape.len();
         let n = self.shape.lx;
-        let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused);
+        let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, 1);
         // SAFETY: buffers were checked to hold `len` elements; each cube's units address only
         // the blocks of its own group's lines, inside the batch.
         unsafe {
@@ -977,38 +977,33 @@ impl<F: FftFloat> Fft2d<F> {
         (rows, columns)
     }
 
-    /// Kernel arguments of the fused buffers: the filter planes, the target, the status and
-    /// the tag (unused placeholders where nothing is fused), and the source's length.
+    /// Kernel arguments of the fused buffers, in vectors of `lanes` (1: scalars): the filter
+    /// planes, the target, the status and the tag (unused placeholders where nothing is
+    /// fused), and the source's length in elements.
     fn fused_args(
         &self,
         fused: Fused<'_>,
+        lanes: usize,
     ) -> (BufferArg, BufferArg, BufferArg, BufferArg, u32, usize) {
         let len = self.shape.len();
         let field = self.shape.field_len() * fused.filters;
         let spectra = len / fused.filters;
+        let unused = || buffer::vectors::<F>(&self.unused_float, lanes, lanes);
         let (h_re, h_im, src_len) = match fused.filter {
             Some(h) => (
-                buffer::arg::<F>(&h.re, field),
-                buffer::arg::<F>(&h.im, field),
+                buffer::vectors::<F>(&h.re, field, lanes),
+                buffer::vectors::<F>(&h.im, field, lanes),
                 spectra,
             ),
-            None => (
-                buffer::arg::<F>(&self.unused_float, 1),
-                buffer::arg::<F>(&self.unused_float, 1),
-                len,
-            ),
+            None => (unused(), unused(), len),
         };
         let (acc, status, tag) = match fused.accumulate {
             Some(a) => (
-                buffer::arg::<F>(a.target, spectra),
+                buffer::vectors::<F>(a.target, spectra, lanes),
                 buffer::arg::<u32>(a.status, 2),
                 a.tag,
             ),
-            None => (
-                buffer::arg::<F>(&self.unused_float, 1),
-                buffer::arg::<u32>(&self.unused_status, 2),
-                0,
-            ),
+            None => (unused(), buffer::arg::<u32>(&self.unused_status, 2), 0),
         };
         (h_re, h_im, acc, status, tag, src_len)
     }
@@ -1032,7 +1027,7 @@ impl<F: FftFloat> Fft2d<F> {
                     fusion: run.fusion,
                     ..*plan
                 };
-                let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused);
+                let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, 1);
                 let count = CubeCount::new_1d(plan.cubes() as u32);
                 // SAFETY: buffers were checked to hold `len` elements; each cube reads and writes
                 // the `n` elements of its own lines, all inside `len`.
@@ -1064,37 +1059,11 @@ impl<F: FftFloat> Fft2d<F> {
                         let lanes = 1 << pass.lanes_log2;
                         let vectors = |h: &Handle| buffer::vectors::<F>(h, len, lanes);
                         let twiddles = |h: &Handle| buffer::arg::<F>(h, n / 2);
-                        let (acc, status, tag) = match fused.accumulate {
-                            Some(a) => (
-                                buffer::vectors::<F>(a.target, len / fused.filters, lanes),
-                                buffer::arg::<u32>(a.status, 2),
-                                a.tag,
-                            ),
-                            None => (
-                                buffer::vectors::<F>(&self.unused_float, lanes, lanes),
-                                buffer::arg::<u32>(&self.unused_status, 2),
-                                0,
-                            ),
-                        };
+                        let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, lanes);
                         // SAFETY: as below; a lanes unit covers `lanes` units' blocks, which
                         // sit side by side and start at a multiple of `lanes` (`with_lanes`).
                         unsafe {
                             if i == 0 {
-                                let (src_len, filters) = match fused.filter {
-                                    Some(h) => (len / fused.filters, Some(h)),
-                                    None => (len, None),
-                                };
-                                let field = self.shape.field_len() * fused.filters;
-                                let (h_re, h_im) = match filters {
-                                    Some(h) => (
-                                        buffer::vectors::<F>(&h.re, field, lanes),
-                                        buffer::vectors::<F>(&h.im, field, lanes),
-                                    ),
-                                    None => (
-                                        buffer::vectors::<F>(&self.unused_float, lanes, lanes),
-                                        buffer::vectors::<F>(&self.unused_float, lanes, lanes),
-                                    ),
-                                };
                                 radix::first_pass_lanes::launch_unchecked::<F>(
                                     &self.client,
                                     count,
@@ -1132,7 +1101,7 @@ impl<F: FftFloat> Fft2d<F> {
                         }
                         continue;
                     }
-                    let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused);
+                    let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, 1);
                     // SAFETY: buffers were checked to hold `len` elements; the units map one to
                     // one onto blocks of lines inside the batch, and the kernels stop past it.
                     unsafe {
