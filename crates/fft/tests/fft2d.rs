@@ -632,6 +632,31 @@ fn bad_buffers_and_batches_are_typed_errors() {
     if 2 * 4096 * 8 > budget {
         assert!(matches!(result, Err(FftError::StrategyUnsupported { .. })));
     }
+    // Options out of range are typed errors naming the option and its value.
+    let out_of_range = [
+        (
+            PlanOptions {
+                lanes_log2: 1,
+                ..PlanOptions::default()
+            },
+            "lanes_log2 = 1",
+        ),
+        (
+            PlanOptions {
+                max_radix_log2: 6,
+                ..PlanOptions::default()
+            },
+            "max_radix_log2 = 6",
+        ),
+    ];
+    for (options, named) in out_of_range {
+        match Fft2d::<f32>::new(&client, Shape2d::new(1, 16, 16).unwrap(), options) {
+            Err(FftError::StrategyUnsupported { reason, .. }) => {
+                assert!(reason.contains(named), "{reason}")
+            }
+            other => panic!("{options:?}: {:?}", other.map(|_| ())),
+        }
+    }
 }
 
 #[test]
