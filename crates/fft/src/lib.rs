@@ -25,6 +25,8 @@
 //! - [`kernels::in_cube`]: a whole transform of a group of fields by one cube, the radix
 //!   passes separated by barriers: for kernels that transform as part of their work.
 //! - [`kernels::real_pair`]: two real fields through one complex transform.
+//! - [`real_rows`]: a real field through a complex transform of half its size, read in row
+//!   pairs, and filtered inverses back to real fields alike.
 //! - [`kernels::fused`]: a filter on the first load and an accumulation on the last store
 //!   ([`Fft2d::inverse_filtered`]): a convolution without passes of its own.
 //!
@@ -40,6 +42,7 @@ pub mod field;
 pub mod kernels;
 pub mod plan;
 pub mod planner;
+pub mod real_rows;
 pub mod reference;
 pub mod shape;
 pub mod twiddles;

@@ -131,6 +131,15 @@ pub enum Input {
         /// An [`Accumulate`] is given.
         accumulate: bool,
     },
+    /// Real fields in row pairs ([`Fft2d::forward_real_rows`]).
+    RealRows,
+    /// [`Fft2d::inverse_filtered_rows`], with or without its accumulation.
+    FilteredRows {
+        /// Number of filters (batch fields per spectrum).
+        filters: usize,
+        /// An [`Accumulate`] is given.
+        accumulate: bool,
+    },
 }
 
 /// A transform of a plan made in one cube per group of fields ([`Fft2d::in_cube`]).
@@ -140,6 +149,16 @@ pub enum Transform {
     ForwardReal,
     /// [`Fft2d::inverse_filtered`] with `filters` filters, with or without its accumulation.
     InverseFiltered {
+        /// Number of filters (batch fields per spectrum).
+        filters: usize,
+        /// An [`Accumulate`] is given.
+        accumulate: bool,
+    },
+    /// [`Fft2d::forward_real_rows`].
+    ForwardRealRows,
+    /// [`Fft2d::inverse_filtered_rows`] with `filters` filters, with or without its
+    /// accumulation.
+    InverseFilteredRows {
         /// Number of filters (batch fields per spectrum).
         filters: usize,
         /// An [`Accumulate`] is given.
@@ -167,6 +186,9 @@ struct Fused<'a> {
     /// The number of filters (batch fields per spectrum).
     filters: usize,
     accumulate: Option<Accumulate<'a>>,
+    /// Real fields in row pairs ([`crate::real_rows`]): the filter holds `U` and `V`, the
+    /// target two rows per row of the plan.
+    pairs: bool,
 }
 
 impl Fused<'_> {
@@ -174,7 +196,19 @@ impl Fused<'_> {
         filter: None,
         filters: 1,
         accumulate: None,
+        pairs: false,
     };
+}
+
+/// What the first pass of the rows reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Load {
+    /// Both planes of the source.
+    Complex,
+    /// The real plane; the imaginary parts are zero.
+    Real,
+    /// Real fields of `2 ly x lx` in the real plane, in row pairs ([`crate::real_rows`]).
+    RealRows,
 }
 
 enum AxisKind {
@@ -193,7 +227,7 @@ struct Axis {
 #[derive(Clone, Copy)]
 struct AxisRun {
     inverse: bool,
-    zero_imag: bool,
+    load: Load,
     /// Divide the outputs by `2^norm_log2` (the inverse's `1 / (ly lx)`); 0 for none.
     norm_log2: usize,
     /// The fused load (rows) or store (columns).
@@ -211,7 +245,8 @@ impl AxisRun {
             .map(|(i, pass)| Pass {
                 inverse: self.inverse,
                 norm_log2: if i == last { self.norm_log2 } else { 0 },
-                zero_imag: self.zero_imag && i == 0,
+                zero_imag: self.load == Load::Real && i == 0,
+                row_pairs: self.load == Load::RealRows && i == 0,
                 fusion: Fusion {
                     filter: self.fusion.filter && i == 0,
                     accumulate: self.fusion.accumulate && i == last,
@@ -292,6 +327,7 @@ fn shared_plan(
         inverse: false,
         norm_log2: 0,
         zero_imag: false,
+        row_pairs: false,
         layout,
         fusion: Fusion::default(),
     })
@@ -418,25 +454,33 @@ impl<F: FftFloat> Fft2d<F> {
     /// Bytes one transform of `input` reads and writes in global memory, launch by launch
     /// (twiddles, read by every unit alike and cached, are left out): each launch reads and
     /// writes both planes of the batch; a real input's first launch reads one plane; a
-    /// filtered inverse's first launch reads the spectra and the filters instead of the batch;
-    /// an accumulation reads and writes its target once more.
+    /// filtered inverse's first launch reads the spectra and the filters instead of the batch
+    /// (in row pairs: the spectra once, though at `i` and `-i`, and two tables per filter);
+    /// an accumulation reads and writes its target once more (in row pairs, two rows per row).
     pub fn bytes_moved(&self, input: Input) -> u64 {
         let plane = (self.shape.len() * size_of::<F>()) as u64;
         let field = (self.shape.field_len() * size_of::<F>()) as u64;
         let passes = 4 * plane * self.launches() as u64;
+        let filtered = |filters: usize, accumulate: bool, pairs: u64| {
+            let spectra = plane / filters as u64;
+            let tables = pairs * field * filters as u64;
+            passes - 2 * plane
+                + 2 * (spectra + tables)
+                + if accumulate { 2 * pairs * spectra } else { 0 }
+        };
         match input {
-            Input::Complex => passes,
+            // Row pairs read the plane's length of real values twice over: as much as a
+            // complex input.
+            Input::Complex | Input::RealRows => passes,
             Input::Real => passes - plane,
             Input::Filtered {
                 filters,
                 accumulate,
-            } => {
-                let spectra = plane / filters as u64;
-                let filters = field * filters as u64;
-                passes - 2 * plane
-                    + 2 * (spectra + filters)
-                    + if accumulate { 2 * spectra } else { 0 }
-            }
+            } => filtered(filters, accumulate, 1),
+            Input::FilteredRows {
+                filters,
+                accumulate,
+            } => filtered(filters, accumulate, 2),
         }
     }
 
@@ -449,7 +493,7 @@ impl<F: FftFloat> Fft2d<F> {
     pub fn forward(&self, input: &ComplexBuffers, output: &ComplexBuffers) -> Result<(), FftError> {
         self.check(input, ["input.re", "input.im"])?;
         self.check(output, ["output.re", "output.im"])?;
-        self.run(input, output, false, false, Fused::NONE);
+        self.run(input, output, false, Load::Complex, Fused::NONE);
         Ok(())
     }
 
@@ -457,13 +501,36 @@ impl<F: FftFloat> Fft2d<F> {
     pub fn inverse(&self, input: &ComplexBuffers, output: &ComplexBuffers) -> Result<(), FftError> {
         self.check(input, ["input.re", "input.im"])?;
         self.check(output, ["output.re", "output.im"])?;
-        self.run(input, output, true, false, Fused::NONE);
+        self.run(input, output, true, Load::Complex, Fused::NONE);
         Ok(())
     }
 
     /// Forward transform of a real field `input` (its Hermitian spectrum, all bins) into `output`.
     pub fn forward_real(&self, input: &Handle, output: &ComplexBuffers) -> Result<(), FftError> {
-        self.forward_real_on(input, output, None)
+        self.forward_real_on(input, output, Load::Real, None)
+    }
+
+    /// Forward transforms of real fields of `2 ly x lx` (`input`: `2 batch ly lx` values) at
+    /// half the cost of [`Fft2d::forward_real`]: the plan's `ly x lx` complex fields whose real
+    /// parts are the even rows and imaginary parts the odd rows ([`crate::real_rows`]). The
+    /// output is what [`Fft2d::inverse_filtered_rows`] reads, not the real fields' spectra.
+    pub fn forward_real_rows(
+        &self,
+        input: &Handle,
+        output: &ComplexBuffers,
+    ) -> Result<(), FftError> {
+        self.forward_real_on(input, output, Load::RealRows, None)
+    }
+
+    /// [`Fft2d::forward_real_rows`] in cubes, as [`Fft2d::forward_real_in_cubes`].
+    pub fn forward_real_rows_in_cubes(
+        &self,
+        input: &Handle,
+        output: &ComplexBuffers,
+        groups: usize,
+        cube_units: u32,
+    ) -> Result<(), FftError> {
+        self.forward_real_on(input, output, Load::RealRows, Some((groups, cube_units)))
     }
 
     /// [`Fft2d::forward_real`] made by one cube of `cube_units` units per group of
@@ -476,28 +543,39 @@ impl<F: FftFloat> Fft2d<F> {
         groups: usize,
         cube_units: u32,
     ) -> Result<(), FftError> {
-        self.forward_real_on(input, output, Some((groups, cube_units)))
+        self.forward_real_on(input, output, Load::Real, Some((groups, cube_units)))
     }
 
-    /// [`Fft2d::forward_real`], pass by pass or (`in_cubes`: groups, units per cube) in one
-    /// launch.
+    /// [`Fft2d::forward_real`] (`Load::Real`) or [`Fft2d::forward_real_rows`]
+    /// (`Load::RealRows`), pass by pass or (`in_cubes`: groups, units per cube) in one launch.
     fn forward_real_on(
         &self,
         input: &Handle,
         output: &ComplexBuffers,
+        load: Load,
         in_cubes: Option<(usize, u32)>,
     ) -> Result<(), FftError> {
-        self.check_plane(input, "input")?;
+        let rows = load == Load::RealRows;
+        self.check_len(input, "input", self.shape.len() << usize::from(rows))?;
         self.check(output, ["output.re", "output.im"])?;
         let packed = ComplexBuffers {
             re: input.clone(),
             im: input.clone(),
         };
+        let fused = Fused {
+            pairs: rows,
+            ..Fused::NONE
+        };
         match in_cubes {
-            None => self.run(&packed, output, false, true, Fused::NONE),
+            None => self.run(&packed, output, false, load, fused),
             Some((groups, cube_units)) => {
-                let plan = self.in_cube_or_error(Transform::ForwardReal, groups)?;
-                self.run_in_cubes(&packed, output, Fused::NONE, plan, cube_units);
+                let transform = if rows {
+                    Transform::ForwardRealRows
+                } else {
+                    Transform::ForwardReal
+                };
+                let plan = self.in_cube_or_error(transform, groups)?;
+                self.run_in_cubes(&packed, output, fused, plan, cube_units);
             }
         }
         Ok(())
@@ -521,7 +599,7 @@ impl<F: FftFloat> Fft2d<F> {
             re: a.clone(),
             im: b.clone(),
         };
-        self.run(&input, packed, false, false, Fused::NONE);
+        self.run(&input, packed, false, Load::Complex, Fused::NONE);
         let len = self.shape.len();
         let (count, dim) = self.elementwise(len);
         // SAFETY: every buffer was checked to hold `len` elements and the kernel stops at `len`.
@@ -579,7 +657,7 @@ impl<F: FftFloat> Fft2d<F> {
             re: a.clone(),
             im: b.clone(),
         };
-        self.run(packed, &output, true, false, Fused::NONE);
+        self.run(packed, &output, true, Load::Complex, Fused::NONE);
         Ok(())
     }
 
@@ -600,30 +678,65 @@ impl<F: FftFloat> Fft2d<F> {
         output: &ComplexBuffers,
         accumulate: Option<Accumulate<'_>>,
     ) -> Result<(), FftError> {
-        self.inverse_filtered_on(spectrum, filters, output, accumulate, None)
+        self.inverse_filtered_on(spectrum, filters, output, accumulate, false, None)
     }
 
-    /// [`Fft2d::inverse_filtered`], pass by pass or (`in_cubes`: groups, units per cube) in
-    /// one launch.
+    /// The inverse transforms of the batch `H_f E_r` back to real fields of `2 ly x lx`, from
+    /// `z` = [`Fft2d::forward_real_rows`] of those fields (`batch / F` of them) and the filters
+    /// made by [`crate::real_rows::filter_tables`] (`U` and `V`, `2 F ly lx` values per plane):
+    /// field `r F + f` of `output` holds the even rows of the inverse of `H_f E_r` in its real
+    /// plane and the odd rows in its imaginary plane. With `accumulate`, the inverse of
+    /// `H_0 E_r` is added into field `r` of the target (`2 ly lx` values, real fields). Each
+    /// `H_f E_r` must be Hermitian (its inverse real). The plan's fields are half the real
+    /// ones: the cost is half of [`Fft2d::inverse_filtered`]'s on the real fields.
+    pub fn inverse_filtered_rows(
+        &self,
+        z: &ComplexBuffers,
+        filters: &ComplexBuffers,
+        output: &ComplexBuffers,
+        accumulate: Option<Accumulate<'_>>,
+    ) -> Result<(), FftError> {
+        self.inverse_filtered_on(z, filters, output, accumulate, true, None)
+    }
+
+    /// [`Fft2d::inverse_filtered_rows`] in cubes, as [`Fft2d::inverse_filtered_in_cubes`].
+    pub fn inverse_filtered_rows_in_cubes(
+        &self,
+        z: &ComplexBuffers,
+        filters: &ComplexBuffers,
+        output: &ComplexBuffers,
+        accumulate: Option<Accumulate<'_>>,
+        groups: usize,
+        cube_units: u32,
+    ) -> Result<(), FftError> {
+        let in_cubes = Some((groups, cube_units));
+        self.inverse_filtered_on(z, filters, output, accumulate, true, in_cubes)
+    }
+
+    /// [`Fft2d::inverse_filtered`] or (`pairs`) [`Fft2d::inverse_filtered_rows`], pass by
+    /// pass or (`in_cubes`: groups, units per cube) in one launch.
     fn inverse_filtered_on(
         &self,
         spectrum: &ComplexBuffers,
         filters: &ComplexBuffers,
         output: &ComplexBuffers,
         accumulate: Option<Accumulate<'_>>,
+        pairs: bool,
         in_cubes: Option<(usize, u32)>,
     ) -> Result<(), FftError> {
-        let field = self.shape.field_len();
-        let filter_fields = filters.re.size_in_used() as usize / size_of::<F>() / field;
+        // With `pairs`, each filter is two tables (`U`, `V`) and each target field two rows per
+        // row of the plan.
+        let per_filter = self.shape.field_len() << usize::from(pairs);
+        let filter_fields = filters.re.size_in_used() as usize / size_of::<F>() / per_filter;
         if filter_fields == 0 || !self.shape.batch.is_multiple_of(filter_fields) {
             return Err(FftError::BufferLength {
                 buffer: "filters.re",
-                expected: self.shape.len(),
+                expected: self.shape.len() << usize::from(pairs),
                 actual: filters.re.size_in_used() as usize / size_of::<F>(),
                 shape: self.shape,
             });
         }
-        let filter_len = filter_fields * field;
+        let filter_len = filter_fields * per_filter;
         let spectra_len = self.shape.len() / filter_fields;
         self.check_len(&filters.re, "filters.re", filter_len)?;
         self.check_len(&filters.im, "filters.im", filter_len)?;
@@ -631,7 +744,8 @@ impl<F: FftFloat> Fft2d<F> {
         self.check_len(&spectrum.im, "spectrum.im", spectra_len)?;
         self.check(output, ["output.re", "output.im"])?;
         if let Some(acc) = accumulate {
-            self.check_len(acc.target, "accumulate.target", spectra_len)?;
+            let target_len = spectra_len << usize::from(pairs);
+            self.check_len(acc.target, "accumulate.target", target_len)?;
             let actual = acc.status.size_in_used() as usize / size_of::<u32>();
             if actual < 2 {
                 return Err(FftError::BufferLength {
@@ -646,13 +760,22 @@ impl<F: FftFloat> Fft2d<F> {
             filter: Some(filters),
             filters: filter_fields,
             accumulate,
+            pairs,
         };
         match in_cubes {
-            None => self.run(spectrum, output, true, false, fused),
+            None => self.run(spectrum, output, true, Load::Complex, fused),
             Some((groups, cube_units)) => {
-                let transform = Transform::InverseFiltered {
-                    filters: filter_fields,
-                    accumulate: accumulate.is_some(),
+                let (filters, accumulate) = (filter_fields, accumulate.is_some());
+                let transform = if pairs {
+                    Transform::InverseFilteredRows {
+                        filters,
+                        accumulate,
+                    }
+                } else {
+                    Transform::InverseFiltered {
+                        filters,
+                        accumulate,
+                    }
                 };
                 let plan = self.in_cube_or_error(transform, groups)?;
                 self.run_in_cubes(spectrum, output, fused, plan, cube_units);
@@ -673,20 +796,16 @@ impl<F: FftFloat> Fft2d<F> {
         groups: usize,
         cube_units: u32,
     ) -> Result<(), FftError> {
-        self.inverse_filtered_on(
-            spectrum,
-            filters,
-            output,
-            accumulate,
-            Some((groups, cube_units)),
-        )
+        let in_cubes = Some((groups, cube_units));
+        self.inverse_filtered_on(spectrum, filters, output, accumulate, false, in_cubes)
     }
 
     /// The passes of `transform` as one cube per group of `batch / groups` fields makes them
     /// ([`crate::kernels::in_cube`]), for kernels that transform as part of their work. `None`
     /// where the plan cannot: an axis in shared-memory lines, more than
     /// [`crate::kernels::shared_line::MAX_PASSES`] passes on an axis, a field that is not
-    /// square (one twiddle table, [`Fft2d::twiddles`], serves both axes), or `groups` not
+    /// with longer columns than rows (one twiddle table, the rows' [`Fft2d::twiddles`], serves
+    /// both axes), or `groups` not
     /// dividing the batch.
     pub fn in_cube(&self, transform: Transform, groups: usize) -> Option<CubeTransform> {
         let (AxisKind::Radix(rows), AxisKind::Radix(columns)) =
@@ -696,18 +815,23 @@ impl<F: FftFloat> Fft2d<F> {
         };
         let fits = rows.len() <= MAX_PASSES && columns.len() <= MAX_PASSES;
         if !fits
-            || self.shape.lx != self.shape.ly
+            || self.shape.ly > self.shape.lx
             || groups == 0
             || !self.shape.batch.is_multiple_of(groups)
         {
             return None;
         }
         let (row_run, column_run) = match transform {
-            Transform::ForwardReal => self.axis_runs(false, true, None, false),
+            Transform::ForwardReal => self.axis_runs(false, Load::Real, None, false, false),
+            Transform::ForwardRealRows => self.axis_runs(false, Load::RealRows, None, false, true),
             Transform::InverseFiltered {
                 filters,
                 accumulate,
-            } => self.axis_runs(true, false, Some(filters), accumulate),
+            } => self.axis_runs(true, Load::Complex, Some(filters), accumulate, false),
+            Transform::InverseFilteredRows {
+                filters,
+                accumulate,
+            } => self.axis_runs(true, Load::Complex, Some(filters), accumulate, true),
         };
         let pad = |passes: Vec<Pass>| {
             let mut out = [passes[0]; MAX_PASSES];
@@ -715,7 +839,14 @@ impl<F: FftFloat> Fft2d<F> {
             (out, passes.len())
         };
         let (rows, row_passes) = pad(row_run.passes(rows));
-        let (columns, column_passes) = pad(column_run.passes(columns));
+        // The columns read the rows' twiddle table (`lx / 2` entries).
+        let table_log2 = self.rows.log2_n;
+        let columns: Vec<Pass> = column_run
+            .passes(columns)
+            .into_iter()
+            .map(|pass| Pass { table_log2, ..pass })
+            .collect();
+        let (columns, column_passes) = pad(columns);
         Some(CubeTransform {
             rows,
             row_passes,
@@ -726,7 +857,7 @@ impl<F: FftFloat> Fft2d<F> {
     }
 
     /// The twiddle tables of the rows (`n / 2` forward twiddles each, real and imaginary), which
-    /// are the columns' too when the field is square: what [`Fft2d::in_cube`]'s passes read.
+    /// serve the columns too when they are no longer: what [`Fft2d::in_cube`]'s passes read.
     pub fn twiddles(&self) -> (&Handle, &Handle) {
         (&self.rows.tw_re, &self.rows.tw_im)
     }
@@ -742,7 +873,8 @@ impl<F: FftFloat> Fft2d<F> {
                 shape: self.shape,
                 reason: format!(
                     "{groups} groups of fields, each transformed by one cube, need radix passes \
-                     (at most {MAX_PASSES} per axis), a square field and groups that divide the batch"
+                     (at most {MAX_PASSES} per axis), columns no longer than the rows and groups that \
+                     divide the batch"
                 ),
             })
     }
@@ -759,6 +891,7 @@ impl<F: FftFloat> Fft2d<F> {
         let len = self.shape.len();
         let n = self.shape.lx;
         let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, 1);
+        let src_len = src_len << usize::from(plan.rows[0].row_pairs);
         // SAFETY: buffers were checked to hold `len` elements; each cube's units address only
         // the blocks of its own group's lines, inside the batch.
         unsafe {
@@ -921,12 +1054,12 @@ impl<F: FftFloat> Fft2d<F> {
         input: &ComplexBuffers,
         output: &ComplexBuffers,
         inverse: bool,
-        zero_imag: bool,
+        load: Load,
         fused: Fused<'_>,
     ) {
         let filters = fused.filter.map(|_| fused.filters);
-        let (rows, columns) =
-            self.axis_runs(inverse, zero_imag, filters, fused.accumulate.is_some());
+        let accumulate = fused.accumulate.is_some();
+        let (rows, columns) = self.axis_runs(inverse, load, filters, accumulate, fused.pairs);
         let rows_fused = Fused {
             accumulate: None,
             ..fused
@@ -939,39 +1072,41 @@ impl<F: FftFloat> Fft2d<F> {
         self.run_axis(&self.columns, &self.scratch, output, columns, columns_fused);
     }
 
-    /// What the rows and the columns of one transform do: direction, real input, the
-    /// inverse's normalisation on the columns' last store, the fusions.
+    /// What the rows and the columns of one transform do: direction, what the first pass
+    /// reads, the inverse's normalisation on the columns' last store, the fusions.
     /// `filters`: the number of filters of a filtered load (`None`: no filter); `accumulate`: an
-    /// accumulation on the last store.
+    /// accumulation on the last store; `pairs`: both fusions on real fields in row pairs.
     fn axis_runs(
         &self,
         inverse: bool,
-        zero_imag: bool,
+        load: Load,
         filters: Option<usize>,
         accumulate: bool,
+        pairs: bool,
     ) -> (AxisRun, AxisRun) {
         let field_log2 = self.shape.field_len().trailing_zeros() as usize;
         let (filter, filters) = (filters.is_some(), filters.unwrap_or(1));
+        let fusion = Fusion {
+            filter: false,
+            accumulate: false,
+            field_log2,
+            filters,
+            pairs,
+            row_log2: self.shape.lx.trailing_zeros() as usize,
+        };
         let rows = AxisRun {
             inverse,
-            zero_imag,
+            load,
             norm_log2: 0,
-            fusion: Fusion {
-                filter,
-                accumulate: false,
-                field_log2,
-                filters,
-            },
+            fusion: Fusion { filter, ..fusion },
         };
         let columns = AxisRun {
             inverse,
-            zero_imag: false,
+            load: Load::Complex,
             norm_log2: if inverse { field_log2 } else { 0 },
             fusion: Fusion {
-                filter: false,
                 accumulate,
-                field_log2,
-                filters,
+                ..fusion
             },
         };
         (rows, columns)
@@ -979,14 +1114,17 @@ impl<F: FftFloat> Fft2d<F> {
 
     /// Kernel arguments of the fused buffers, in vectors of `lanes` (1: scalars): the filter
     /// planes, the target, the status and the tag (unused placeholders where nothing is
-    /// fused), and the source's length in elements.
+    /// fused), and the source's length in elements (of a complex source; real fields in row
+    /// pairs are twice that).
     fn fused_args(
         &self,
         fused: Fused<'_>,
         lanes: usize,
     ) -> (BufferArg, BufferArg, BufferArg, BufferArg, u32, usize) {
         let len = self.shape.len();
-        let field = self.shape.field_len() * fused.filters;
+        // Real fields in row pairs: `U` and `V` per filter, two target rows per row.
+        let pairs = 1 + usize::from(fused.pairs);
+        let field = self.shape.field_len() * fused.filters * pairs;
         let spectra = len / fused.filters;
         let unused = || buffer::vectors::<F>(&self.unused_float, lanes, lanes);
         let (h_re, h_im, src_len) = match fused.filter {
@@ -999,7 +1137,7 @@ impl<F: FftFloat> Fft2d<F> {
         };
         let (acc, status, tag) = match fused.accumulate {
             Some(a) => (
-                buffer::vectors::<F>(a.target, spectra, lanes),
+                buffer::vectors::<F>(a.target, spectra * pairs, lanes),
                 buffer::arg::<u32>(a.status, 2),
                 a.tag,
             ),
@@ -1023,11 +1161,13 @@ impl<F: FftFloat> Fft2d<F> {
                 let plan = LinePlan {
                     inverse: run.inverse,
                     norm_log2: run.norm_log2,
-                    zero_imag: run.zero_imag,
+                    zero_imag: run.load == Load::Real,
+                    row_pairs: run.load == Load::RealRows,
                     fusion: run.fusion,
                     ..*plan
                 };
                 let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, 1);
+                let src_len = src_len << usize::from(plan.row_pairs);
                 let count = CubeCount::new_1d(plan.cubes() as u32);
                 // SAFETY: buffers were checked to hold `len` elements; each cube reads and writes
                 // the `n` elements of its own lines, all inside `len`.
@@ -1060,6 +1200,7 @@ impl<F: FftFloat> Fft2d<F> {
                         let vectors = |h: &Handle| buffer::vectors::<F>(h, len, lanes);
                         let twiddles = |h: &Handle| buffer::arg::<F>(h, n / 2);
                         let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, lanes);
+                        let src_len = src_len << usize::from(pass.row_pairs);
                         // SAFETY: as below; a lanes unit covers `lanes` units' blocks, which
                         // sit side by side and start at a multiple of `lanes` (`with_lanes`).
                         unsafe {
@@ -1102,6 +1243,7 @@ impl<F: FftFloat> Fft2d<F> {
                         continue;
                     }
                     let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, 1);
+                    let src_len = src_len << usize::from(pass.row_pairs);
                     // SAFETY: buffers were checked to hold `len` elements; the units map one to
                     // one onto blocks of lines inside the batch, and the kernels stop past it.
                     unsafe {

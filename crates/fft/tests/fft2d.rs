@@ -460,6 +460,215 @@ fn filtered_inverse_with_accumulation_matches_separate_steps() {
     );
 }
 
+/// Real fields in row pairs ([`epm_fft::real_rows`]): the half-size forward is the transform
+/// of `even rows + i odd rows`, and the filtered inverse returns the real inverse of `H_f E_r`
+/// (even rows in the real plane, odd rows in the imaginary plane), against rustfft in `f64`;
+/// the accumulation adds both rows in `f32` and records a non-finite sum; the same transforms
+/// made in one cube per replica are the launches' bit for bit.
+#[test]
+fn real_fields_in_row_pairs_match_full_transforms() {
+    let mut rng = StdRng::seed_from_u64(13);
+    let client = client();
+    let upload = |v: &[f32]| client.create_from_slice(f32::as_bytes(v));
+    let read =
+        |h: &cubecl::server::Handle| f32::from_bytes(&client.read_one(h.clone()).unwrap()).to_vec();
+    // (strategy, max radix, replicas, filters, rows l, lx): one and several passes per axis,
+    // square and rectangular, rows' first pass in lanes or not.
+    let cases = [
+        (Strategy::RadixPasses, 4, 1, 3, 16, 16),
+        (Strategy::RadixPasses, 2, 2, 3, 32, 64),
+        (Strategy::RadixPasses, 5, 3, 2, 64, 64),
+        (Strategy::SharedLines, 3, 2, 3, 16, 256),
+    ];
+    let runs = cases.into_iter().flat_map(|c| [(c, 0), (c, 2)]);
+    for ((strategy, max_radix_log2, replicas, filters, l, lx), lanes_log2) in runs {
+        let options = PlanOptions {
+            strategy,
+            max_radix_log2,
+            lanes_log2,
+        };
+        let case = format!("{options:?}, {replicas} x {l} x {lx}, {filters} filters");
+        let (ly, n) = (l / 2, l * lx);
+        let half = ly * lx;
+        let forward = plan::<f32>(replicas, ly, lx, options);
+        let inverse = plan::<f32>(replicas * filters, ly, lx, options);
+        let e: Vec<f32> = (0..replicas * n)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        // Hermitian filters: spectra of real kernels.
+        let h: Vec<Vec<(f64, f64)>> = (0..filters)
+            .map(|_| {
+                let kernel: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let s = rustfft2d(&ComplexField::from_real(l, lx, kernel).to_f64(), false);
+                s.re.into_iter().zip(s.im).collect()
+            })
+            .collect();
+        let (table_re, table_im) = epm_fft::real_rows::filter_tables::<f32>(&h, l, lx);
+        let z = ComplexBuffers::empty::<f32>(&client, replicas * half);
+        forward.forward_real_rows(&upload(&e), &z).unwrap();
+        let (z_re, z_im) = (read(&z.re), read(&z.im));
+        for r in 0..replicas {
+            let field = &e[r * n..(r + 1) * n];
+            let paired = ComplexField {
+                ly,
+                lx,
+                re: (0..half)
+                    .map(|i| field[(i / lx) * 2 * lx + i % lx])
+                    .collect(),
+                im: (0..half)
+                    .map(|i| field[(i / lx) * 2 * lx + lx + i % lx])
+                    .collect(),
+            };
+            let truth = rustfft2d(&paired.to_f64(), false);
+            let ours = ComplexField {
+                ly,
+                lx,
+                re: z_re[r * half..(r + 1) * half].to_vec(),
+                im: z_im[r * half..(r + 1) * half].to_vec(),
+            };
+            let err = error_vs(&ours, &truth);
+            assert!(err <= 1e-5, "{case}: forward of replica {r}: {err:e}");
+        }
+        let tables = ComplexBuffers {
+            re: upload(&table_re),
+            im: upload(&table_im),
+        };
+        let output = ComplexBuffers::empty::<f32>(&client, replicas * filters * half);
+        let mut target0: Vec<f32> = (0..replicas * n)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        let target = upload(&target0);
+        let status = client.create_from_slice(u32::as_bytes(&[u32::MAX, 0]));
+        let acc = epm_fft::Accumulate {
+            target: &target,
+            status: &status,
+            tag: 6,
+        };
+        inverse
+            .inverse_filtered_rows(&z, &tables, &output, Some(acc))
+            .unwrap();
+        let out = inverse.download(&output).unwrap();
+        for (b, field) in out.iter().enumerate() {
+            let (r, f) = (b / filters, b % filters);
+            let spectrum = rustfft2d(
+                &ComplexField::from_real(l, lx, e[r * n..(r + 1) * n].to_vec()).to_f64(),
+                false,
+            );
+            let product = ComplexField {
+                ly: l,
+                lx,
+                re: (0..n)
+                    .map(|i| h[f][i].0 * spectrum.re[i] - h[f][i].1 * spectrum.im[i])
+                    .collect(),
+                im: (0..n)
+                    .map(|i| h[f][i].0 * spectrum.im[i] + h[f][i].1 * spectrum.re[i])
+                    .collect(),
+            };
+            let a = rustfft2d(&product, true);
+            let rows = |parity: usize| -> Vec<f64> {
+                (0..half)
+                    .map(|i| a.re[(i / lx) * 2 * lx + parity * lx + i % lx])
+                    .collect()
+            };
+            let truth = ComplexField {
+                ly,
+                lx,
+                re: rows(0),
+                im: rows(1),
+            };
+            let err = error_vs(field, &truth);
+            assert!(err <= 1e-5, "{case}: inverse of field {b}: {err:e}");
+        }
+        let summed = read(&target);
+        for r in 0..replicas {
+            for i in 0..half {
+                let even = r * n + (i / lx) * 2 * lx + i % lx;
+                let own = &out[r * filters];
+                assert_eq!(
+                    summed[even],
+                    target0[even] + own.re[i],
+                    "{case}: even row {i}"
+                );
+                assert_eq!(
+                    summed[even + lx],
+                    target0[even + lx] + own.im[i],
+                    "{case}: odd row {i}"
+                );
+            }
+        }
+        let recorded = u32::from_bytes(&client.read_one(status.clone()).unwrap()).to_vec();
+        assert_eq!(recorded, [u32::MAX, 0], "{case}: all sums finite");
+        // A non-finite sum in an odd row of the last replica is recorded at its address.
+        let bad_at = (replicas - 1) * n + lx + 3;
+        target0[bad_at] = f32::NAN;
+        let run = |in_cubes: bool| {
+            let output = ComplexBuffers::empty::<f32>(&client, replicas * filters * half);
+            let z = ComplexBuffers::empty::<f32>(&client, replicas * half);
+            let target = upload(&target0);
+            let status = client.create_from_slice(u32::as_bytes(&[u32::MAX, 0]));
+            let acc = epm_fft::Accumulate {
+                target: &target,
+                status: &status,
+                tag: 2,
+            };
+            let input = upload(&e);
+            if in_cubes {
+                forward
+                    .forward_real_rows_in_cubes(&input, &z, replicas, 128)
+                    .unwrap();
+                inverse
+                    .inverse_filtered_rows_in_cubes(&z, &tables, &output, Some(acc), replicas, 128)
+                    .unwrap();
+            } else {
+                forward.forward_real_rows(&input, &z).unwrap();
+                inverse
+                    .inverse_filtered_rows(&z, &tables, &output, Some(acc))
+                    .unwrap();
+            }
+            let status = u32::from_bytes(&client.read_one(status).unwrap()).to_vec();
+            let bits = |h: &cubecl::server::Handle| {
+                read(h).iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            };
+            (
+                bits(&z.re),
+                bits(&output.re),
+                bits(&output.im),
+                bits(&target),
+                status,
+            )
+        };
+        let launches = run(false);
+        assert_eq!(launches.4, [2, bad_at as u32], "{case}: fault");
+        if strategy == Strategy::RadixPasses && lanes_log2 == 2 {
+            assert_eq!(launches, run(true), "{case}: in cubes");
+        }
+    }
+    // Lengths are checked and named: the input holds two rows per row of the plan, the target
+    // too, the filters two tables each.
+    let fft = plan::<f32>(1, 8, 16, PlanOptions::default());
+    let half = ComplexBuffers::empty::<f32>(&client, 8 * 16);
+    let named = |r: Result<(), FftError>| match r {
+        Err(FftError::BufferLength { buffer, .. }) => buffer,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(named(fft.forward_real_rows(&half.re, &half)), "input");
+    let status = client.empty(8);
+    let acc = epm_fft::Accumulate {
+        target: &half.re,
+        status: &status,
+        tag: 0,
+    };
+    let tables = ComplexBuffers::empty::<f32>(&client, 2 * 8 * 16);
+    assert_eq!(
+        named(fft.inverse_filtered_rows(&half, &tables, &half, Some(acc))),
+        "accumulate.target"
+    );
+    assert_eq!(
+        named(fft.inverse_filtered_rows(&half, &half, &half, None)),
+        "filters.re"
+    );
+}
+
 #[test]
 fn transforms_in_one_cube_per_group_are_the_plans_bit_for_bit() {
     let mut rng = StdRng::seed_from_u64(12);
@@ -551,7 +760,7 @@ fn transforms_in_one_cube_per_group_are_the_plans_bit_for_bit() {
         strategy: Strategy::RadixPasses,
         ..PlanOptions::default()
     };
-    let fft = plan::<f32>(2, 16, 32, radix);
+    let fft = plan::<f32>(2, 32, 16, radix);
     let (input, out) = (
         client.empty(4 * 2 * 16 * 32),
         ComplexBuffers::empty::<f32>(&client, 1024),

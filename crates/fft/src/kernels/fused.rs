@@ -12,6 +12,12 @@
 //!
 //! Batch address `p = (r F + f) L^2 + i` maps to `r L^2 + i` in the spectra and the targets,
 //! and to `f L^2 + i` in the filters: with one replica these are `i` and `p`.
+//!
+//! Real fields in row pairs (`pairs`, [`crate::real_rows`]): the spectra are those of real
+//! fields of `2 ly x lx` whose even rows were read as real parts and odd rows as imaginary
+//! parts, and the filtered load is `U_f(i) Z_r(i) + V_f(i) conj Z_r(-i)` (`V_f` at `F L^2`
+//! past `U_f` in the filter planes); the accumulation adds a field's real part into the
+//! target's even rows and its imaginary part into the odd rows (`2 L^2` per replica).
 
 use cubecl::prelude::*;
 
@@ -27,6 +33,11 @@ pub struct Fusion {
     pub field_log2: usize,
     /// The number of filters: batch fields per spectrum.
     pub filters: usize,
+    /// Real fields in row pairs (see the module docs): the filtered load reads the spectrum at
+    /// `i` and `-i`, the accumulation writes two rows.
+    pub pairs: bool,
+    /// log2 of a field's row length `lx` (the mirror `-i`, the paired rows).
+    pub row_log2: usize,
 }
 
 /// The spectrum's (and the target's) address of batch address `p`: `r L^2 + i`.
@@ -44,7 +55,31 @@ fn filter_address(p: usize, #[comptime] fusion: Fusion) -> usize {
     (f << comptime![fusion.field_log2]) | (p & comptime![(1usize << fusion.field_log2) - 1])
 }
 
-/// `H_f(i) X_r(i)`: the filtered input at batch address `p = (r F + f) L^2 + i`.
+/// The spectrum's address of the wave vector opposite to that at spectrum address `q`:
+/// `(-ky mod ly, -kx mod lx)` in the same field.
+#[cube]
+fn mirror_address(q: usize, #[comptime] fusion: Fusion) -> usize {
+    let row_mask = comptime![(1usize << fusion.row_log2) - 1];
+    let column_mask = comptime![(1usize << (fusion.field_log2 - fusion.row_log2)) - 1];
+    // Shifts, not a complement mask: a usize constant beyond u32 does not compile in WGSL.
+    let field = (q >> comptime![fusion.field_log2]) << comptime![fusion.field_log2];
+    let kx = q & row_mask;
+    let ky = (q >> comptime![fusion.row_log2]) & column_mask;
+    let mx = (comptime![1usize << fusion.row_log2] - kx) & row_mask;
+    let my = (comptime![column_mask + 1] - ky) & column_mask;
+    field | (my << comptime![fusion.row_log2]) | mx
+}
+
+/// The address of the even row of the row pair that address `q` of a field of `ly x lx`
+/// stands for, in fields of `2 ly x lx`: `(2 y) lx + x` in field `r` (the odd row is `lx`
+/// further).
+#[cube]
+pub fn paired_address(q: usize, #[comptime] row_log2: usize) -> usize {
+    q + ((q >> row_log2) << row_log2)
+}
+
+/// `H_f(i) X_r(i)`: the filtered input at batch address `p = (r F + f) L^2 + i`; with
+/// `pairs`, `U_f(i) Z_r(i) + V_f(i) conj Z_r(-i)` (see the module docs).
 #[cube]
 pub fn filtered<F: Float>(
     x_re: &[F],
@@ -58,7 +93,19 @@ pub fn filtered<F: Float>(
     let h = filter_address(p, fusion);
     let (xr, xi) = (x_re[q], x_im[q]);
     let (hr, hi) = (h_re[h], h_im[h]);
-    (hr * xr - hi * xi, hr * xi + hi * xr)
+    if comptime![fusion.pairs] {
+        let m = mirror_address(q, fusion);
+        // conj Z(-i).
+        let (mr, mi) = (x_re[m], -x_im[m]);
+        let v = h + comptime![fusion.filters << fusion.field_log2];
+        let (vr, vi) = (h_re[v], h_im[v]);
+        (
+            hr * xr - hi * xi + (vr * mr - vi * mi),
+            hr * xi + hi * xr + (vr * mi + vi * mr),
+        )
+    } else {
+        (hr * xr - hi * xi, hr * xi + hi * xr)
+    }
 }
 
 /// [`filtered`] at the `2^l` neighbouring batch addresses `p .. p + 2^l` of one field (`p` a
@@ -73,27 +120,77 @@ pub fn filtered_lanes<F: Float, N: Size>(
     #[comptime] fusion: Fusion,
     #[comptime] lanes_log2: usize,
 ) -> (Vector<F, N>, Vector<F, N>) {
-    let q = replica_address(p, fusion) >> lanes_log2;
+    let q = replica_address(p, fusion);
     let h = filter_address(p, fusion) >> lanes_log2;
-    let (xr, xi) = (x_re[q], x_im[q]);
+    let (xr, xi) = (x_re[q >> lanes_log2], x_im[q >> lanes_log2]);
     let (hr, hi) = (h_re[h], h_im[h]);
-    (hr * xr - hi * xi, hr * xi + hi * xr)
+    if comptime![fusion.pairs] {
+        let (mr, mi) = mirrored_lanes::<F, N>(x_re, x_im, q, fusion, lanes_log2);
+        let v = h + comptime![(fusion.filters << fusion.field_log2) >> lanes_log2];
+        let (vr, vi) = (h_re[v], h_im[v]);
+        (
+            hr * xr - hi * xi + (vr * mr - vi * mi),
+            hr * xi + hi * xr + (vr * mi + vi * mr),
+        )
+    } else {
+        (hr * xr - hi * xi, hr * xi + hi * xr)
+    }
 }
 
-/// `acc[r L^2 + i] += v` for batch addresses `p` of filter 0 (`f = 0`); a sum that is not
-/// finite records `tag` (atomic minimum) in `status[0]` and `r L^2 + i` in `status[1]`.
+/// `conj Z(-(i + c))` in lane `c`, for the `2^l` neighbouring spectrum addresses `q + c` of one
+/// row (`q` a multiple of `2^l`). Their mirrors run backwards from `-i`: lane 0 is lane 0 of
+/// the vector at `-i`, lane `c > 0` is lane `2^l - c` of the vector before it in the row.
 #[cube]
+fn mirrored_lanes<F: Float, N: Size>(
+    x_re: &[Vector<F, N>],
+    x_im: &[Vector<F, N>],
+    q: usize,
+    #[comptime] fusion: Fusion,
+    #[comptime] lanes_log2: usize,
+) -> (Vector<F, N>, Vector<F, N>) {
+    let lanes = comptime![1usize << lanes_log2];
+    let m = mirror_address(q, fusion);
+    // The row's element `lx - kx - lanes` (never below the row: `kx <= lx - lanes`).
+    let kx = q & comptime![(1usize << fusion.row_log2) - 1];
+    let before = ((m >> comptime![fusion.row_log2]) << comptime![fusion.row_log2])
+        + (comptime![1usize << fusion.row_log2] - kx - lanes);
+    let (at_re, at_im) = (x_re[m >> lanes_log2], x_im[m >> lanes_log2]);
+    let (lo_re, lo_im) = (x_re[before >> lanes_log2], x_im[before >> lanes_log2]);
+    let mut re = Vector::<F, N>::new(at_re.extract(0usize));
+    let mut im = Vector::<F, N>::new(-at_im.extract(0usize));
+    #[unroll]
+    for c in 1..lanes {
+        re.insert(c, lo_re.extract(lanes - c));
+        im.insert(c, -lo_im.extract(lanes - c));
+    }
+    (re, im)
+}
+
+/// `acc[r L^2 + i] += re` for batch addresses `p` of filter 0 (`f = 0`); a sum that is not
+/// finite records `tag` (atomic minimum) in `status[0]` and `r L^2 + i` in `status[1]`. With
+/// `pairs`, `re` goes to the even row and `im` to the odd row of the pair ([`paired_address`]).
+#[cube]
+#[allow(clippy::too_many_arguments)]
 pub fn accumulate<F: Float>(
     acc: &mut [F],
     status: &[Atomic<u32>],
     p: usize,
-    v: F,
+    re: F,
+    im: F,
     tag: u32,
     #[comptime] fusion: Fusion,
 ) {
     let f = (p >> comptime![fusion.field_log2]) % comptime![fusion.filters];
     if f == 0 {
-        accumulate_checked::<F>(acc, status, replica_address(p, fusion), v, tag);
+        let q = replica_address(p, fusion);
+        if comptime![fusion.pairs] {
+            let even = paired_address(q, fusion.row_log2);
+            accumulate_checked::<F>(acc, status, even, re, tag);
+            let odd = even + comptime![1usize << fusion.row_log2];
+            accumulate_checked::<F>(acc, status, odd, im, tag);
+        } else {
+            accumulate_checked::<F>(acc, status, q, re, tag);
+        }
     }
 }
 
@@ -101,11 +198,13 @@ pub fn accumulate<F: Float>(
 /// once (the lanes of [`super::radix::inner_pass_lanes`]); `acc` in vectors of `2^l`. Each
 /// lane is the same `f32` sum and check as [`accumulate_checked`].
 #[cube]
+#[allow(clippy::too_many_arguments)]
 pub fn accumulate_lanes<F: Float, N: Size>(
     acc: &mut [Vector<F, N>],
     status: &[Atomic<u32>],
     p: usize,
-    v: Vector<F, N>,
+    re: Vector<F, N>,
+    im: Vector<F, N>,
     tag: u32,
     #[comptime] fusion: Fusion,
     #[comptime] lanes_log2: usize,
@@ -113,12 +212,32 @@ pub fn accumulate_lanes<F: Float, N: Size>(
     let f = (p >> comptime![fusion.field_log2]) % comptime![fusion.filters];
     if f == 0 {
         let q = replica_address(p, fusion);
-        let s = acc[q >> lanes_log2] + v;
-        acc[q >> lanes_log2] = s;
-        #[unroll]
-        for c in 0..comptime![1usize << lanes_log2] {
-            record_if_not_finite::<F>(status, q + c, s.extract(c), tag);
+        if comptime![fusion.pairs] {
+            let even = paired_address(q, fusion.row_log2);
+            accumulate_vector::<F, N>(acc, status, even, re, tag, lanes_log2);
+            let odd = even + comptime![1usize << fusion.row_log2];
+            accumulate_vector::<F, N>(acc, status, odd, im, tag, lanes_log2);
+        } else {
+            accumulate_vector::<F, N>(acc, status, q, re, tag, lanes_log2);
         }
+    }
+}
+
+/// `acc[q .. q + 2^l] += v`, each lane checked as [`accumulate_checked`] checks.
+#[cube]
+fn accumulate_vector<F: Float, N: Size>(
+    acc: &mut [Vector<F, N>],
+    status: &[Atomic<u32>],
+    q: usize,
+    v: Vector<F, N>,
+    tag: u32,
+    #[comptime] lanes_log2: usize,
+) {
+    let s = acc[q >> lanes_log2] + v;
+    acc[q >> lanes_log2] = s;
+    #[unroll]
+    for c in 0..comptime![1usize << lanes_log2] {
+        record_if_not_finite::<F>(status, q + c, s.extract(c), tag);
     }
 }
 

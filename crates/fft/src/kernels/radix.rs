@@ -33,6 +33,10 @@ use super::fused::{self, Fusion};
 pub struct Pass {
     /// log2 of the transform length along this axis.
     pub log2_n: usize,
+    /// log2 of the transform length of the twiddle table the pass reads (`2^(t-1)` entries),
+    /// at least `log2_n`: a shorter axis reads every `2^(t - log2_n)`-th entry of a longer
+    /// axis's table (the columns of a field with `ly < lx` in [`super::in_cube`]).
+    pub table_log2: usize,
     /// First radix-2 stage fused in this pass.
     pub stage: usize,
     /// Number of fused stages, `k`.
@@ -43,6 +47,10 @@ pub struct Pass {
     pub norm_log2: usize,
     /// First pass only: the source imaginary plane is taken as zero (a real input).
     pub zero_imag: bool,
+    /// First pass only: the source is real fields of `2 ly x lx` in the real plane, read in
+    /// row pairs, the even row as the real part and the odd row as the imaginary part
+    /// ([`crate::real_rows`]).
+    pub row_pairs: bool,
     /// Where the lines are.
     pub layout: LineLayout,
     /// A filter on the first pass's load, an accumulation on the last pass's store.
@@ -70,11 +78,13 @@ impl Pass {
             .map(|radix_log2| {
                 let pass = Pass {
                     log2_n,
+                    table_log2: log2_n,
                     stage,
                     radix_log2,
                     inverse: false,
                     norm_log2: 0,
                     zero_imag: false,
+                    row_pairs: false,
                     layout,
                     fusion: Fusion::default(),
                     lanes_log2: 0,
@@ -160,8 +170,8 @@ pub(crate) fn butterflies<F: Float>(
     #[comptime] pass: Pass,
 ) {
     let half_radix = comptime![1usize << (pass.radix_log2 - 1)];
-    let shift_j = comptime![pass.log2_n - pass.stage - 1];
-    let shift_c = comptime![pass.log2_n - 1];
+    let shift_j = comptime![pass.table_log2 - pass.stage - 1];
+    let shift_c = comptime![pass.table_log2 - 1];
     #[unroll]
     for l in 0..pass.radix_log2 {
         let span = 1usize << l;
@@ -233,7 +243,7 @@ fn store<F: Float>(
         dst_re[p] = vr;
         dst_im[p] = vi;
         if comptime![pass.fusion.accumulate] {
-            fused::accumulate::<F>(acc, status, p, vr, tag, pass.fusion);
+            fused::accumulate::<F>(acc, status, p, vr, vi, tag, pass.fusion);
         }
     }
 }
@@ -311,6 +321,10 @@ pub fn first_pass_at<F: Float>(
                 let (fr, fi) = fused::filtered::<F>(src_re, src_im, h_re, h_im, src, pass.fusion);
                 re[t] = fr;
                 im[t] = fi;
+            } else if comptime![pass.row_pairs] {
+                let even = fused::paired_address(src, pass.fusion.row_log2);
+                re[t] = src_re[even];
+                im[t] = src_re[even + comptime![1usize << pass.fusion.row_log2]];
             } else {
                 re[t] = src_re[src];
                 if comptime![pass.zero_imag] {
@@ -457,7 +471,16 @@ fn store_lanes<F: Float, N: Size>(
         dst_re[p >> lanes_log2] = re[t];
         dst_im[p >> lanes_log2] = im[t];
         if comptime![pass.fusion.accumulate] {
-            fused::accumulate_lanes::<F, N>(acc, status, p, re[t], tag, pass.fusion, lanes_log2);
+            fused::accumulate_lanes::<F, N>(
+                acc,
+                status,
+                p,
+                re[t],
+                im[t],
+                tag,
+                pass.fusion,
+                lanes_log2,
+            );
         }
     }
 }
@@ -511,6 +534,10 @@ pub fn first_pass_lanes<F: Float, N: Size>(
                 );
                 re[t] = fr;
                 im[t] = fi;
+            } else if comptime![pass.row_pairs] {
+                let even = fused::paired_address(src, pass.fusion.row_log2);
+                re[t] = src_re[even >> lanes_log2];
+                im[t] = src_re[(even + comptime![1usize << pass.fusion.row_log2]) >> lanes_log2];
             } else {
                 re[t] = src_re[src >> lanes_log2];
                 if comptime![pass.zero_imag] {

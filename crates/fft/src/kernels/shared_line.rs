@@ -39,6 +39,8 @@ pub struct LinePlan {
     pub norm_log2: usize,
     /// The source imaginary plane is taken as zero (a real input).
     pub zero_imag: bool,
+    /// The source is real fields in row pairs ([`super::radix::Pass::row_pairs`]).
+    pub row_pairs: bool,
     /// Where the lines are.
     pub layout: LineLayout,
     /// A filter on the load, an accumulation on the store ([`super::fused`]).
@@ -50,11 +52,13 @@ impl LinePlan {
     pub fn pass(&self, i: usize) -> Pass {
         Pass {
             log2_n: self.log2_n,
+            table_log2: self.log2_n,
             stage: self.stages[..i].iter().sum(),
             radix_log2: self.stages[i],
             inverse: self.inverse,
             norm_log2: 0,
             zero_imag: false,
+            row_pairs: false,
             layout: self.layout,
             fusion: Fusion::default(),
             lanes_log2: 0,
@@ -167,6 +171,10 @@ pub fn shared_lines<F: Float>(
                 let (fr, fi) = fused::filtered::<F>(src_re, src_im, h_re, h_im, p, plan.fusion);
                 sh_re[r] = fr;
                 sh_im[r] = fi;
+            } else if comptime![plan.row_pairs] {
+                let even = fused::paired_address(p, plan.fusion.row_log2);
+                sh_re[r] = src_re[even];
+                sh_im[r] = src_re[even + comptime![1usize << plan.fusion.row_log2]];
             } else {
                 sh_re[r] = src_re[p];
                 if comptime![plan.zero_imag] {
@@ -230,7 +238,7 @@ pub fn shared_lines<F: Float>(
             dst_re[p] = vr;
             dst_im[p] = vi;
             if comptime![plan.fusion.accumulate] {
-                fused::accumulate::<F>(acc, status, p, vr, tag, plan.fusion);
+                fused::accumulate::<F>(acc, status, p, vr, vi, tag, plan.fusion);
             }
             i += upl;
         }
