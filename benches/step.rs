@@ -13,8 +13,9 @@
 //!   timed where it matters less at L = 256: `thermal-T0.07{,-dense,-sparse}/256` and
 //!   `thermal-dense/256`, `thermal-sparse/256` beside `thermal/256` (T = 0.1).
 //! - `step-kernels`, ids `<kernel>/L`: each kernel of one step alone, on the same steady
-//!   state: `activation`, `forward-fft` (the plastic strain rate), `inverse-fft` (the batch of
-//!   two, with the propagator multiply and the stress update fused into it), `advect`
+//!   state: `activation`, `forward-fft` (the plastic strain rate in row pairs, half-size),
+//!   `inverse-fft` (the batch of three half-size fields in row pairs, with the propagator
+//!   multiply and the stress update fused into it), `advect`
 //!   (tracers); and `inverse-plain`, the same inverse without the fused work (not part of the
 //!   step: the difference is what the fusion costs).
 //! - `sparse-kernels`, ids `<kernel>/L` (L = 256, 512): the sparse update's kernels alone on
@@ -450,17 +451,17 @@ impl Kernels {
             status: u32s(&[u32::MAX, 0]),
             cells: i32s(&state.tracers.cells),
             fractions: u32s(&state.tracers.fraction_words()),
-            spectrum: ComplexBuffers::empty::<f32>(client, n),
-            increments: ComplexBuffers::empty::<f32>(client, 2 * n),
+            spectrum: ComplexBuffers::empty::<f32>(client, n / 2),
+            increments: ComplexBuffers::empty::<f32>(client, launch::increments_len(n, 1)),
             filters: {
-                let (re, im) = tables.filters();
+                let (re, im) = tables.filters(l);
                 ComplexBuffers {
                     re: f32s(&re),
                     im: f32s(&im),
                 }
             },
-            forward: Fft2d::new(client, Shape2d::new(1, l, l).unwrap(), options).unwrap(),
-            inverse: Fft2d::new(client, Shape2d::new(2, l, l).unwrap(), options).unwrap(),
+            forward: Fft2d::new(client, Shape2d::new(1, l / 2, l).unwrap(), options).unwrap(),
+            inverse: Fft2d::new(client, Shape2d::new(3, l / 2, l).unwrap(), options).unwrap(),
         }
     }
 
@@ -497,7 +498,7 @@ impl Kernels {
 
     fn forward_fft(&self) {
         self.forward
-            .forward_real(&self.strain_rate, &self.spectrum)
+            .forward_real_rows(&self.strain_rate, &self.spectrum)
             .unwrap();
     }
 
@@ -509,7 +510,7 @@ impl Kernels {
             tag: 7,
         };
         self.inverse
-            .inverse_filtered(
+            .inverse_filtered_rows(
                 &self.spectrum,
                 &self.filters,
                 &self.increments,

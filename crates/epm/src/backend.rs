@@ -22,7 +22,7 @@ use epm_fft::{
 
 use crate::activation::{Activation, StepParams};
 use crate::launch;
-use crate::propagator::StepTables;
+use crate::propagator::{INCREMENT_FIELDS, StepTables};
 use crate::sparse::RealSpaceTables;
 use crate::whole_step::WholeStep;
 
@@ -44,11 +44,11 @@ pub struct ModelFields<B: Backend> {
     pub plastic: IntTensor<B>,
     /// Plastic strain rate `n s eps0 / (2 tau)` of the last step.
     pub strain_rate: FloatTensor<B>,
-    /// Real part of the increments of the last step with events, as the batched inverse
-    /// transform leaves them (`2 L^2`): the stress increment, then `du_y`.
+    /// Real plane of the increments of the last step with events, as the step's inverse leaves
+    /// them (`3 L^2 / 2` per replica): the even rows of the stress increment, `du_x` and `du_y`
+    /// (lattice spacings), see [`crate::propagator::increment_index`].
     pub increments_re: FloatTensor<B>,
-    /// Imaginary part (`2 L^2`): the displacement increment `du_x` (lattice spacings), then
-    /// rounding noise.
+    /// Imaginary plane (`3 L^2 / 2` per replica): their odd rows.
     pub increments_im: FloatTensor<B>,
     /// Tracer cells `[M, 2]` (`i32`, unwrapped); see [`crate::tracers`].
     pub tracer_cells: IntTensor<B>,
@@ -84,11 +84,17 @@ pub enum Update {
 pub struct Propagation {
     l: usize,
     replicas: usize,
+    /// The strain rates in row pairs ([`epm_fft::real_rows`]): `B` fields of `L / 2 x L`.
     forward: Arc<Fft2d<f32>>,
+    /// The increments in row pairs: `3 B` fields of `L / 2 x L`.
     inverse: Arc<Fft2d<f32>>,
+    /// The strain rates' half-size spectra, `B L^2 / 2`.
     spectrum: ComplexBuffers,
     /// [`StepTables::filters`].
     filters: ComplexBuffers,
+    /// The resynchronisation's full transforms (`B` fields of `L x L`) and spectra.
+    resync: Arc<Fft2d<f32>>,
+    resync_spectrum: ComplexBuffers,
     table_stress: Handle,
     strain: Handle,
     sparse: Option<SparseSide>,
@@ -131,12 +137,10 @@ impl Propagation {
             "the sparse update serves single runs only"
         );
         let options = PlanOptions::default();
-        let forward = Arc::new(Fft2d::new(client, Shape2d::new(replicas, l, l)?, options)?);
-        let inverse = Arc::new(Fft2d::new(
-            client,
-            Shape2d::new(2 * replicas, l, l)?,
-            options,
-        )?);
+        let half = |batch: usize| Fft2d::new(client, Shape2d::new(batch, l / 2, l)?, options);
+        let forward = Arc::new(half(replicas)?);
+        let inverse = Arc::new(half(INCREMENT_FIELDS * replicas)?);
+        let resync = Arc::new(Fft2d::new(client, Shape2d::new(replicas, l, l)?, options)?);
         let upload = |v: &[f32]| client.create_from_slice(f32::as_bytes(v));
         let n = l * l;
         let sparse = sparse.then(|| {
@@ -153,10 +157,10 @@ impl Propagation {
         });
         let whole = if whole {
             let plans = (
-                forward.in_cube(Transform::ForwardReal, replicas),
+                forward.in_cube(Transform::ForwardRealRows, replicas),
                 inverse.in_cube(
-                    Transform::InverseFiltered {
-                        filters: 2,
+                    Transform::InverseFilteredRows {
+                        filters: INCREMENT_FIELDS,
                         accumulate: true,
                     },
                     replicas,
@@ -166,8 +170,11 @@ impl Propagation {
                 (Some(forward), Some(inverse)) => Some(WholeSide {
                     forward,
                     inverse,
-                    forward_scratch: ComplexBuffers::empty::<f32>(client, replicas * n),
-                    inverse_scratch: ComplexBuffers::empty::<f32>(client, 2 * replicas * n),
+                    forward_scratch: ComplexBuffers::empty::<f32>(client, replicas * n / 2),
+                    inverse_scratch: ComplexBuffers::empty::<f32>(
+                        client,
+                        launch::increments_len(n, replicas),
+                    ),
                 }),
                 _ => None,
             }
@@ -179,14 +186,16 @@ impl Propagation {
             replicas,
             forward,
             inverse,
-            spectrum: ComplexBuffers::empty::<f32>(client, replicas * n),
+            spectrum: ComplexBuffers::empty::<f32>(client, replicas * n / 2),
             filters: {
-                let (re, im) = tables.filters();
+                let (re, im) = tables.filters(l);
                 ComplexBuffers {
                     re: upload(&re),
                     im: upload(&im),
                 }
             },
+            resync,
+            resync_spectrum: ComplexBuffers::empty::<f32>(client, replicas * n),
             table_stress: upload(&tables.stress),
             strain: client.empty(replicas * n * size_of::<f32>()),
             sparse,
@@ -208,8 +217,8 @@ impl Propagation {
         let n = (self.l * self.l) as u64 * b;
         let tracers = tracers as u64 * b;
         let advect = usize::from(tracers > 0);
-        let inverse = Input::Filtered {
-            filters: 2,
+        let inverse = Input::FilteredRows {
+            filters: INCREMENT_FIELDS,
             accumulate: true,
         };
         let launches = if self.whole.is_some() {
@@ -220,7 +229,7 @@ impl Propagation {
         StepTraffic {
             launches,
             bytes: ACTIVATION_BYTES * n
-                + self.forward.bytes_moved(Input::Real)
+                + self.forward.bytes_moved(Input::RealRows)
                 + self.inverse.bytes_moved(inverse)
                 + TRACER_BYTES * tracers,
             minimum_bytes: (ACTIVATION_BYTES + MIN_TRANSFORM_BYTES) * n + TRACER_BYTES * tracers,
@@ -252,8 +261,8 @@ pub struct StepTraffic {
     /// Bytes read and written in global memory by those launches.
     pub bytes: u64,
     /// The least the step can move: each field read or written once, every transform one ideal
-    /// pass (the strain rate in, its spectrum out and back in; two real tables; `du_x`, `du_y`
-    /// out; the stress in and out).
+    /// pass (the strain rate in, its Hermitian half spectrum out and back in; three real tables
+    /// on half the bins; `du_x`, `du_y` out; the stress in and out).
     pub minimum_bytes: u64,
 }
 
@@ -263,9 +272,9 @@ const ACTIVATION_BYTES: u64 = 8;
 /// Per tracer: cell and fraction words in and out (48 bytes), `du_x` and `du_y` at four corners.
 const TRACER_BYTES: u64 = 80;
 /// Per site, the transforms and their fused work at one ideal pass each: the real strain rate
-/// in (4), its spectrum out and in again (16), two real tables (8), `du_x` and `du_y` out (8),
-/// the stress in and out (8).
-const MIN_TRANSFORM_BYTES: u64 = 44;
+/// in (4), its half spectrum (Hermitian) out and in again (8), three real tables on half the
+/// bins (6), `du_x` and `du_y` out (8), the stress in and out (8).
+const MIN_TRANSFORM_BYTES: u64 = 34;
 
 /// The model's device operations. Each takes the fields and returns them updated.
 #[backend_extension(Cube: cfg(any(
@@ -435,17 +444,17 @@ impl ModelBackend for CubeBackend {
         };
         let increments = increments(&fields);
         p.forward
-            .forward_real(&fields.strain_rate.handle, &p.spectrum)
+            .forward_real_rows(&fields.strain_rate.handle, &p.spectrum)
             .expect("the plans and buffers were made for this lattice");
         // The propagator multiply and the stress update ride on the inverse's first and last
-        // passes (see `StepTables`).
+        // passes (see `StepTables`); the increments come out in row pairs.
         let stress = Accumulate {
             target: &fields.stress.handle,
             status: &fields.status.handle,
             tag: step as u32,
         };
         p.inverse
-            .inverse_filtered(&p.spectrum, &p.filters, &increments, Some(stress))
+            .inverse_filtered_rows(&p.spectrum, &p.filters, &increments, Some(stress))
             .expect("the plans and buffers were made for this lattice");
         fields
     }
@@ -564,18 +573,19 @@ impl ModelBackend for CubeBackend {
         let p = propagation;
         let (field, n) = (p.l * p.l, p.l * p.l * p.replicas);
         launch::resync::strain(client, n, &fields.plastic.handle, &p.strain, unit);
-        p.forward
-            .forward_real(&p.strain, &p.spectrum)
+        let spectrum = &p.resync_spectrum;
+        p.resync
+            .forward_real(&p.strain, spectrum)
             .expect("the plans and buffers were made for this lattice");
-        launch::resync::scale(client, n, &p.spectrum, &p.table_stress, field);
-        p.forward
-            .inverse(&p.spectrum, &p.spectrum)
+        launch::resync::scale(client, n, spectrum, &p.table_stress, field);
+        p.resync
+            .inverse(spectrum, spectrum)
             .expect("the plans and buffers were made for this lattice");
         launch::resync::stress(
             client,
             n,
             &fields.initial_stress.handle,
-            &p.spectrum.re,
+            &spectrum.re,
             &fields.stress.handle,
         );
         fields

@@ -3,7 +3,8 @@
 //! kernels themselves live with their physics: [`crate::activation`], [`crate::propagator`],
 //! [`crate::tracers`], [`crate::whole_step`].
 //!
-//! Lengths: `sites = L^2`; the increments are the batched inverse's two planes of `2 L^2`.
+//! Lengths: `sites = L^2`; the increments are the step inverse's two planes of `3 L^2 / 2`
+//! per replica ([`increments_len`]).
 
 use cubecl::prelude::*;
 use cubecl::server::Handle;
@@ -11,9 +12,15 @@ use epm_fft::ComplexBuffers;
 use epm_fft::buffer::{arg, whole};
 
 use crate::activation::{Activation, StepParams, activation_step};
-use crate::propagator::{plastic_strain, resynchronise, scale_spectrum};
+use crate::propagator::{INCREMENT_FIELDS, plastic_strain, resynchronise, scale_spectrum};
 use crate::tracers::advect_tracers;
 use crate::whole_step::{self, WholeStep};
+
+/// Values in each plane of the increments of `replicas` lattices of `sites` sites: three real
+/// fields in row pairs ([`crate::propagator::increment_index`]), half of each per plane.
+pub fn increments_len(sites: usize, replicas: usize) -> usize {
+    INCREMENT_FIELDS * sites * replicas / 2
+}
 
 /// Sites (or wave vectors) each unit of the elementwise step kernels takes. On CPU adapters
 /// (lavapipe) fewer, fuller invocations are faster (measured 0.58 to 0.47 ms for the
@@ -199,13 +206,11 @@ pub fn advection(
         dim,
         arg::<i32>(cells, 2 * all),
         arg::<u32>(fractions, 4 * all),
-        arg::<f32>(&increments.im, 2 * sites * replicas),
-        arg::<f32>(&increments.re, 2 * sites * replicas),
-        sites,
+        arg::<f32>(&increments.re, increments_len(sites, replicas)),
+        arg::<f32>(&increments.im, increments_len(sites, replicas)),
         (sites.trailing_zeros() / 2) as usize,
         all,
         tracers,
-        2 * sites,
     );
 }
 
@@ -396,8 +401,8 @@ pub mod sparse {
             arg::<f32>(b.table_stress, sites),
             arg::<f32>(b.table_x, sites),
             arg::<f32>(b.table_y, sites),
-            arg::<f32>(&increments.re, 2 * sites),
-            arg::<f32>(&increments.im, 2 * sites),
+            arg::<f32>(&increments.re, increments_len(sites, 1)),
+            arg::<f32>(&increments.im, increments_len(sites, 1)),
             log2_l(sites),
         );
     }
@@ -410,15 +415,15 @@ pub mod sparse {
 pub struct WholeStepBuffers<'a> {
     /// The activation's buffers (`event` unused: whole steps are not batches of empty steps).
     pub activation: ActivationBuffers<'a>,
-    /// The strain rates' spectra, `B L^2`.
+    /// The strain rates' half-size spectra in row pairs, `B L^2 / 2`.
     pub spectrum: &'a ComplexBuffers,
-    /// The forward transform's scratch, `B L^2`.
+    /// The forward transform's scratch, `B L^2 / 2`.
     pub forward_scratch: &'a ComplexBuffers,
-    /// The inverse's two filters, `2 L^2` ([`crate::propagator::StepTables::filters`]).
+    /// The inverse's three filters in row pairs, `3 L^2` ([`crate::propagator::StepTables::filters`]).
     pub filters: &'a ComplexBuffers,
-    /// The inverse's scratch, `2 B L^2`.
+    /// The inverse's scratch, `3 B L^2 / 2`.
     pub inverse_scratch: &'a ComplexBuffers,
-    /// The increments, `2 B L^2`.
+    /// The increments, `3 B L^2 / 2` ([`increments_len`]).
     pub increments: &'a ComplexBuffers,
     /// Two `u32`: the first non-finite stress.
     pub status: &'a Handle,
@@ -468,16 +473,16 @@ pub fn whole_steps<A: Activation>(
             arg::<u32>(a.keys, 2 * plan.replicas),
             arg::<f32>(a.parameters, plan.replicas),
             rule.launch_arg(),
-            arg::<f32>(&b.spectrum.re, all),
-            arg::<f32>(&b.spectrum.im, all),
-            arg::<f32>(&b.forward_scratch.re, all),
-            arg::<f32>(&b.forward_scratch.im, all),
-            arg::<f32>(&b.filters.re, 2 * n),
-            arg::<f32>(&b.filters.im, 2 * n),
-            arg::<f32>(&b.inverse_scratch.re, 2 * all),
-            arg::<f32>(&b.inverse_scratch.im, 2 * all),
-            arg::<f32>(&b.increments.re, 2 * all),
-            arg::<f32>(&b.increments.im, 2 * all),
+            arg::<f32>(&b.spectrum.re, all / 2),
+            arg::<f32>(&b.spectrum.im, all / 2),
+            arg::<f32>(&b.forward_scratch.re, all / 2),
+            arg::<f32>(&b.forward_scratch.im, all / 2),
+            arg::<f32>(&b.filters.re, INCREMENT_FIELDS * n),
+            arg::<f32>(&b.filters.im, INCREMENT_FIELDS * n),
+            arg::<f32>(&b.inverse_scratch.re, increments_len(n, plan.replicas)),
+            arg::<f32>(&b.inverse_scratch.im, increments_len(n, plan.replicas)),
+            arg::<f32>(&b.increments.re, increments_len(n, plan.replicas)),
+            arg::<f32>(&b.increments.im, increments_len(n, plan.replicas)),
             arg::<u32>(b.status, 2),
             arg::<f32>(b.twiddles.0, l / 2),
             arg::<f32>(b.twiddles.1, l / 2),

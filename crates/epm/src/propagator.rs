@@ -253,29 +253,47 @@ pub fn displacement_kernel(l: usize, spec: &PropagatorSpec) -> (Vec<f64>, Vec<f6
 
 /// The Fourier tables of one step, in `f32`, row-major `[ky * L + kx]`.
 ///
-/// With `E(q)` the transform of the plastic strain rate, the step needs
-/// `d_sigma = 2 mu dt G E`, `du_x = i dt U_x E` and `du_y = i dt U_y E`. The stress and `du_x`
-/// increments are real fields, so one inverse transform of
-/// `d_sigma + i du_x = (2 mu dt G - dt U_x) E` returns both (real and imaginary parts):
-/// `packed = 2 mu dt G - dt U_x` is real. `du_y` goes through a second transform.
+/// With `E(q)` the transform of the plastic strain rate, the step needs the three real
+/// fields `d_sigma = 2 mu dt G E`, `du_x = i dt U_x E` and `du_y = i dt U_y E`.
 ///
-/// The step never multiplies by these tables in a kernel of its own: they are the
-/// [`StepTables::filters`] of one filtered inverse transform ([`epm_fft::Fft2d::inverse_filtered`]),
-/// whose first pass makes the products as it loads the spectrum and whose last pass adds the
-/// stress increment to the stress as it stores it. That is the same `f32` arithmetic as a
-/// multiply kernel before the transform and an add kernel after it, with two passes through
-/// memory and two launches fewer.
+/// The step never multiplies by these tables in a kernel of its own: they become the
+/// [`StepTables::filters`] of one filtered inverse ([`epm_fft::Fft2d::inverse_filtered_rows`])
+/// of the half-size transform of the strain rate read in row pairs
+/// ([`epm_fft::real_rows`]), whose first pass makes the products as it loads the spectrum and
+/// whose last pass adds the stress increment to the stress as it stores it. Each real field
+/// costs half a complex transform of the lattice: the forward and three inverses are two
+/// transforms' work, against three when the spectrum was a full complex transform and
+/// `d_sigma + i du_x` shared one full inverse (measured on lavapipe in the book, Performance).
 ///
 /// Full tables rather than per-axis factors: on lavapipe, reading two tables costs less than
 /// computing `G` and `U` per bin (measured 0.41 ms against 0.51 ms at L = 256).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepTables {
-    /// `2 mu dt G(q) - dt U_x(q)`.
-    pub packed: Vec<f32>,
+    /// `2 mu dt G(q)`: the stress increment of a unit strain rate.
+    pub stress_increment: Vec<f32>,
+    /// `dt U_x(q)`.
+    pub displacement_x: Vec<f32>,
     /// `dt U_y(q)`.
     pub displacement_y: Vec<f32>,
     /// `2 mu G(q)`: the stress of a plastic strain, for the exact resynchronisation.
     pub stress: Vec<f32>,
+}
+
+/// The step's increments, in the order of [`StepTables::filters`]: `d_sigma`, `du_x`, `du_y`.
+pub const INCREMENT_FIELDS: usize = 3;
+
+/// Where the increments keep site `(x, y)` of field `f` (0 `d_sigma`, 1 `du_x`, 2 `du_y`) of
+/// replica `r`: as the step's inverse leaves them, in row pairs ([`epm_fft::real_rows`]), at
+/// index `(3 r + f) L^2 / 2 + (y / 2) L + x` of the real plane for even `y` and of the imaginary
+/// plane for odd `y`. Returns the index; the plane is `y & 1`.
+#[cube]
+pub fn increment_index(field: usize, x: usize, y: usize, #[comptime] log2_l: usize) -> usize {
+    field * comptime![1usize << (2 * log2_l - 1)] + ((y >> 1) << log2_l) + x
+}
+
+/// CPU twin of [`increment_index`]: `(plane, index)`, plane 0 real and 1 imaginary.
+pub fn increment_index_cpu(field: usize, x: usize, y: usize, l: usize) -> (usize, usize) {
+    (y & 1, field * l * l / 2 + (y >> 1) * l + x)
 }
 
 impl StepTables {
@@ -283,46 +301,48 @@ impl StepTables {
     pub fn new(l: usize, spec: &PropagatorSpec, mu: f64, dt: f64) -> Self {
         let g = propagator(l, spec);
         let (ux, uy) = displacement_kernel(l, spec);
+        let f32s = |v: &[f64], c: f64| v.iter().map(|v| (c * v) as f32).collect();
         Self {
-            packed: g
-                .iter()
-                .zip(&ux)
-                .map(|(g, ux)| (2.0 * mu * dt * g - dt * ux) as f32)
-                .collect(),
-            displacement_y: uy.iter().map(|uy| (dt * uy) as f32).collect(),
-            stress: g.iter().map(|g| (2.0 * mu * g) as f32).collect(),
+            stress_increment: f32s(&g, 2.0 * mu * dt),
+            displacement_x: f32s(&ux, dt),
+            displacement_y: f32s(&uy, dt),
+            stress: f32s(&g, 2.0 * mu),
         }
     }
 
-    /// The batch of two complex filters of the step's inverse transform, as real and
-    /// imaginary planes of `2 L^2` each: `H_0 = packed` (real), whose inverse of `H_0 E` is
-    /// `d_sigma + i du_x`, and `H_1 = i dt U_y`, whose inverse is `du_y`.
-    pub fn filters(&self) -> (Vec<f32>, Vec<f32>) {
-        let zeros = vec![0.0f32; self.packed.len()];
-        let re = [self.packed.as_slice(), &zeros].concat();
-        let im = [zeros.as_slice(), &self.displacement_y].concat();
-        (re, im)
+    /// The step's three complex filters `H_f` (`f64`, row-major): `2 mu dt G`, `i dt U_x` and
+    /// `i dt U_y`, each Hermitian, so `H_f E` transforms back to a real field.
+    pub fn complex_filters(&self) -> [Vec<Complex64>; INCREMENT_FIELDS] {
+        let real = |t: &[f32]| t.iter().map(|&v| (v as f64, 0.0)).collect();
+        let imaginary = |t: &[f32]| t.iter().map(|&v| (0.0, v as f64)).collect();
+        [
+            real(&self.stress_increment),
+            imaginary(&self.displacement_x),
+            imaginary(&self.displacement_y),
+        ]
+    }
+
+    /// The filter planes of the step's inverse on an `l x l` lattice: the [`Self::complex_filters`]
+    /// as [`epm_fft::real_rows::filter_tables`] (`U`, `V` of each, `3 L^2` values per plane).
+    pub fn filters(&self, l: usize) -> (Vec<f32>, Vec<f32>) {
+        epm_fft::real_rows::filter_tables::<f32>(&self.complex_filters(), l, l)
     }
 }
 
 /// A complex number as `(re, im)`, for the CPU twins.
 pub type Complex64 = (f64, f64);
 
-/// CPU twin of the products the step's inverse transform loads, `H_b E` with the
-/// [`StepTables::filters`], on complex `f64` spectra (the reference's precision).
+/// The products `H_f E` the step transforms back to its increments (`d_sigma`, `du_x`, `du_y`),
+/// on full complex `f64` spectra (the reference's precision; the device's load is tested
+/// against its own twin, [`epm_fft::real_rows::filtered_cpu`]).
 #[cfg(test)]
-pub fn propagate_cpu(e: &[Complex64], tables: &StepTables) -> (Vec<Complex64>, Vec<Complex64>) {
-    let packed = e
-        .iter()
-        .zip(&tables.packed)
-        .map(|(&(r, i), &k)| (k as f64 * r, k as f64 * i))
-        .collect();
-    let y = e
-        .iter()
-        .zip(&tables.displacement_y)
-        .map(|(&(r, i), &u)| (-(u as f64) * i, u as f64 * r))
-        .collect();
-    (packed, y)
+pub fn propagate_cpu(e: &[Complex64], tables: &StepTables) -> [Vec<Complex64>; INCREMENT_FIELDS] {
+    tables.complex_filters().map(|h| {
+        e.iter()
+            .zip(&h)
+            .map(|(&(r, i), &(hr, hi))| (hr * r - hi * i, hr * i + hi * r))
+            .collect()
+    })
 }
 
 /// CPU twin of [`scale_spectrum`] with the table `2 mu G`.

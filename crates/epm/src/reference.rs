@@ -111,12 +111,10 @@ impl CpuSimulation {
             sparse_advect_cpu(&mut s.tracers, (&sites, &rates), &self.real, l);
         } else if count > 0 {
             let e = self.fft.forward_real(&self.strain_rate);
-            let (packed, y) = propagate_cpu(&e, &self.tables);
-            let packed = self.fft.inverse(&packed);
-            let y = self.fft.inverse(&y);
+            let [d_sigma, x, y] = propagate_cpu(&e, &self.tables).map(|h| self.fft.inverse(&h));
             for site in 0..n {
-                s.stress[site] += packed[site].re as f32;
-                self.displacement[site] = packed[site].im as f32;
+                s.stress[site] += d_sigma[site].re as f32;
+                self.displacement[site] = x[site].re as f32;
                 self.displacement[n + site] = y[site].re as f32;
             }
             let (du_x, du_y) = self.displacement.split_at(n);

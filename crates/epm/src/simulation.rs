@@ -28,7 +28,7 @@ use crate::config::{ActivationConfig, Config};
 use crate::count_ring::{self, DENSE, RING};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
-use crate::propagator::StepTables;
+use crate::propagator::{INCREMENT_FIELDS, StepTables};
 use crate::sparse::WINDOW;
 use crate::tracers::TracerPositions;
 use crate::view::View;
@@ -756,11 +756,16 @@ impl Simulation {
             self.increments_stale = false;
         }
         let l = self.config.l;
-        let n = l * l;
         let f = self.fields();
-        let du_x = Tensor::<1>::from_dispatch(f.increments_im.clone()).slice(0..n);
-        let du_y = Tensor::<1>::from_dispatch(f.increments_re.clone()).slice(n..2 * n);
-        Tensor::cat(vec![du_x, du_y], 0).reshape([2, l, l])
+        // Fields 1 and 2 of the increments, in row pairs (`increment_index`): the real plane
+        // holds the even rows, the imaginary plane the odd ones.
+        let rows = |plane| {
+            Tensor::<1>::from_dispatch(plane)
+                .reshape([INCREMENT_FIELDS, l / 2, 1, l])
+                .slice(1..3)
+        };
+        let (even, odd) = (f.increments_re.clone(), f.increments_im.clone());
+        Tensor::cat(vec![rows(even), rows(odd)], 2).reshape([2, l, l])
     }
 
     /// Tracer cells `[M, 2]` and fractions `[M, 4]` on the device ([`View::tracer_tensors`]).
@@ -841,8 +846,8 @@ pub(crate) fn upload_replicas(
                 .map(|(&a, &sign)| a as f32 * sign * amplitude)
                 .collect()
         })),
-        increments_re: float(vec![0.0; 2 * n]),
-        increments_im: float(vec![0.0; 2 * n]),
+        increments_re: float(vec![0.0; crate::launch::increments_len(n, 1)]),
+        increments_im: float(vec![0.0; crate::launch::increments_len(n, 1)]),
         tracer_cells: int(cells),
         tracer_fractions: int(fractions),
         active_count: int(vec![0; count_ring::words(states.len())]),

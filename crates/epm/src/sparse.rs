@@ -25,7 +25,7 @@ use epm_fft::kernels::fused::accumulate_checked;
 use epm_fft::reference::RustFft2d;
 use rustfft::num_complex::Complex;
 
-use crate::propagator::StepTables;
+use crate::propagator::{StepTables, increment_index};
 #[cfg(test)]
 use crate::tracers::{TracerPositions, interpolate_cpu, move_tracers_cpu};
 use crate::tracers::{interpolate, load_tracer, move_tracer, weight};
@@ -43,9 +43,9 @@ pub const COMPACTION_UNITS: usize = 256;
 /// computed in `f64` and stored in `f32`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RealSpaceTables {
-    /// `S(r)`: the stress increment (`Re IFFT(packed)`).
+    /// `S(r)`: the stress increment (`Re IFFT(2 mu dt G)`).
     pub stress: Vec<f32>,
-    /// `U_x(r)`: the displacement increment along x (`Im IFFT(packed)`), lattice spacings.
+    /// `U_x(r)`: the displacement increment along x (`Re IFFT(i dt U_x)`), lattice spacings.
     pub displacement_x: Vec<f32>,
     /// `U_y(r)` (`Re IFFT(i dt U_y)`).
     pub displacement_y: Vec<f32>,
@@ -55,23 +55,15 @@ impl RealSpaceTables {
     /// The tables of an `l x l` lattice from the dense path's Fourier tables.
     pub fn new(l: usize, tables: &StepTables) -> Self {
         let mut fft = RustFft2d::<f64>::new(l, l);
-        let mut packed: Vec<Complex<f64>> = tables
-            .packed
-            .iter()
-            .map(|&k| Complex::new(k as f64, 0.0))
-            .collect();
-        fft.inverse(&mut packed);
-        // i u, as [`crate::propagator::propagate`] multiplies the spectrum.
-        let mut y: Vec<Complex<f64>> = tables
-            .displacement_y
-            .iter()
-            .map(|&u| Complex::new(0.0, u as f64))
-            .collect();
-        fft.inverse(&mut y);
+        let [stress, displacement_x, displacement_y] = tables.complex_filters().map(|h| {
+            let mut h: Vec<Complex<f64>> = h.iter().map(|&(r, i)| Complex::new(r, i)).collect();
+            fft.inverse(&mut h);
+            h.iter().map(|c| c.re as f32).collect()
+        });
         Self {
-            stress: packed.iter().map(|c| c.re as f32).collect(),
-            displacement_x: packed.iter().map(|c| c.im as f32).collect(),
-            displacement_y: y.iter().map(|c| c.re as f32).collect(),
+            stress,
+            displacement_x,
+            displacement_y,
         }
     }
 }
@@ -271,8 +263,8 @@ pub fn sparse_advect_cpu(
 }
 
 /// The increments of the last sparse step as the dense path leaves them (for
-/// [`crate::Simulation::displacement`]): `increments_re = [d_sigma, du_y]`,
-/// `increments_im = [du_x, 0]`. One unit per site.
+/// [`crate::Simulation::displacement`]): `d_sigma`, `du_x`, `du_y` in row pairs
+/// ([`crate::propagator::increment_index`]). One unit per site.
 #[cube(launch)]
 pub fn sparse_increments(
     list_site: &[u32],
@@ -307,10 +299,17 @@ pub fn sparse_increments(
         ux += table_x[r] * e;
         uy += table_y[r] * e;
     }
-    increments_re[s] = d;
-    increments_re[n + s] = uy;
-    increments_im[s] = ux;
-    increments_im[n + s] = 0.0f32;
+    let at = increment_index(0usize, x, y, log2_l);
+    let field = comptime![n / 2];
+    if y & 1 == 0 {
+        increments_re[at] = d;
+        increments_re[at + field] = ux;
+        increments_re[at + 2 * field] = uy;
+    } else {
+        increments_im[at] = d;
+        increments_im[at + field] = ux;
+        increments_im[at + 2 * field] = uy;
+    }
 }
 
 #[cfg(test)]

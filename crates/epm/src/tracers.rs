@@ -14,6 +14,7 @@
 
 use cubecl::prelude::*;
 
+use crate::propagator::{INCREMENT_FIELDS, increment_index};
 use crate::rng::{self, Purpose};
 
 /// `2^64`: fraction units per lattice spacing.
@@ -182,23 +183,22 @@ pub fn weight_cpu(fraction: u32) -> f32 {
 }
 
 /// Tracer advection (model notes, step 6): every tracer moves by the displacement increment
-/// interpolated at its position: `du_x` is the `l x l` field at the start of `displacement_x`,
-/// `du_y` the one at `y_offset` in `displacement_y` (lattice spacings). One unit per tracer;
-/// `cells` are `[x0, y0, x1, y1, ...]`, `fractions` `[x0 high, x0 low, y0 high, y0 low, ...]`.
+/// interpolated at its position: `du_x` and `du_y` are the increments' fields 1 and 2, in the
+/// row pairs the step's inverse leaves them in ([`crate::propagator::increment_index`]),
+/// lattice spacings. One unit per tracer; `cells` are `[x0, y0, x1, y1, ...]`, `fractions`
+/// `[x0 high, x0 low, y0 high, y0 low, ...]`.
 ///
-/// Ensembles: the first `per_replica` tracers belong to replica 0, the next to replica 1, ...;
-/// replica `r`'s fields start `r * replica_stride` further in both buffers.
+/// Ensembles: the first `per_replica` tracers belong to replica 0, the next to replica 1, ...,
+/// and move by their replica's increments.
 #[cube(launch)]
 pub fn advect_tracers(
     cells: &mut [i32],
     fractions: &mut [u32],
-    displacement_x: &[f32],
-    displacement_y: &[f32],
-    #[comptime] y_offset: usize,
+    increments_re: &[f32],
+    increments_im: &[f32],
     #[comptime] log2_l: usize,
     #[comptime] count: usize,
     #[comptime] per_replica: usize,
-    #[comptime] replica_stride: usize,
 ) {
     let i = ABSOLUTE_POS;
     if i >= count {
@@ -207,36 +207,76 @@ pub fn advect_tracers(
     advect_tracer(
         cells,
         fractions,
-        displacement_x,
-        displacement_y,
+        increments_re,
+        increments_im,
         i,
-        y_offset,
         log2_l,
         per_replica,
-        replica_stride,
     );
 }
 
 /// Tracer `i` of [`advect_tracers`]; also run by the whole-step kernel ([`crate::whole_step`]).
 #[cube]
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn advect_tracer(
     cells: &mut [i32],
     fractions: &mut [u32],
-    displacement_x: &[f32],
-    displacement_y: &[f32],
+    increments_re: &[f32],
+    increments_im: &[f32],
     i: usize,
-    #[comptime] y_offset: usize,
     #[comptime] log2_l: usize,
     #[comptime] per_replica: usize,
-    #[comptime] replica_stride: usize,
 ) {
-    let base = (i / comptime![per_replica]) * comptime![replica_stride];
+    let field = (i / comptime![per_replica]) * INCREMENT_FIELDS;
     let (x, y) = load_tracer(cells, fractions, i);
     let (wx, wy) = (weight(x.1), weight(y.1));
-    let ux = interpolate(displacement_x, base, x.0, y.0, wx, wy, log2_l);
-    let uy = interpolate(displacement_y, base + y_offset, x.0, y.0, wx, wy, log2_l);
+    let (re, im) = (increments_re, increments_im);
+    let ux = interpolate_increment(re, im, field + 1, x.0, y.0, wx, wy, log2_l);
+    let uy = interpolate_increment(re, im, field + 2, x.0, y.0, wx, wy, log2_l);
     move_tracer(cells, fractions, i, (x, y), (ux, uy));
+}
+
+/// [`interpolate`] on increment field `field` in row pairs: the two rows of the cell lie in
+/// opposite planes.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+// The corners are declared before the branch that reads them from one plane or the other.
+#[allow(unused_assignments)]
+fn interpolate_increment(
+    re: &[f32],
+    im: &[f32],
+    field: usize,
+    cell_x: i32,
+    cell_y: i32,
+    fx: f32,
+    fy: f32,
+    #[comptime] log2_l: usize,
+) -> f32 {
+    let mask = comptime![(1usize << log2_l) - 1];
+    let x0 = usize::cast_from(cell_x) & mask;
+    let y0 = usize::cast_from(cell_y) & mask;
+    let x1 = (x0 + 1) & mask;
+    let y1 = (y0 + 1) & mask;
+    let r0 = increment_index(field, 0, y0, log2_l);
+    let r1 = increment_index(field, 0, y1, log2_l);
+    // `L` is even: the rows `y0` and `y0 + 1` have opposite parity.
+    let mut b0 = 0.0f32;
+    let mut b1 = 0.0f32;
+    let mut t0 = 0.0f32;
+    let mut t1 = 0.0f32;
+    if y0 & 1 == 0 {
+        b0 = re[r0 + x0];
+        b1 = re[r0 + x1];
+        t0 = im[r1 + x0];
+        t1 = im[r1 + x1];
+    } else {
+        b0 = im[r0 + x0];
+        b1 = im[r0 + x1];
+        t0 = re[r1 + x0];
+        t1 = re[r1 + x1];
+    }
+    let bottom = b0 * (1.0f32 - fx) + b1 * fx;
+    let top = t0 * (1.0f32 - fx) + t1 * fx;
+    bottom * (1.0f32 - fy) + top * fy
 }
 
 /// Tracer `i`'s position, `(cell, high word, low word)` per axis. (`&mut`: the kernels hold

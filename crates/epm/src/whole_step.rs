@@ -30,10 +30,11 @@ pub struct WholeStep {
     pub replicas: usize,
     /// Tracers per replica.
     pub tracers: usize,
-    /// The forward transform of the strain rates (one field per replica).
-    pub forward: CubeTransform,
-    /// The filtered inverse into the increments, with the stress update (two fields per
+    /// The forward transform of the strain rates in row pairs (one half-size field per
     /// replica).
+    pub forward: CubeTransform,
+    /// The filtered inverse into the increments, with the stress update (three half-size
+    /// fields per replica).
     pub inverse: CubeTransform,
 }
 
@@ -144,21 +145,18 @@ pub fn whole_steps<R: ActivationRule>(
             step,
             plan.inverse,
         );
-        // Step 6: the tracers, by `du_x` (imaginary plane) and `du_y` (real, after the stress
-        // increment).
+        // Step 6: the tracers, by `du_x` and `du_y` (the increments' fields 1 and 2).
         if comptime![plan.tracers > 0] {
             let mut t = UNIT_POS as usize;
             while t < comptime![plan.tracers] {
                 advect_tracer(
                     cells,
                     fractions,
-                    increments_im.slice(0, increments_im.len()),
                     increments_re.slice(0, increments_re.len()),
+                    increments_im.slice(0, increments_im.len()),
                     replica * comptime![plan.tracers] + t,
-                    comptime![plan.sites],
                     log2_l,
                     comptime![plan.tracers],
-                    comptime![2 * plan.sites],
                 );
                 t += CUBE_DIM as usize;
             }

@@ -325,20 +325,24 @@ fn step_traffic_counts_the_fused_launches_and_bytes() {
     let traffic = sim.step_traffic();
     let (n, tracers) = (64u64 * 64, sim.tracer_count() as u64);
     assert_eq!(tracers, n / 16);
-    // Per axis of 64: two radix-8 passes through global memory on a CPU adapter, one
-    // shared-lines launch on a GPU.
-    let per_axis: u64 = if epm::device::is_cpu_adapter(sim.client()) {
-        2
+    // Half-size fields of 32 x 64 (row pairs): rows of 64 in two radix-8 passes through global
+    // memory on a CPU adapter, columns of 32 in one radix-32 pass; one shared-lines launch
+    // per axis on a GPU.
+    let passes: u64 = if epm::device::is_cpu_adapter(sim.client()) {
+        3
     } else {
-        1
+        2
     };
-    assert_eq!(traffic.launches as u64, 1 + 2 * per_axis + 2 * per_axis + 1);
-    // Forward: each launch moves two planes of n f32 in and two out; the first reads one.
-    let forward = 2 * per_axis * 16 * n - 4 * n;
-    // Inverse, a batch of two: the first launch also reads the spectrum, the last the stress.
-    let inverse = 2 * per_axis * 32 * n + 8 * n + 8 * n;
+    assert_eq!(traffic.launches as u64, 1 + passes + passes + 1);
+    // Forward: each launch moves two planes of n / 2 f32 in and two out (the first reads the
+    // n real values of the strain rate as its two planes).
+    let forward = passes * 8 * n;
+    // Inverse, a batch of three half fields: each launch moves 4 planes of 3 n / 2 f32; the
+    // first reads the half spectrum (4 n bytes) and the U, V tables (24 n) instead of its
+    // batch (12 n), the last also reads and writes the stress (8 n).
+    let inverse = passes * 24 * n - 12 * n + 4 * n + 24 * n + 8 * n;
     assert_eq!(traffic.bytes, 8 * n + forward + inverse + 80 * tracers);
-    assert_eq!(traffic.minimum_bytes, 52 * n + 80 * tracers);
+    assert_eq!(traffic.minimum_bytes, 42 * n + 80 * tracers);
     // The whole-step kernel (CPU adapters) moves the same bytes in one launch.
     let whole = Config {
         whole_steps: Some(true),

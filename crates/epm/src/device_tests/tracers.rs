@@ -3,6 +3,7 @@
 use cubecl::prelude::*;
 use epm::fft::ComplexBuffers;
 use epm::launch;
+use epm::propagator::increment_index_cpu;
 use epm::tracers::{TracerPositions, advect_tracers_cpu};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
@@ -37,12 +38,17 @@ fn advection_kernel_equals_the_cpu_reference() {
             })
             .collect();
         let (du_x, du_y) = du.split_at(l * l);
-        // The increments as the batched inverse leaves them: `du_x` in the first half of the
-        // imaginary plane, `du_y` in the second half of the real one.
-        let zeros = vec![0.0f32; l * l];
+        // The increments as the step's inverse leaves them: fields 1 and 2 in row pairs.
+        let mut planes = [vec![0.0f32; 3 * l * l / 2], vec![0.0f32; 3 * l * l / 2]];
+        for (field, du) in [(1, du_x), (2, du_y)] {
+            for (s, &v) in du.iter().enumerate() {
+                let (plane, index) = increment_index_cpu(field, s % l, s / l, l);
+                planes[plane][index] = v;
+            }
+        }
         let increments = ComplexBuffers {
-            re: client.create_from_slice(f32::as_bytes(&[&zeros[..], du_y].concat())),
-            im: client.create_from_slice(f32::as_bytes(&[du_x, &zeros[..]].concat())),
+            re: client.create_from_slice(f32::as_bytes(&planes[0])),
+            im: client.create_from_slice(f32::as_bytes(&planes[1])),
         };
         launch::advection(&client, l * l, 1, count, &cells, &fractions, &increments);
         advect_tracers_cpu(&mut tracers, du_x, du_y, l);
