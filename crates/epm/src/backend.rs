@@ -121,7 +121,7 @@ struct SparseSide {
 
 impl Propagation {
     /// Plans and tables for `replicas` lattices of `l x l` on `client`; the sparse update's
-    /// only with `sparse` (they cost two `f64` transforms on the host and five fields on the
+    /// only with `sparse` (they cost three `f64` transforms on the host and five fields on the
     /// device), which a single run (`replicas = 1`) alone may ask for; the whole-step kernel's
     /// with `whole`, where the plans allow it ([`Propagation::whole_steps`]).
     pub fn new(

@@ -8,8 +8,9 @@
 //! same tensors (`B L^2` sites, `B M` tracers), and:
 //! - the activation draws with each replica's key and reads its parameter
 //!   ([`crate::activation::activation_step`]);
-//! - one forward transform of batch `B` and one filtered inverse of batch `2 B` make every
-//!   replica's increments and stress update ([`epm_fft::Fft2d::inverse_filtered`]);
+//! - one forward transform of batch `B` and one filtered inverse of batch `3 B` (half-size
+//!   fields in row pairs) make every replica's increments and stress update
+//!   ([`epm_fft::Fft2d::inverse_filtered_rows`]);
 //! - the advection moves each replica's tracers by its own increments; the resynchronisation
 //!   runs on the batch.
 //!

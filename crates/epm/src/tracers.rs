@@ -152,9 +152,21 @@ pub(crate) fn interpolate(
     let y1 = (y0 + 1) & mask;
     let r0 = base + (y0 << log2_l);
     let r1 = base + (y1 << log2_l);
-    let bottom = field[r0 + x0] * (1.0f32 - fx) + field[r0 + x1] * fx;
-    let top = field[r1 + x0] * (1.0f32 - fx) + field[r1 + x1] * fx;
-    bottom * (1.0f32 - fy) + top * fy
+    bilinear(
+        (field[r0 + x0], field[r0 + x1]),
+        (field[r1 + x0], field[r1 + x1]),
+        fx,
+        fy,
+    )
+}
+
+/// The bilinear weights of both interpolations: `bottom` the corners of row `y0`, `top` of
+/// row `y0 + 1`, each `(x0, x0 + 1)`.
+#[cube]
+fn bilinear(bottom: (f32, f32), top: (f32, f32), fx: f32, fy: f32) -> f32 {
+    let b = bottom.0 * (1.0f32 - fx) + bottom.1 * fx;
+    let t = top.0 * (1.0f32 - fx) + top.1 * fx;
+    b * (1.0f32 - fy) + t * fy
 }
 
 /// CPU twin of [`interpolate`].
@@ -263,9 +275,7 @@ fn interpolate_increment(
     let b1 = select(even, re[r0 + x1], im[r0 + x1]);
     let t0 = select(even, im[r1 + x0], re[r1 + x0]);
     let t1 = select(even, im[r1 + x1], re[r1 + x1]);
-    let bottom = b0 * (1.0f32 - fx) + b1 * fx;
-    let top = t0 * (1.0f32 - fx) + t1 * fx;
-    bottom * (1.0f32 - fy) + top * fy
+    bilinear((b0, b1), (t0, t1), fx, fy)
 }
 
 /// Tracer `i`'s position, `(cell, high word, low word)` per axis. (`&mut`: the kernels hold
