@@ -177,8 +177,13 @@ pub fn replica_keys(seeds: &[u64]) -> Vec<u32> {
 /// is only rewritten when the activity changes). Every site active after the step adds one to
 /// the sub-counters of ring slot `slot` in `active_count` (see [`count_index`]).
 ///
-/// Each unit takes `per_unit` sites, `sites / per_unit` apart (neighbouring units still touch
-/// neighbouring sites), and adds its count with one atomic: see [`crate::launch::sites_per_unit`].
+/// The site buffers are read in vectors of `lanes` neighbouring sites (`N`, 1 or 4): on
+/// lavapipe each load and store costs about the same for a vector as for one value, so four
+/// sites a load make the kernel about twice as fast at L = 256 (book, "Performance"). Each lane
+/// makes the same draw and decision as a unit of one site would ([`decide`]). Each unit takes
+/// `per_unit` sites (a multiple of `lanes`) in vectors `sites / per_unit` vectors apart
+/// (neighbouring units still touch neighbouring sites), and adds its count with one atomic:
+/// see [`crate::launch::sites_per_unit`].
 ///
 /// Batches of steps without events: with `in_batch = 1` the step belongs to a batch that
 /// started at step `batch_start` (low 32 bits) from a state without active sites, launched
@@ -191,12 +196,12 @@ pub fn replica_keys(seeds: &[u64]) -> Vec<u32> {
 /// and rate parameter `parameters[r]`, and numbers its sites from 0 in the Philox counter, as
 /// a single run does.
 #[cube(launch)]
-pub fn activation_step<R: ActivationRule>(
-    stress: &[f32],
-    active: &mut [u32],
-    sign: &mut [f32],
-    plastic: &mut [i32],
-    strain_rate: &mut [f32],
+pub fn activation_step<R: ActivationRule, N: Size>(
+    stress: &[Vector<f32, N>],
+    active: &mut [Vector<u32, N>],
+    sign: &mut [Vector<f32, N>],
+    plastic: &mut [Vector<i32, N>],
+    strain_rate: &mut [Vector<f32, N>],
     active_count: &[Atomic<u32>],
     event: &[Atomic<u32>],
     keys: &[u32],
@@ -212,6 +217,7 @@ pub fn activation_step<R: ActivationRule>(
     batch_start: u32,
     #[comptime] sites: usize,
     #[comptime] per_unit: usize,
+    #[comptime] lanes: usize,
     #[comptime] replicas: usize,
 ) {
     let stride = comptime![sites / per_unit];
@@ -227,36 +233,95 @@ pub fn activation_step<R: ActivationRule>(
             terminate!();
         }
     }
-    let count = activate_unit::<R>(
-        stress,
-        active,
-        sign,
-        plastic,
-        strain_rate,
-        active_count,
-        keys,
-        parameters,
-        &rule,
-        replica,
-        unit,
-        step_lo,
-        step_hi,
-        p_off,
-        dt,
-        strain_rate_amplitude,
-        slot,
-        sites,
-        per_unit,
-        replicas,
-    );
+    let purpose = comptime![Purpose::Activation as u32];
+    let (key_lo, key_hi) = (keys[2 * replica], keys[2 * replica + 1]);
+    let parameter = parameters[replica];
+    let base = replica * comptime![sites / lanes];
+    let mut count = 0u32;
+    #[unroll]
+    for j in 0..comptime![per_unit / lanes] {
+        let v = unit + j * stride;
+        let at = base + v;
+        let sigma = stress[at];
+        let was = active[at];
+        let mut now = was;
+        let mut s = sign[at];
+        let mut rate = Vector::<f32, N>::new(0.0f32);
+        let mut steps = Vector::<i32, N>::new(0i32);
+        let mut changed = false;
+        let mut any_active = false;
+        #[unroll]
+        for c in 0..lanes {
+            let site = (v * comptime![lanes] + c) as u32;
+            let (r0, _r1, _r2, _r3) = philox(site, step_lo, step_hi, purpose, key_lo, key_hi);
+            let (a, sc) = decide::<R>(
+                &rule,
+                parameter,
+                unit_f32(r0),
+                sigma.extract(c),
+                was.extract(c),
+                s.extract(c),
+                p_off,
+                dt,
+            );
+            changed = changed || a != was.extract(c);
+            any_active = any_active || a == 1u32;
+            now.insert(c, a);
+            s.insert(c, sc);
+            rate.insert(c, select(a == 1u32, sc * strain_rate_amplitude, 0.0f32));
+            steps.insert(c, select(a == 1u32, i32::cast_from(sc), 0i32));
+            count += a;
+        }
+        // Only what changes is written: most sites keep their state from one step to the
+        // next, and `strain_rate` keeps its value while the activity does.
+        if changed {
+            active[at] = now;
+            sign[at] = s;
+            strain_rate[at] = rate;
+        }
+        if any_active {
+            plastic[at] += steps;
+        }
+    }
+    if count > 0u32 {
+        let ring = active_count.len() / comptime![replicas];
+        count_active(active_count, replica * ring, slot, unit, count);
+    }
     if count > 0u32 && in_batch == 1u32 {
         event[0].fetch_max(step_lo + 1u32);
     }
 }
 
-/// The work of one unit of [`activation_step`]: its `per_unit` sites of replica `replica`,
-/// counted into ring slot `slot`; returns how many of them are active after the step. Also
-/// run by the whole-step kernel ([`crate::whole_step`]), so both make the same decisions.
+/// One site's decision (model notes steps 1 and 2): the activity and sign after the step of a
+/// site of activity `active` and sign `sign` at stress `sigma`, for the draw `u` in `[0, 1)`.
+/// An active site deactivates when `u < p_off`; an inactive one activates when
+/// `u < rate(sigma) dt` and takes the sign of `sigma` (`+1` at 0). Selects, not branches: on
+/// lavapipe a branch per site costs more than the rate it would skip.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn decide<R: ActivationRule>(
+    rule: &R,
+    parameter: f32,
+    u: f32,
+    sigma: f32,
+    active: u32,
+    sign: f32,
+    p_off: f32,
+    dt: f32,
+) -> (u32, f32) {
+    let on = active == 1u32;
+    let activates = !on && u < R::rate(rule, parameter, sigma) * dt;
+    let stays = on && u >= p_off;
+    (
+        select(activates || stays, 1u32, 0u32),
+        select(activates, select(sigma >= 0.0f32, 1.0f32, -1.0f32), sign),
+    )
+}
+
+/// The activation of one unit of the whole-step kernel ([`crate::whole_step`]): its
+/// `per_unit` sites of replica `replica`, one site at a time, `sites / per_unit` apart, with
+/// the decisions of [`decide`], counted into ring slot `slot`; returns how many of them are
+/// active after the step.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn activate_unit<R: ActivationRule>(
@@ -291,24 +356,24 @@ pub(crate) fn activate_unit<R: ActivationRule>(
     for j in 0..per_unit {
         let site = unit + j * stride;
         let (r0, _r1, _r2, _r3) = philox(site as u32, step_lo, step_hi, purpose, key_lo, key_hi);
-        let u = unit_f32(r0);
         let at = base + site;
-        let sigma = stress[at];
-        // Only what changes is written: most sites keep their state from one step to the
-        // next, and `strain_rate` keeps its value while the activity does.
-        if active[at] == 1u32 {
-            if u < p_off {
-                active[at] = 0u32;
-                strain_rate[at] = 0.0f32;
-            } else {
-                plastic[at] += i32::cast_from(sign[at]);
-                count += 1u32;
-            }
-        } else if u < R::rate(rule, parameter, sigma) * dt {
-            let s = select(sigma >= 0.0f32, 1.0f32, -1.0f32);
-            active[at] = 1u32;
+        let was = active[at];
+        let (a, s) = decide::<R>(
+            rule,
+            parameter,
+            unit_f32(r0),
+            stress[at],
+            was,
+            sign[at],
+            p_off,
+            dt,
+        );
+        if a != was {
+            active[at] = a;
             sign[at] = s;
-            strain_rate[at] = s * strain_rate_amplitude;
+            strain_rate[at] = select(a == 1u32, s * strain_rate_amplitude, 0.0f32);
+        }
+        if a == 1u32 {
             plastic[at] += i32::cast_from(s);
             count += 1u32;
         }

@@ -9,7 +9,7 @@
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm_fft::ComplexBuffers;
-use epm_fft::buffer::{arg, whole};
+use epm_fft::buffer::{arg, vectors, whole};
 
 use crate::activation::{Activation, StepParams, activation_step};
 use crate::propagator::{INCREMENT_FIELDS, plastic_strain, resynchronise, scale_spectrum};
@@ -155,15 +155,17 @@ pub fn activation_with_layout<A: Activation>(
 ) {
     let (count, dim) = grid(client, replicas * sites / per_unit);
     let all = replicas * sites;
+    let lanes = activation_lanes(per_unit);
     activation_step::launch::<A>(
         client,
         count,
         dim,
-        arg::<f32>(b.stress, all),
-        arg::<u32>(b.active, all),
-        arg::<f32>(b.sign, all),
-        arg::<i32>(b.plastic, all),
-        arg::<f32>(b.strain_rate, all),
+        lanes,
+        vectors::<f32>(b.stress, all, lanes),
+        vectors::<u32>(b.active, all, lanes),
+        vectors::<f32>(b.sign, all, lanes),
+        vectors::<i32>(b.plastic, all, lanes),
+        vectors::<f32>(b.strain_rate, all, lanes),
         whole::<u32>(b.active_count),
         arg::<u32>(b.event, 1),
         arg::<u32>(b.keys, 2 * replicas),
@@ -179,8 +181,15 @@ pub fn activation_with_layout<A: Activation>(
         batch_start.unwrap_or(0) as u32,
         sites,
         per_unit,
+        lanes,
         replicas,
     );
+}
+
+/// Sites per vector of the activation ([`activation_step`]): four where a unit takes a
+/// multiple of four sites (CPU adapters), else one.
+fn activation_lanes(per_unit: usize) -> usize {
+    if per_unit.is_multiple_of(4) { 4 } else { 1 }
 }
 
 /// `tracers` tracers per replica (cells `[B M, 2]` `i32`, fractions `[B M, 4]` `u32`) move by
