@@ -180,7 +180,7 @@ pub fn replica_keys(seeds: &[u64]) -> Vec<u32> {
 /// The site buffers are read in vectors of `lanes` neighbouring sites (`N`, 1 or 4): on
 /// lavapipe each load and store costs about the same for a vector as for one value, so four
 /// sites a load make the kernel about twice as fast at L = 256 (book, "Performance"). Each lane
-/// makes the same draw and decision as a unit of one site would ([`decide`]). Each unit takes
+/// makes the same draw and decision as a unit of one site would (`decide`). Each unit takes
 /// `per_unit` sites (a multiple of `lanes`) in vectors `sites / per_unit` vectors apart
 /// (neighbouring units still touch neighbouring sites), and adds its count with one atomic:
 /// see [`crate::launch::sites_per_unit`].

@@ -4,11 +4,13 @@
 //!
 //! A step with events is otherwise ten launches on a CPU adapter (activation, four passes of
 //! each transform, advection), and at small L the launches, not the work, bind it (book,
-//! "Performance"). Here the cube's units run the same per-unit bodies as those launches
-//! ([`crate::activation::activate_unit`], the FFT plans' passes through
-//! [`epm_fft::kernels::in_cube`], [`crate::tracers::advect_tracer`]) on the same addresses,
-//! with a storage barrier where a launch ended: the fields after each step are those of the
-//! separate launches, bit for bit, and the device tests compare the two.
+//! "Performance"). Here the cube's units run the same per-unit bodies as those launches (the
+//! FFT plans' passes through [`epm_fft::kernels::in_cube`], [`crate::tracers::advect_tracer`])
+//! on the same addresses, and the activation's per-site decision
+//! (`activation::decide`, one site at a time in [`crate::activation::activate_unit`]
+//! where the separate kernel reads vectors of four sites), with a storage barrier where a
+//! launch ended: the fields after each step are those of the separate launches, bit for bit,
+//! and the device tests compare the two.
 //!
 //! Only the dense update, and only where both plans run radix passes (CPU adapters; on GPUs
 //! each axis is one shared-memory launch already): see [`crate::backend::Propagation`].
