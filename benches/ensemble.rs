@@ -5,7 +5,7 @@
 //! steady state (a single run warmed up from zero stress) with seeds 1..=B, so they part
 //! at once.
 //!
-//! Where the whole-step kernel can run (`epm::whole_step`: CPU adapters, L <= 64), the other
+//! Where the whole-step kernel can run (`epm::whole_step`: CPU adapters, L <= 128), the other
 //! way beside the adapter's choice: ids `thermal-launches/L/B` time the same steps as separate
 //! launches where the choice is whole steps, `thermal-whole/L/B` whole steps where it is not.
 //!
@@ -51,7 +51,7 @@ fn ensemble(c: &mut Criterion) {
     for (l, replicas) in RUNS {
         let mut warm: Option<epm::State> = None;
         // The adapter's choice, and the other of whole steps (`epm::whole_step`) and separate
-        // launches beside it where whole steps can run (CPU adapters, L <= 64).
+        // launches beside it where whole steps can run (CPU adapters, L <= 128).
         let can_whole = epm::launch::whole_steps_for(&client, l, 1);
         for &b in replicas {
             let whole = epm::launch::whole_steps_for(&client, l, b);
@@ -88,6 +88,14 @@ fn ensemble(c: &mut Criterion) {
                         Ensemble::from_states(configs, None, states, &device).unwrap();
                     let mut observers: Vec<Vec<&mut dyn epm::Observer>> =
                         (0..b).map(|_| vec![]).collect();
+                    // Untimed, to one step past the next resynchronisation: every kernel of
+                    // this `B` is compiled before criterion times anything (lavapipe's JIT of
+                    // a new shape takes seconds; a first iteration that long made criterion
+                    // time single steps, each with its read-back).
+                    let resync = config(l, 1).resync_every;
+                    ensemble
+                        .advance(resync - ensemble.step() % resync + 1, &mut observers)
+                        .unwrap();
                     bench.iter_custom(|iters| {
                         sync(&client);
                         let start = Instant::now();

@@ -145,6 +145,19 @@ fn record_adapter(client: &Client, device: &cubecl::Device) {
     }
 }
 
+/// `sim` after [`READY`] untimed steps: the kernels of its path (whole steps or separate
+/// launches, dense or sparse) are compiled before criterion times anything. Lavapipe's JIT of
+/// a kernel takes up to seconds; a first iteration that long makes criterion time one step per
+/// sample, each with its read-back.
+fn ready(sim: Result<Simulation, epm::SimError>) -> Simulation {
+    let mut sim = sim.unwrap();
+    sim.advance(READY, &mut []).unwrap();
+    sim
+}
+
+/// See [`ready`]: past a window of the sparse update's choice.
+const READY: u64 = 100;
+
 /// A simulation of `config(l)` in its steady state (warmed up once, then shared).
 fn warmed(
     cache: &RefCell<HashMap<usize, Simulation>>,
@@ -202,7 +215,7 @@ fn step(c: &mut Criterion) {
                         ..config_at(l, t)
                     };
                     let state = warmed_state(&states, l, t);
-                    let mut sim = Simulation::from_state(config, None, state, &device).unwrap();
+                    let mut sim = ready(Simulation::from_state(config, None, state, &device));
                     b.iter_custom(|iters| {
                         timed(&client, 1, || sim.advance(iters, &mut []).unwrap())
                     })
@@ -226,7 +239,7 @@ fn step(c: &mut Criterion) {
                     ..config(l)
                 };
                 let state = warmed_state(&states, l, TEMPERATURE);
-                let mut sim = Simulation::from_state(config, None, state, &device).unwrap();
+                let mut sim = ready(Simulation::from_state(config, None, state, &device));
                 b.iter_custom(|iters| {
                     timed(&client, 1, || {
                         if each {

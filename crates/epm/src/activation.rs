@@ -233,60 +233,29 @@ pub fn activation_step<R: ActivationRule, N: Size>(
             terminate!();
         }
     }
-    let purpose = comptime![Purpose::Activation as u32];
-    let (key_lo, key_hi) = (keys[2 * replica], keys[2 * replica + 1]);
-    let parameter = parameters[replica];
-    let base = replica * comptime![sites / lanes];
-    let mut count = 0u32;
-    #[unroll]
-    for j in 0..comptime![per_unit / lanes] {
-        let v = unit + j * stride;
-        let at = base + v;
-        let sigma = stress[at];
-        let was = active[at];
-        let mut now = was;
-        let mut s = sign[at];
-        let mut rate = Vector::<f32, N>::new(0.0f32);
-        let mut steps = Vector::<i32, N>::new(0i32);
-        let mut changed = false;
-        let mut any_active = false;
-        #[unroll]
-        for c in 0..lanes {
-            let site = (v * comptime![lanes] + c) as u32;
-            let (r0, _r1, _r2, _r3) = philox(site, step_lo, step_hi, purpose, key_lo, key_hi);
-            let (a, sc) = decide::<R>(
-                &rule,
-                parameter,
-                unit_f32(r0),
-                sigma.extract(c),
-                was.extract(c),
-                s.extract(c),
-                p_off,
-                dt,
-            );
-            changed = changed || a != was.extract(c);
-            any_active = any_active || a == 1u32;
-            now.insert(c, a);
-            s.insert(c, sc);
-            rate.insert(c, select(a == 1u32, sc * strain_rate_amplitude, 0.0f32));
-            steps.insert(c, select(a == 1u32, i32::cast_from(sc), 0i32));
-            count += a;
-        }
-        // Only what changes is written: most sites keep their state from one step to the
-        // next, and `strain_rate` keeps its value while the activity does.
-        if changed {
-            active[at] = now;
-            sign[at] = s;
-            strain_rate[at] = rate;
-        }
-        if any_active {
-            plastic[at] += steps;
-        }
-    }
-    if count > 0u32 {
-        let ring = active_count.len() / comptime![replicas];
-        count_active(active_count, replica * ring, slot, unit, count);
-    }
+    let count = activate_unit::<R, N>(
+        stress,
+        active,
+        sign,
+        plastic,
+        strain_rate,
+        active_count,
+        keys,
+        parameters,
+        &rule,
+        replica,
+        unit,
+        step_lo,
+        step_hi,
+        p_off,
+        dt,
+        strain_rate_amplitude,
+        slot,
+        sites,
+        per_unit,
+        lanes,
+        replicas,
+    );
     if count > 0u32 && in_batch == 1u32 {
         event[0].fetch_max(step_lo + 1u32);
     }
@@ -318,18 +287,19 @@ pub(crate) fn decide<R: ActivationRule>(
     )
 }
 
-/// The activation of one unit of the whole-step kernel ([`crate::whole_step`]): its
-/// `per_unit` sites of replica `replica`, one site at a time, `sites / per_unit` apart, with
-/// the decisions of [`decide`], counted into ring slot `slot`; returns how many of them are
-/// active after the step.
+/// The activation of unit `unit` of replica `replica` (model notes steps 1 to 3): its
+/// `per_unit` sites in vectors of `lanes`, `sites / per_unit` sites apart, with the decisions
+/// of [`decide`], counted into ring slot `slot`; returns how many of them are active after the
+/// step. The body of [`activation_step`], and of the whole-step kernel's activation
+/// ([`crate::whole_step`]).
 #[cube]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn activate_unit<R: ActivationRule>(
-    stress: &[f32],
-    active: &mut [u32],
-    sign: &mut [f32],
-    plastic: &mut [i32],
-    strain_rate: &mut [f32],
+pub(crate) fn activate_unit<R: ActivationRule, N: Size>(
+    stress: &[Vector<f32, N>],
+    active: &mut [Vector<u32, N>],
+    sign: &mut [Vector<f32, N>],
+    plastic: &mut [Vector<i32, N>],
+    strain_rate: &mut [Vector<f32, N>],
     active_count: &[Atomic<u32>],
     keys: &[u32],
     parameters: &[f32],
@@ -344,38 +314,58 @@ pub(crate) fn activate_unit<R: ActivationRule>(
     slot: u32,
     #[comptime] sites: usize,
     #[comptime] per_unit: usize,
+    #[comptime] lanes: usize,
     #[comptime] replicas: usize,
 ) -> u32 {
     let stride = comptime![sites / per_unit];
     let purpose = comptime![Purpose::Activation as u32];
     let (key_lo, key_hi) = (keys[2 * replica], keys[2 * replica + 1]);
     let parameter = parameters[replica];
-    let base = replica * sites;
+    let base = replica * comptime![sites / lanes];
     let mut count = 0u32;
     #[unroll]
-    for j in 0..per_unit {
-        let site = unit + j * stride;
-        let (r0, _r1, _r2, _r3) = philox(site as u32, step_lo, step_hi, purpose, key_lo, key_hi);
-        let at = base + site;
+    for j in 0..comptime![per_unit / lanes] {
+        let v = unit + j * stride;
+        let at = base + v;
+        let sigma = stress[at];
         let was = active[at];
-        let (a, s) = decide::<R>(
-            rule,
-            parameter,
-            unit_f32(r0),
-            stress[at],
-            was,
-            sign[at],
-            p_off,
-            dt,
-        );
-        if a != was {
-            active[at] = a;
-            sign[at] = s;
-            strain_rate[at] = select(a == 1u32, s * strain_rate_amplitude, 0.0f32);
+        let mut now = was;
+        let mut s = sign[at];
+        let mut rate = Vector::<f32, N>::new(0.0f32);
+        let mut steps = Vector::<i32, N>::new(0i32);
+        let mut changed = false;
+        let mut any_active = false;
+        #[unroll]
+        for c in 0..lanes {
+            let site = (v * comptime![lanes] + c) as u32;
+            let (r0, _r1, _r2, _r3) = philox(site, step_lo, step_hi, purpose, key_lo, key_hi);
+            let (a, sc) = decide::<R>(
+                rule,
+                parameter,
+                unit_f32(r0),
+                sigma.extract(c),
+                was.extract(c),
+                s.extract(c),
+                p_off,
+                dt,
+            );
+            changed = changed || a != was.extract(c);
+            any_active = any_active || a == 1u32;
+            now.insert(c, a);
+            s.insert(c, sc);
+            rate.insert(c, select(a == 1u32, sc * strain_rate_amplitude, 0.0f32));
+            steps.insert(c, select(a == 1u32, i32::cast_from(sc), 0i32));
+            count += a;
         }
-        if a == 1u32 {
-            plastic[at] += i32::cast_from(s);
-            count += 1u32;
+        // Only what changes is written: most sites keep their state from one step to the
+        // next, and `strain_rate` keeps its value while the activity does.
+        if changed {
+            active[at] = now;
+            sign[at] = s;
+            strain_rate[at] = rate;
+        }
+        if any_active {
+            plastic[at] += steps;
         }
     }
     if count > 0u32 {

@@ -166,6 +166,19 @@ impl Propagation {
                     replicas,
                 ),
             );
+            // One vector width for the whole kernel: the transforms' lanes where both have
+            // the same and the activation's units hold whole vectors.
+            let per_unit = launch::sites_per_unit(client, n);
+            let plans = match plans {
+                (Some(f), Some(i))
+                    if f.lanes_log2 == i.lanes_log2
+                        && per_unit.is_multiple_of(1 << f.lanes_log2) =>
+                {
+                    (Some(f), Some(i))
+                }
+                (Some(f), Some(i)) => (Some(f.without_lanes()), Some(i.without_lanes())),
+                other => other,
+            };
             match plans {
                 (Some(forward), Some(inverse)) => Some(WholeSide {
                     forward,

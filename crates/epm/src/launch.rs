@@ -63,11 +63,12 @@ const GPU_SPARSE_PER_LOG2: f64 = 4.0;
 /// kernel ([`crate::whole_step`]), the default of the `whole_steps` key. CPU adapters only
 /// (there the FFT plans run radix passes that one cube can make, and a launch costs more than a
 /// small lattice's work), up to [`CPU_WHOLE_STEP_MAX_L`] a side and
-/// [`CPU_WHOLE_STEP_MAX_SITES`] sites in all. Measured on 2 cores (book, "Performance"): 1.3 x
-/// faster at L = 64, 1.7 x at L = 32, twice slower at L = 128 (one thread per replica against
-/// two); ensembles at L = 64 1.2 x faster with 4 replicas; with 16, since the separate
-/// launches' FFT passes run in lanes (the whole step's in-cube passes do not), 1.1 to 1.15 x
-/// slower (4.4-4.6 against 5.0 ms), and 2.3 x slower with 64.
+/// [`CPU_WHOLE_STEP_MAX_SITES`] sites in all. Measured on 2 cores (2026-12-02, the kernel's
+/// buffers in vectors of four; book, "Performance"), ms per ensemble step, whole against
+/// separate launches: L = 64, one replica 0.33 against 0.73, 4 replicas 0.65 against 1.22, 16
+/// 2.5 against 3.4, 32 5.1 against 5.3, 64 10.2 against 8.6; L = 128, one replica 1.24 against
+/// 1.23, 2 replicas 1.23 against 2.1, 4 2.4 against 3.7; L = 256, one replica 4.7 against 3.9,
+/// 4 replicas 9.5 against 9.9 (a replica is one cube, one thread of lavapipe's two).
 pub fn whole_steps_for(client: &Client, l: usize, replicas: usize) -> bool {
     epm_fft::device::is_cpu_adapter(client)
         && l <= CPU_WHOLE_STEP_MAX_L
@@ -75,9 +76,9 @@ pub fn whole_steps_for(client: &Client, l: usize, replicas: usize) -> bool {
 }
 
 /// See [`whole_steps_for`].
-const CPU_WHOLE_STEP_MAX_L: usize = 64;
+const CPU_WHOLE_STEP_MAX_L: usize = 128;
 /// See [`whole_steps_for`].
-const CPU_WHOLE_STEP_MAX_SITES: usize = 8 * 64 * 64;
+const CPU_WHOLE_STEP_MAX_SITES: usize = 16 * 64 * 64;
 
 /// Units in one cube of the whole-step kernel (one cube per replica). Lavapipe runs a cube on
 /// one thread, its units in SIMD groups of 8 that take turns at each barrier: 16 to 64 units
@@ -214,6 +215,7 @@ pub fn advection(
         client,
         count,
         dim,
+        1,
         arg::<i32>(cells, 2 * all),
         arg::<u32>(fractions, 4 * all),
         arg::<f32>(&increments.re, increments_len(sites, replicas)),
@@ -467,6 +469,8 @@ pub fn whole_steps<A: Activation>(
     let tracers = plan.tracers * plan.replicas;
     let a = &b.activation;
     let l = 1usize << (n.trailing_zeros() / 2);
+    let lanes = plan.lanes();
+    let v = |h: &Handle, len| vectors::<f32>(h, len, lanes);
     // SAFETY: every buffer holds the lengths named in `WholeStepBuffers` for `plan`; each cube
     // addresses only its own replica's sites, lines and tracers.
     unsafe {
@@ -474,25 +478,26 @@ pub fn whole_steps<A: Activation>(
             client,
             CubeCount::new_1d(plan.replicas as u32),
             CubeDim::new_1d(cube_units),
-            arg::<f32>(a.stress, all),
-            arg::<u32>(a.active, all),
-            arg::<f32>(a.sign, all),
-            arg::<i32>(a.plastic, all),
-            arg::<f32>(a.strain_rate, all),
+            lanes,
+            vectors::<f32>(a.stress, all, lanes),
+            vectors::<u32>(a.active, all, lanes),
+            vectors::<f32>(a.sign, all, lanes),
+            vectors::<i32>(a.plastic, all, lanes),
+            vectors::<f32>(a.strain_rate, all, lanes),
             whole::<u32>(a.active_count),
             arg::<u32>(a.keys, 2 * plan.replicas),
             arg::<f32>(a.parameters, plan.replicas),
             rule.launch_arg(),
-            arg::<f32>(&b.spectrum.re, all / 2),
-            arg::<f32>(&b.spectrum.im, all / 2),
-            arg::<f32>(&b.forward_scratch.re, all / 2),
-            arg::<f32>(&b.forward_scratch.im, all / 2),
-            arg::<f32>(&b.filters.re, INCREMENT_FIELDS * n),
-            arg::<f32>(&b.filters.im, INCREMENT_FIELDS * n),
-            arg::<f32>(&b.inverse_scratch.re, increments_len(n, plan.replicas)),
-            arg::<f32>(&b.inverse_scratch.im, increments_len(n, plan.replicas)),
-            arg::<f32>(&b.increments.re, increments_len(n, plan.replicas)),
-            arg::<f32>(&b.increments.im, increments_len(n, plan.replicas)),
+            v(&b.spectrum.re, all / 2),
+            v(&b.spectrum.im, all / 2),
+            v(&b.forward_scratch.re, all / 2),
+            v(&b.forward_scratch.im, all / 2),
+            v(&b.filters.re, INCREMENT_FIELDS * n),
+            v(&b.filters.im, INCREMENT_FIELDS * n),
+            v(&b.inverse_scratch.re, increments_len(n, plan.replicas)),
+            v(&b.inverse_scratch.im, increments_len(n, plan.replicas)),
+            v(&b.increments.re, increments_len(n, plan.replicas)),
+            v(&b.increments.im, increments_len(n, plan.replicas)),
             arg::<u32>(b.status, 2),
             arg::<f32>(b.twiddles.0, l / 2),
             arg::<f32>(b.twiddles.1, l / 2),

@@ -203,11 +203,11 @@ pub fn weight_cpu(fraction: u32) -> f32 {
 /// Ensembles: the first `per_replica` tracers belong to replica 0, the next to replica 1, ...,
 /// and move by their replica's increments.
 #[cube(launch)]
-pub fn advect_tracers(
+pub fn advect_tracers<N: Size>(
     cells: &mut [i32],
     fractions: &mut [u32],
-    increments_re: &[f32],
-    increments_im: &[f32],
+    increments_re: &[Vector<f32, N>],
+    increments_im: &[Vector<f32, N>],
     #[comptime] log2_l: usize,
     #[comptime] count: usize,
     #[comptime] per_replica: usize,
@@ -216,7 +216,7 @@ pub fn advect_tracers(
     if i >= count {
         terminate!();
     }
-    advect_tracer(
+    advect_tracer::<N>(
         cells,
         fractions,
         increments_re,
@@ -227,13 +227,14 @@ pub fn advect_tracers(
     );
 }
 
-/// Tracer `i` of [`advect_tracers`]; also run by the whole-step kernel ([`crate::whole_step`]).
+/// Tracer `i` of [`advect_tracers`]; also run by the whole-step kernel ([`crate::whole_step`]),
+/// whose increments are vectors of four (`N`; one value each here).
 #[cube]
-pub(crate) fn advect_tracer(
+pub(crate) fn advect_tracer<N: Size>(
     cells: &mut [i32],
     fractions: &mut [u32],
-    increments_re: &[f32],
-    increments_im: &[f32],
+    increments_re: &[Vector<f32, N>],
+    increments_im: &[Vector<f32, N>],
     i: usize,
     #[comptime] log2_l: usize,
     #[comptime] per_replica: usize,
@@ -242,8 +243,8 @@ pub(crate) fn advect_tracer(
     let (x, y) = load_tracer(cells, fractions, i);
     let (wx, wy) = (weight(x.1), weight(y.1));
     let (re, im) = (increments_re, increments_im);
-    let ux = interpolate_increment(re, im, field + 1, x.0, y.0, wx, wy, log2_l);
-    let uy = interpolate_increment(re, im, field + 2, x.0, y.0, wx, wy, log2_l);
+    let ux = interpolate_increment::<N>(re, im, field + 1, x.0, y.0, wx, wy, log2_l);
+    let uy = interpolate_increment::<N>(re, im, field + 2, x.0, y.0, wx, wy, log2_l);
     move_tracer(cells, fractions, i, (x, y), (ux, uy));
 }
 
@@ -251,9 +252,9 @@ pub(crate) fn advect_tracer(
 /// opposite planes.
 #[cube]
 #[allow(clippy::too_many_arguments)]
-fn interpolate_increment(
-    re: &[f32],
-    im: &[f32],
+fn interpolate_increment<N: Size>(
+    re: &[Vector<f32, N>],
+    im: &[Vector<f32, N>],
     field: usize,
     cell_x: i32,
     cell_y: i32,
@@ -271,11 +272,18 @@ fn interpolate_increment(
     // `L` is even: the rows `y0` and `y0 + 1` lie in opposite planes. Both planes are read and
     // one kept (`select`): on lavapipe a branch per tracer costs twice the advection.
     let even = y0 & 1 == 0;
-    let b0 = select(even, re[r0 + x0], im[r0 + x0]);
-    let b1 = select(even, re[r0 + x1], im[r0 + x1]);
-    let t0 = select(even, im[r1 + x0], re[r1 + x0]);
-    let t1 = select(even, im[r1 + x1], re[r1 + x1]);
+    let b0 = select(even, element::<N>(re, r0 + x0), element::<N>(im, r0 + x0));
+    let b1 = select(even, element::<N>(re, r0 + x1), element::<N>(im, r0 + x1));
+    let t0 = select(even, element::<N>(im, r1 + x0), element::<N>(re, r1 + x0));
+    let t1 = select(even, element::<N>(im, r1 + x1), element::<N>(re, r1 + x1));
     bilinear((b0, b1), (t0, t1), fx, fy)
+}
+
+/// Element `p` of a buffer in vectors of `N`.
+#[cube]
+fn element<N: Size>(buffer: &[Vector<f32, N>], p: usize) -> f32 {
+    let lanes = N::value();
+    buffer[p / lanes].extract_dynamic(p % lanes)
 }
 
 /// Tracer `i`'s position, `(cell, high word, low word)` per axis. (`&mut`: the kernels hold

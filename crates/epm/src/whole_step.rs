@@ -5,12 +5,16 @@
 //! A step with events is otherwise ten launches on a CPU adapter (activation, four passes of
 //! each transform, advection), and at small L the launches, not the work, bind it (book,
 //! "Performance"). Here the cube's units run the same per-unit bodies as those launches (the
-//! FFT plans' passes through [`epm_fft::kernels::in_cube`], [`crate::tracers::advect_tracer`])
-//! on the same addresses, and the activation's per-site decision
-//! (`activation::decide`, one site at a time in [`crate::activation::activate_unit`]
-//! where the separate kernel reads vectors of four sites), with a storage barrier where a
-//! launch ended: the fields after each step are those of the separate launches, bit for bit,
-//! and the device tests compare the two.
+//! activation's `activation::activate_unit`, the FFT plans' passes through
+//! [`epm_fft::kernels::in_cube`], [`crate::tracers::advect_tracer`]) on the same addresses,
+//! with a storage barrier where a launch ended: the fields after each step are those of the
+//! separate launches, bit for bit, and the device tests compare the two.
+//!
+//! The site buffers are vectors of `N` values ([`WholeStep::lanes`]): four where every pass of
+//! both transforms takes four lanes (L = 64 and 128), as the separate launches' passes and
+//! activation do, since on lavapipe a pass costs its loads and stores; one otherwise (L = 32
+//! and below, whose rows are one radix-32 pass). The tracers read single values out of the
+//! vectors.
 //!
 //! Only the dense update, and only where both plans run radix passes (CPU adapters; on GPUs
 //! each axis is one shared-memory launch already): see [`crate::backend::Propagation`].
@@ -40,31 +44,40 @@ pub struct WholeStep {
     pub inverse: CubeTransform,
 }
 
+impl WholeStep {
+    /// Values per vector of every site buffer (`N`): the transforms' lanes
+    /// ([`CubeTransform::lanes_log2`], the same for both), which the activation's units of
+    /// `per_unit` sites read too.
+    pub fn lanes(&self) -> usize {
+        1 << self.forward.lanes_log2
+    }
+}
+
 /// `steps` steps from step `step_lo + 2^32 step_hi` (ring slot `slot` for the first; the
 /// caller keeps the steps inside one ring and one `2^32` block), replica `CUBE_POS`. Buffers as
 /// for the separate kernels: see [`crate::launch::WholeStepBuffers`].
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
-pub fn whole_steps<R: ActivationRule>(
-    stress: &mut [f32],
-    active: &mut [u32],
-    sign: &mut [f32],
-    plastic: &mut [i32],
-    strain_rate: &mut [f32],
+pub fn whole_steps<R: ActivationRule, N: Size>(
+    stress: &mut [Vector<f32, N>],
+    active: &mut [Vector<u32, N>],
+    sign: &mut [Vector<f32, N>],
+    plastic: &mut [Vector<i32, N>],
+    strain_rate: &mut [Vector<f32, N>],
     active_count: &[Atomic<u32>],
     keys: &[u32],
     parameters: &[f32],
     rule: R,
-    spectrum_re: &mut [f32],
-    spectrum_im: &mut [f32],
-    forward_scratch_re: &mut [f32],
-    forward_scratch_im: &mut [f32],
-    filters_re: &[f32],
-    filters_im: &[f32],
-    inverse_scratch_re: &mut [f32],
-    inverse_scratch_im: &mut [f32],
-    increments_re: &mut [f32],
-    increments_im: &mut [f32],
+    spectrum_re: &mut [Vector<f32, N>],
+    spectrum_im: &mut [Vector<f32, N>],
+    forward_scratch_re: &mut [Vector<f32, N>],
+    forward_scratch_im: &mut [Vector<f32, N>],
+    filters_re: &[Vector<f32, N>],
+    filters_im: &[Vector<f32, N>],
+    inverse_scratch_re: &mut [Vector<f32, N>],
+    inverse_scratch_im: &mut [Vector<f32, N>],
+    increments_re: &mut [Vector<f32, N>],
+    increments_im: &mut [Vector<f32, N>],
     status: &[Atomic<u32>],
     tw_re: &[f32],
     tw_im: &[f32],
@@ -87,7 +100,7 @@ pub fn whole_steps<R: ActivationRule>(
         // Steps 1 to 3: the activation.
         let mut u = UNIT_POS as usize;
         while u < activation_units {
-            activate_unit::<R>(
+            activate_unit::<R, N>(
                 stress.slice(0, stress.len()),
                 active,
                 sign,
@@ -107,13 +120,14 @@ pub fn whole_steps<R: ActivationRule>(
                 slot + k,
                 plan.sites,
                 plan.per_unit,
+                comptime![plan.lanes()],
                 plan.replicas,
             );
             u += CUBE_DIM as usize;
         }
         sync_storage();
         // Steps 4 and 5: the strain rate's spectrum, then the increments and the stress.
-        transform_in_cube::<f32>(
+        transform_in_cube::<f32, N>(
             replica,
             strain_rate.slice(0, strain_rate.len()),
             strain_rate.slice(0, strain_rate.len()),
@@ -130,7 +144,7 @@ pub fn whole_steps<R: ActivationRule>(
             step,
             plan.forward,
         );
-        transform_in_cube::<f32>(
+        transform_in_cube::<f32, N>(
             replica,
             spectrum_re.slice(0, spectrum_re.len()),
             spectrum_im.slice(0, spectrum_im.len()),
@@ -151,7 +165,7 @@ pub fn whole_steps<R: ActivationRule>(
         if comptime![plan.tracers > 0] {
             let mut t = UNIT_POS as usize;
             while t < comptime![plan.tracers] {
-                advect_tracer(
+                advect_tracer::<N>(
                     cells,
                     fractions,
                     increments_re.slice(0, increments_re.len()),

@@ -838,7 +838,6 @@ impl<F: FftFloat> Fft2d<F> {
             out[..passes.len()].copy_from_slice(&passes);
             (out, passes.len())
         };
-        let (rows, row_passes) = pad(row_run.passes(rows));
         // The columns read the rows' twiddle table (`lx / 2` entries).
         let table_log2 = self.rows.log2_n;
         let columns: Vec<Pass> = column_run
@@ -846,13 +845,33 @@ impl<F: FftFloat> Fft2d<F> {
             .into_iter()
             .map(|pass| Pass { table_log2, ..pass })
             .collect();
-        let (columns, column_passes) = pad(columns);
+        // One vector width for every pass: the plan's lanes where each pass can take them.
+        let mut all = row_run.passes(rows);
+        all.extend_from_slice(&columns);
+        let lanes_log2 = if all
+            .iter()
+            .all(|p| p.with_lanes(self.lanes_log2).lanes_log2 == self.lanes_log2)
+        {
+            self.lanes_log2
+        } else {
+            0
+        };
+        let with = |passes: Vec<Pass>| {
+            let passes = passes
+                .into_iter()
+                .map(|pass| Pass { lanes_log2, ..pass })
+                .collect();
+            pad(passes)
+        };
+        let (rows, row_passes) = with(row_run.passes(rows));
+        let (columns, column_passes) = with(columns);
         Some(CubeTransform {
             rows,
             row_passes,
             columns,
             column_passes,
             groups,
+            lanes_log2,
         })
     }
 
@@ -890,8 +909,10 @@ impl<F: FftFloat> Fft2d<F> {
     ) {
         let len = self.shape.len();
         let n = self.shape.lx;
-        let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, 1);
+        let lanes = 1 << plan.lanes_log2;
+        let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, lanes);
         let src_len = src_len << usize::from(plan.rows[0].row_pairs);
+        let vectors = |h: &Handle, len| buffer::vectors::<F>(h, len, lanes);
         // SAFETY: buffers were checked to hold `len` elements; each cube's units address only
         // the blocks of its own group's lines, inside the batch.
         unsafe {
@@ -899,14 +920,15 @@ impl<F: FftFloat> Fft2d<F> {
                 &self.client,
                 CubeCount::new_1d(plan.groups as u32),
                 CubeDim::new_1d(cube_units),
-                buffer::arg::<F>(&input.re, src_len),
-                buffer::arg::<F>(&input.im, src_len),
+                lanes,
+                vectors(&input.re, src_len),
+                vectors(&input.im, src_len),
                 h_re,
                 h_im,
-                buffer::arg::<F>(&self.scratch.re, len),
-                buffer::arg::<F>(&self.scratch.im, len),
-                buffer::arg::<F>(&output.re, len),
-                buffer::arg::<F>(&output.im, len),
+                vectors(&self.scratch.re, len),
+                vectors(&self.scratch.im, len),
+                vectors(&output.re, len),
+                vectors(&output.im, len),
                 acc,
                 status,
                 buffer::arg::<F>(&self.rows.tw_re, n / 2),

@@ -414,6 +414,24 @@ fn whole_steps_are_the_separate_launches_bit_for_bit() {
             }
         }
     }
+    // At L = 64 every pass of both transforms takes four lanes: the whole step's buffers are
+    // vectors of four (at L = 32 and 16, of one), across a resynchronisation.
+    let at_64 = |whole: bool| {
+        let config = Config {
+            whole_steps: Some(whole),
+            resync_every: 40,
+            ..config(64, ActivationConfig::Thermal { temperature: 0.1 }, 33)
+        };
+        let mut sim = Simulation::new(config, &device()).unwrap();
+        sim.advance(60, &mut []).unwrap();
+        let whole_ran = sim.step_traffic().launches == 1;
+        (sim.state().unwrap(), whole_ran)
+    };
+    let (launches, _) = at_64(false);
+    let (whole, whole_ran) = at_64(true);
+    assert_eq!(whole_ran, epm::device::is_cpu_adapter(&client));
+    assert!(launches.active.iter().filter(|&&a| a == 1).count() > 3);
+    assert_eq!(whole, launches, "L = 64");
     // An ensemble of whole steps against single runs of separate launches.
     let configs: Vec<Config> = [(0.1, 41), (0.3, 42)]
         .into_iter()

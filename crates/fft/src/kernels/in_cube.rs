@@ -3,14 +3,18 @@
 //! the cube's units in turn over the blocks of its group of fields, separated by storage
 //! barriers instead of launches.
 //!
-//! Every unit computes what the same unit of the separate launches computes (the same pass
-//! bodies, addresses and twiddles), so the result is the plan's, bit for bit. A batch is split
+//! Every unit computes what units of the separate launches compute (the same pass bodies,
+//! addresses and twiddles), so the result is the plan's, bit for bit. The passes are the lanes
+//! bodies ([`super::radix::first_pass_lanes_at`], [`super::radix::inner_pass_lanes_at`]) with
+//! one vector width for the whole transform, `N = 2^lanes_log2` ([`CubeTransform::lanes_log2`]):
+//! four where every pass can take four lanes, so the cube's loads and stores are vectors of four
+//! as the separate launches' are (on lavapipe, the cost of a pass); else vectors of one. A batch is split
 //! into `groups` groups of whole fields (an ensemble's replicas), one cube each; cubes never
 //! touch each other's fields, and inside a cube [`sync_storage`] orders the passes.
 
 use cubecl::prelude::*;
 
-use super::radix::{Pass, first_pass_at, inner_pass_at};
+use super::radix::{Pass, first_pass_lanes_at, inner_pass_lanes_at};
 use super::shared_line::MAX_PASSES;
 
 /// The comptime description of one transform of a cube's group of fields: the passes of its
@@ -27,6 +31,28 @@ pub struct CubeTransform {
     pub column_passes: usize,
     /// Cubes the batch is split into, one group of fields each.
     pub groups: usize,
+    /// log2 of the vector width `N` of every pass and buffer (each pass's
+    /// [`Pass::lanes_log2`]).
+    pub lanes_log2: usize,
+}
+
+impl CubeTransform {
+    /// The same transform in vectors of one value (for a kernel whose other buffers cannot
+    /// take this one's lanes): the same numbers, bit for bit.
+    pub fn without_lanes(self) -> Self {
+        let scalar = |mut passes: [Pass; MAX_PASSES]| {
+            for pass in &mut passes {
+                pass.lanes_log2 = 0;
+            }
+            passes
+        };
+        Self {
+            rows: scalar(self.rows),
+            columns: scalar(self.columns),
+            lanes_log2: 0,
+            ..self
+        }
+    }
 }
 
 /// Transform group `group` of the batch: rows from `src` into `scratch`, columns from `scratch`
@@ -35,24 +61,24 @@ pub struct CubeTransform {
 /// neither `scratch`.
 #[cube]
 #[allow(clippy::too_many_arguments)]
-pub fn transform_in_cube<F: Float>(
+pub fn transform_in_cube<F: Float, N: Size>(
     group: usize,
-    src_re: &[F],
-    src_im: &[F],
-    h_re: &[F],
-    h_im: &[F],
-    scratch_re: &mut [F],
-    scratch_im: &mut [F],
-    dst_re: &mut [F],
-    dst_im: &mut [F],
-    acc: &mut [F],
+    src_re: &[Vector<F, N>],
+    src_im: &[Vector<F, N>],
+    h_re: &[Vector<F, N>],
+    h_im: &[Vector<F, N>],
+    scratch_re: &mut [Vector<F, N>],
+    scratch_im: &mut [Vector<F, N>],
+    dst_re: &mut [Vector<F, N>],
+    dst_im: &mut [Vector<F, N>],
+    acc: &mut [Vector<F, N>],
     status: &[Atomic<u32>],
     tw_re: &[F],
     tw_im: &[F],
     tag: u32,
     #[comptime] plan: CubeTransform,
 ) {
-    first_in_cube::<F>(
+    first_in_cube::<F, N>(
         group,
         src_re,
         src_im,
@@ -68,7 +94,7 @@ pub fn transform_in_cube<F: Float>(
         plan.rows[0],
         plan.groups,
     );
-    later_in_cube::<F>(
+    later_in_cube::<F, N>(
         group,
         scratch_re,
         scratch_im,
@@ -84,7 +110,7 @@ pub fn transform_in_cube<F: Float>(
     // The columns read the rows' results: the scratch planes, read-only in this pass.
     let rows_re = scratch_re.slice(0, scratch_re.len());
     let rows_im = scratch_im.slice(0, scratch_im.len());
-    first_in_cube::<F>(
+    first_in_cube::<F, N>(
         group,
         rows_re,
         rows_im,
@@ -100,7 +126,7 @@ pub fn transform_in_cube<F: Float>(
         plan.columns[0],
         plan.groups,
     );
-    later_in_cube::<F>(
+    later_in_cube::<F, N>(
         group,
         dst_re,
         dst_im,
@@ -119,15 +145,15 @@ pub fn transform_in_cube<F: Float>(
 /// unit's position), taken by the cube's units in turn; then a storage barrier.
 #[cube]
 #[allow(clippy::too_many_arguments)]
-fn first_in_cube<F: Float>(
+fn first_in_cube<F: Float, N: Size>(
     group: usize,
-    src_re: &[F],
-    src_im: &[F],
-    h_re: &[F],
-    h_im: &[F],
-    dst_re: &mut [F],
-    dst_im: &mut [F],
-    acc: &mut [F],
+    src_re: &[Vector<F, N>],
+    src_im: &[Vector<F, N>],
+    h_re: &[Vector<F, N>],
+    h_im: &[Vector<F, N>],
+    dst_re: &mut [Vector<F, N>],
+    dst_im: &mut [Vector<F, N>],
+    acc: &mut [Vector<F, N>],
     status: &[Atomic<u32>],
     tw_re: &[F],
     tw_im: &[F],
@@ -138,7 +164,7 @@ fn first_in_cube<F: Float>(
     let units = comptime![pass.units() / groups];
     let mut u = UNIT_POS as usize;
     while u < units {
-        first_pass_at::<F>(
+        first_pass_lanes_at::<F, N>(
             group * units + u,
             src_re,
             src_im,
@@ -161,11 +187,11 @@ fn first_in_cube<F: Float>(
 /// The passes after the first of one axis (`passes[1..count]`), in place.
 #[cube]
 #[allow(clippy::too_many_arguments)]
-fn later_in_cube<F: Float>(
+fn later_in_cube<F: Float, N: Size>(
     group: usize,
-    data_re: &mut [F],
-    data_im: &mut [F],
-    acc: &mut [F],
+    data_re: &mut [Vector<F, N>],
+    data_im: &mut [Vector<F, N>],
+    acc: &mut [Vector<F, N>],
     status: &[Atomic<u32>],
     tw_re: &[F],
     tw_im: &[F],
@@ -175,12 +201,12 @@ fn later_in_cube<F: Float>(
     #[comptime] groups: usize,
 ) {
     if comptime![count > 1] {
-        inner_in_cube::<F>(
+        inner_in_cube::<F, N>(
             group, data_re, data_im, acc, status, tw_re, tw_im, tag, passes[1], groups,
         );
     }
     if comptime![count > 2] {
-        inner_in_cube::<F>(
+        inner_in_cube::<F, N>(
             group, data_re, data_im, acc, status, tw_re, tw_im, tag, passes[2], groups,
         );
     }
@@ -189,11 +215,11 @@ fn later_in_cube<F: Float>(
 /// [`first_in_cube`] for a later pass, in place.
 #[cube]
 #[allow(clippy::too_many_arguments)]
-fn inner_in_cube<F: Float>(
+fn inner_in_cube<F: Float, N: Size>(
     group: usize,
-    data_re: &mut [F],
-    data_im: &mut [F],
-    acc: &mut [F],
+    data_re: &mut [Vector<F, N>],
+    data_im: &mut [Vector<F, N>],
+    acc: &mut [Vector<F, N>],
     status: &[Atomic<u32>],
     tw_re: &[F],
     tw_im: &[F],
@@ -204,7 +230,7 @@ fn inner_in_cube<F: Float>(
     let units = comptime![pass.units() / groups];
     let mut u = UNIT_POS as usize;
     while u < units {
-        inner_pass_at::<F>(
+        inner_pass_lanes_at::<F, N>(
             group * units + u,
             data_re,
             data_im,
@@ -224,23 +250,23 @@ fn inner_in_cube<F: Float>(
 /// ([`crate::Fft2d::forward_real_in_cubes`], [`crate::Fft2d::inverse_filtered_in_cubes`]).
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
-pub fn transform_cubes<F: Float>(
-    src_re: &[F],
-    src_im: &[F],
-    h_re: &[F],
-    h_im: &[F],
-    scratch_re: &mut [F],
-    scratch_im: &mut [F],
-    dst_re: &mut [F],
-    dst_im: &mut [F],
-    acc: &mut [F],
+pub fn transform_cubes<F: Float, N: Size>(
+    src_re: &[Vector<F, N>],
+    src_im: &[Vector<F, N>],
+    h_re: &[Vector<F, N>],
+    h_im: &[Vector<F, N>],
+    scratch_re: &mut [Vector<F, N>],
+    scratch_im: &mut [Vector<F, N>],
+    dst_re: &mut [Vector<F, N>],
+    dst_im: &mut [Vector<F, N>],
+    acc: &mut [Vector<F, N>],
     status: &[Atomic<u32>],
     tw_re: &[F],
     tw_im: &[F],
     tag: u32,
     #[comptime] plan: CubeTransform,
 ) {
-    transform_in_cube::<F>(
+    transform_in_cube::<F, N>(
         CUBE_POS, src_re, src_im, h_re, h_im, scratch_re, scratch_im, dst_re, dst_im, acc, status,
         tw_re, tw_im, tag, plan,
     );

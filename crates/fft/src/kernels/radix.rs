@@ -503,8 +503,46 @@ pub fn first_pass_lanes<F: Float, N: Size>(
     tag: u32,
     #[comptime] pass: Pass,
 ) {
+    first_pass_lanes_at::<F, N>(
+        ABSOLUTE_POS,
+        src_re,
+        src_im,
+        h_re,
+        h_im,
+        dst_re,
+        dst_im,
+        acc,
+        status,
+        tw_re,
+        tw_im,
+        tag,
+        pass,
+    );
+}
+
+/// The work of unit `pos` of [`first_pass_lanes`] (nothing past the batch). Also run by kernels
+/// that make a whole transform in one cube ([`super::in_cube`]); with `2^l = 1` (vectors of
+/// one) it computes the values of [`first_pass_at`], bit for bit, for the blocks of rows in
+/// bit-reversed order.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub fn first_pass_lanes_at<F: Float, N: Size>(
+    pos: usize,
+    src_re: &[Vector<F, N>],
+    src_im: &[Vector<F, N>],
+    h_re: &[Vector<F, N>],
+    h_im: &[Vector<F, N>],
+    dst_re: &mut [Vector<F, N>],
+    dst_im: &mut [Vector<F, N>],
+    acc: &mut [Vector<F, N>],
+    status: &[Atomic<u32>],
+    tw_re: &[F],
+    tw_im: &[F],
+    tag: u32,
+    #[comptime] pass: Pass,
+) {
     let lanes_log2 = comptime![pass.lanes_log2];
-    let (base, block, inside) = locate(ABSOLUTE_POS << lanes_log2, pass);
+    let (base, block, inside) = locate(pos << lanes_log2, pass);
     if inside {
         let radix = comptime![1usize << pass.radix_log2];
         let es = comptime![pass.layout.elem_stride];
@@ -590,8 +628,36 @@ pub fn inner_pass_lanes<F: Float, N: Size>(
     tag: u32,
     #[comptime] pass: Pass,
 ) {
+    inner_pass_lanes_at::<F, N>(
+        ABSOLUTE_POS,
+        data_re,
+        data_im,
+        acc,
+        status,
+        tw_re,
+        tw_im,
+        tag,
+        pass,
+    );
+}
+
+/// The work of unit `pos` of [`inner_pass_lanes`] (nothing past the batch); also run by
+/// [`super::in_cube`].
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub fn inner_pass_lanes_at<F: Float, N: Size>(
+    pos: usize,
+    data_re: &mut [Vector<F, N>],
+    data_im: &mut [Vector<F, N>],
+    acc: &mut [Vector<F, N>],
+    status: &[Atomic<u32>],
+    tw_re: &[F],
+    tw_im: &[F],
+    tag: u32,
+    #[comptime] pass: Pass,
+) {
     let lanes_log2 = comptime![pass.lanes_log2];
-    let (base, block, inside) = locate(ABSOLUTE_POS << lanes_log2, pass);
+    let (base, block, inside) = locate(pos << lanes_log2, pass);
     if inside {
         let radix = comptime![1usize << pass.radix_log2];
         let h = comptime![1usize << pass.stage];
