@@ -334,7 +334,10 @@ pub trait ModelBackend: Backend {
     /// the first, in one launch of the whole-step kernel ([`crate::whole_step`]): the fields
     /// [`ModelBackend::activate`], [`ModelBackend::propagate`] (dense) and
     /// [`ModelBackend::advect`] make, bit for bit. Only where
-    /// [`Propagation::whole_steps`]; the steps stay inside one count ring.
+    /// [`Propagation::whole_steps`]; the steps stay inside one count ring. With
+    /// `window_limit > 0` the launch stops before a window start of the sparse update whose
+    /// count is at most `window_limit` ([`crate::whole_step::whole_steps`]).
+    #[allow(clippy::too_many_arguments)]
     fn whole_steps<A: Activation>(
         #[extension_type] fields: ModelFields<Self>,
         rule: A,
@@ -342,6 +345,7 @@ pub trait ModelBackend: Backend {
         params: StepParams,
         slot: u32,
         steps: u32,
+        window_limit: u32,
         tracers: usize,
     ) -> ModelFields<Self>;
 
@@ -509,6 +513,7 @@ impl ModelBackend for CubeBackend {
         params: StepParams,
         slot: u32,
         steps: u32,
+        window_limit: u32,
         tracers: usize,
     ) -> ModelFields<Self> {
         let p = propagation;
@@ -554,7 +559,8 @@ impl ModelBackend for CubeBackend {
             fractions: &fields.tracer_fractions.handle,
         };
         let units = launch::whole_step_units(client);
-        launch::whole_steps(client, plan, units, &buffers, &rule, &params, slot, steps);
+        let run = (slot, steps, window_limit);
+        launch::whole_steps(client, plan, units, &buffers, &rule, &params, run);
         fields
     }
 
@@ -616,6 +622,7 @@ pub trait DynActivation: Send + Sync + core::fmt::Debug {
         batch_start: Option<u64>,
     ) -> ModelFields<Dispatch>;
     /// [`ModelBackend::whole_steps`] with this rule.
+    #[allow(clippy::too_many_arguments)]
     fn whole_steps(
         &self,
         fields: ModelFields<Dispatch>,
@@ -623,6 +630,7 @@ pub trait DynActivation: Send + Sync + core::fmt::Debug {
         params: StepParams,
         slot: u32,
         steps: u32,
+        window_limit: u32,
         tracers: usize,
     ) -> ModelFields<Dispatch>;
     /// The rule's rate on the CPU ([`Activation::rate_cpu`]).
@@ -651,6 +659,7 @@ impl<A: Activation + Send + Sync> DynActivation for A {
         params: StepParams,
         slot: u32,
         steps: u32,
+        window_limit: u32,
         tracers: usize,
     ) -> ModelFields<Dispatch> {
         <Dispatch as ModelBackend>::whole_steps::<A>(
@@ -660,6 +669,7 @@ impl<A: Activation + Send + Sync> DynActivation for A {
             params,
             slot,
             steps,
+            window_limit,
             tracers,
         )
     }

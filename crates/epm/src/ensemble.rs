@@ -342,6 +342,7 @@ impl Ensemble {
                     params,
                     slot,
                     steps as u32,
+                    0,
                     self.tracers,
                 ));
                 (true, steps)

@@ -448,8 +448,9 @@ pub struct WholeStepBuffers<'a> {
 }
 
 /// `steps` dense steps of every replica from `params.step` (ring slot `slot`), in one launch of
-/// [`whole_steps`] with `cube_units` units per replica. The steps must stay inside one count
-/// ring (`slot + steps <= RING`).
+/// [`whole_steps`] with `cube_units` units per replica, stopping before a window start whose
+/// count is at most `window_limit` (0: never; `run` is `(slot, steps, window_limit)`). The
+/// steps must stay inside one count ring (`slot + steps <= RING`).
 #[allow(clippy::too_many_arguments)]
 pub fn whole_steps<A: Activation>(
     client: &Client,
@@ -458,8 +459,7 @@ pub fn whole_steps<A: Activation>(
     b: &WholeStepBuffers,
     rule: &A,
     params: &StepParams,
-    slot: u32,
-    steps: u32,
+    (slot, steps, window_limit): (u32, u32, u32),
 ) {
     assert!(
         slot as usize + steps as usize <= crate::count_ring::RING,
@@ -507,6 +507,7 @@ pub fn whole_steps<A: Activation>(
             (params.step >> 32) as u32,
             slot,
             steps,
+            window_limit,
             params.p_off,
             params.dt,
             params.strain_rate_amplitude,

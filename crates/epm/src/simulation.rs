@@ -424,14 +424,17 @@ impl Simulation {
                 && self.propagation.whole_steps()
             {
                 // Dense steps whose count the host need not read first: one launch for the
-                // step (for several without observers), up to the next window's choice.
-                let steps = match (observers.is_empty(), self.sparse_limit > 0) {
-                    (false, _) => 1,
-                    (true, true) => boundary.min(WINDOW - step % WINDOW),
-                    (true, false) => boundary,
-                };
+                // step, or without observers for every step to the next boundary; the kernel
+                // stops at a window start whose count chooses the sparse update, and the
+                // counts read after the launch say where.
+                let steps = if observers.is_empty() { boundary } else { 1 };
                 self.whole_steps(step, steps);
-                for _ in 0..steps {
+                let ran = if steps > 1 && self.sparse_limit > 0 {
+                    self.whole_steps_ran(step, steps, observers)?
+                } else {
+                    steps
+                };
+                for _ in 0..ran {
                     self.end_step(true, observers)?;
                 }
             } else {
@@ -457,7 +460,8 @@ impl Simulation {
         self.fields = Some(self.rule.activate(fields, params, slot, batch_start));
     }
 
-    /// `steps` dense steps from `step` in one launch ([`crate::whole_step`]).
+    /// `steps` dense steps from `step` in one launch ([`crate::whole_step`]), stopping before a
+    /// window start whose count chooses the sparse update ([`Simulation::whole_steps_ran`]).
     fn whole_steps(&mut self, step: u64, steps: u64) {
         let params = self.config.step_params(step);
         let slot = (step % RING as u64) as u32;
@@ -468,9 +472,35 @@ impl Simulation {
             params,
             slot,
             steps as u32,
+            self.sparse_limit,
             self.tracers,
         ));
         self.increments_stale = false;
+    }
+
+    /// After a launch of `steps` whole steps from `step`: reads their counts and hands over
+    /// those of the steps that ran, which end before the first window start `w` in the launch
+    /// whose count (of step `w - 1`) is at most the sparse limit, where the kernel stopped.
+    /// Returns how many ran. One read-back per launch, where stopping the launch at every
+    /// window start took one per window (16 steps).
+    fn whole_steps_ran(
+        &mut self,
+        step: u64,
+        steps: u64,
+        observers: &mut [&mut dyn Observer],
+    ) -> Result<u64, SimError> {
+        let first = self.delivered;
+        let counts = self.read_counts(first, step + steps)?;
+        let mut end = step + steps;
+        let mut w = (step / WINDOW + 1) * WINDOW;
+        while w < end {
+            if counts[(w - 1 - first) as usize] <= self.sparse_limit {
+                end = w;
+            }
+            w += WINDOW;
+        }
+        self.deliver(&counts[..(end - first) as usize], observers)?;
+        Ok(end - step)
     }
 
     /// `batch` steps from a state without active sites, activations only; then the steps

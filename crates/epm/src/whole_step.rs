@@ -22,8 +22,29 @@
 use cubecl::prelude::*;
 use epm_fft::kernels::in_cube::{CubeTransform, transform_in_cube};
 
-use crate::activation::{ActivationRule, activate_unit};
+use crate::activation::{ActivationRule, COUNT_LANES, COUNT_STRIDE, activate_unit};
+use crate::sparse::WINDOW;
 use crate::tracers::advect_tracer;
+
+/// The active sites of `replica` after the step counted in ring slot `slot`: the sum of its
+/// sub-counters ([`crate::activation::count_index`]).
+#[cube]
+fn window_count(
+    active_count: &[Atomic<u32>],
+    replica: usize,
+    slot: u32,
+    #[comptime] replicas: usize,
+) -> u32 {
+    let lanes = comptime![COUNT_LANES];
+    let ring = active_count.len() / comptime![replicas];
+    let first = replica * ring + slot as usize * comptime![COUNT_LANES * COUNT_STRIDE];
+    let mut count = 0u32;
+    #[unroll]
+    for lane in 0..lanes {
+        count += active_count[first + lane * comptime![COUNT_STRIDE]].load();
+    }
+    count
+}
 
 /// The comptime shape of one whole-step launch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,7 +78,13 @@ impl WholeStep {
 /// caller keeps the steps inside one ring and one `2^32` block), replica `CUBE_POS`. Buffers as
 /// for the separate kernels: see [`crate::launch::WholeStepBuffers`].
 #[cube(launch_unchecked)]
-#[allow(clippy::too_many_arguments)]
+// The window's count is read in a nested `if`, only past the launch's first step (slot
+// `slot - 1` does not exist at `k = 0`); `is_multiple_of` is not a cube operation.
+#[allow(
+    clippy::too_many_arguments,
+    clippy::collapsible_if,
+    clippy::manual_is_multiple_of
+)]
 pub fn whole_steps<R: ActivationRule, N: Size>(
     stress: &mut [Vector<f32, N>],
     active: &mut [Vector<u32, N>],
@@ -87,6 +114,7 @@ pub fn whole_steps<R: ActivationRule, N: Size>(
     step_hi: u32,
     slot: u32,
     steps: u32,
+    window_limit: u32,
     p_off: f32,
     dt: f32,
     strain_rate_amplitude: f32,
@@ -97,6 +125,15 @@ pub fn whole_steps<R: ActivationRule, N: Size>(
     let log2_l = comptime![(plan.sites.trailing_zeros() / 2) as usize];
     for k in 0..steps {
         let step = step_lo + k;
+        // A window of the sparse update starts here, and the count of the step before chooses
+        // it (`Simulation::advance`): every unit reads the same count after the last barrier,
+        // so all stop together, and the host, which reads the counts after the launch, resumes
+        // from this step.
+        if window_limit > 0u32 && k > 0u32 && step % comptime![WINDOW as u32] == 0u32 {
+            if window_count(active_count, replica, slot + k - 1, plan.replicas) <= window_limit {
+                break;
+            }
+        }
         // Steps 1 to 3: the activation.
         let mut u = UNIT_POS as usize;
         while u < activation_units {

@@ -414,6 +414,21 @@ fn whole_steps_are_the_separate_launches_bit_for_bit() {
             }
         }
     }
+    // A sparse limit near the activity: windows switch between the updates, and a launch of
+    // whole steps stops at a window start whose count chooses the sparse update.
+    let switching = |whole: bool| {
+        let config = Config {
+            whole_steps: Some(whole),
+            sparse_max_active: Some(14),
+            ..config(32, ActivationConfig::Thermal { temperature: 0.1 }, 34)
+        };
+        let mut sim = Simulation::new(config, &device()).unwrap();
+        let mut counts = Counts::default();
+        sim.advance(100, &mut [&mut counts]).unwrap();
+        sim.advance(300, &mut []).unwrap();
+        sim.state().unwrap()
+    };
+    assert_eq!(switching(true), switching(false), "switching updates");
     // At L = 64 every pass of both transforms takes four lanes: the whole step's buffers are
     // vectors of four (at L = 32 and 16, of one), across a resynchronisation.
     let at_64 = |whole: bool| {
