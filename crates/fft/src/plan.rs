@@ -801,7 +801,9 @@ impl<F: FftFloat> Fft2d<F> {
     }
 
     /// The passes of `transform` as one cube per group of `batch / groups` fields makes them
-    /// ([`crate::kernels::in_cube`]), for kernels that transform as part of their work. `None`
+    /// ([`crate::kernels::in_cube`]), for kernels that transform as part of their work, in one
+    /// vector width ([`CubeTransform::lanes_log2`]: the plan's lanes where every pass can take
+    /// them, else vectors of one). `None`
     /// where the plan cannot: an axis in shared-memory lines, more than
     /// [`crate::kernels::shared_line::MAX_PASSES`] passes on an axis, a field that is not
     /// with longer columns than rows (one twiddle table, the rows' [`Fft2d::twiddles`], serves

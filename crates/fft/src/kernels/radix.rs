@@ -521,7 +521,7 @@ pub fn first_pass_lanes<F: Float, N: Size>(
 }
 
 /// The work of unit `pos` of [`first_pass_lanes`] (nothing past the batch). Also run by kernels
-/// that make a whole transform in one cube ([`super::in_cube`]); with `2^l = 1` (vectors of
+/// that make a whole transform in one cube (`kernels::in_cube`); with `2^l = 1` (vectors of
 /// one) it computes the values of [`first_pass_at`], bit for bit, for the blocks of rows in
 /// bit-reversed order.
 #[cube]
@@ -642,7 +642,7 @@ pub fn inner_pass_lanes<F: Float, N: Size>(
 }
 
 /// The work of unit `pos` of [`inner_pass_lanes`] (nothing past the batch); also run by
-/// [`super::in_cube`].
+/// `kernels::in_cube`.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 pub fn inner_pass_lanes_at<F: Float, N: Size>(
