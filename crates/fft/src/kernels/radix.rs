@@ -267,43 +267,7 @@ pub fn first_pass<F: Float>(
     tag: u32,
     #[comptime] pass: Pass,
 ) {
-    first_pass_at::<F>(
-        ABSOLUTE_POS,
-        src_re,
-        src_im,
-        h_re,
-        h_im,
-        dst_re,
-        dst_im,
-        acc,
-        status,
-        tw_re,
-        tw_im,
-        tag,
-        pass,
-    );
-}
-
-/// The work of unit `pos` of [`first_pass`]: its block of one line (nothing past the batch).
-/// Also run by kernels that make a whole transform in one cube ([`super::in_cube`]).
-#[cube]
-#[allow(clippy::too_many_arguments)]
-pub fn first_pass_at<F: Float>(
-    pos: usize,
-    src_re: &[F],
-    src_im: &[F],
-    h_re: &[F],
-    h_im: &[F],
-    dst_re: &mut [F],
-    dst_im: &mut [F],
-    acc: &mut [F],
-    status: &[Atomic<u32>],
-    tw_re: &[F],
-    tw_im: &[F],
-    tag: u32,
-    #[comptime] pass: Pass,
-) {
-    let (base, block, inside) = locate(pos, pass);
+    let (base, block, inside) = locate(ABSOLUTE_POS, pass);
     if inside {
         let radix = comptime![1usize << pass.radix_log2];
         let es = comptime![pass.layout.elem_stride];
@@ -353,34 +317,7 @@ pub fn inner_pass<F: Float>(
     tag: u32,
     #[comptime] pass: Pass,
 ) {
-    inner_pass_at::<F>(
-        ABSOLUTE_POS,
-        data_re,
-        data_im,
-        acc,
-        status,
-        tw_re,
-        tw_im,
-        tag,
-        pass,
-    );
-}
-
-/// The work of unit `pos` of [`inner_pass`] (nothing past the batch).
-#[cube]
-#[allow(clippy::too_many_arguments)]
-pub fn inner_pass_at<F: Float>(
-    pos: usize,
-    data_re: &mut [F],
-    data_im: &mut [F],
-    acc: &mut [F],
-    status: &[Atomic<u32>],
-    tw_re: &[F],
-    tw_im: &[F],
-    tag: u32,
-    #[comptime] pass: Pass,
-) {
-    let (base, block, inside) = locate(pos, pass);
+    let (base, block, inside) = locate(ABSOLUTE_POS, pass);
     if inside {
         let radix = comptime![1usize << pass.radix_log2];
         let h = comptime![1usize << pass.stage];
@@ -522,7 +459,7 @@ pub fn first_pass_lanes<F: Float, N: Size>(
 
 /// The work of unit `pos` of [`first_pass_lanes`] (nothing past the batch). Also run by kernels
 /// that make a whole transform in one cube (`kernels::in_cube`); with `2^l = 1` (vectors of
-/// one) it computes the values of [`first_pass_at`], bit for bit, for the blocks of rows in
+/// one) it computes the values of [`first_pass`], bit for bit, for the blocks of rows in
 /// bit-reversed order.
 #[cube]
 #[allow(clippy::too_many_arguments)]
