@@ -176,7 +176,7 @@ impl Propagation {
                 {
                     (Some(f), Some(i))
                 }
-                (Some(f), Some(i)) => (Some(f.without_lanes()), Some(i.without_lanes())),
+                (Some(f), Some(i)) => (Some(f.in_lanes(0)), Some(i.in_lanes(0))),
                 other => other,
             };
             match plans {

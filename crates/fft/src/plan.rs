@@ -847,34 +847,25 @@ impl<F: FftFloat> Fft2d<F> {
             .into_iter()
             .map(|pass| Pass { table_log2, ..pass })
             .collect();
+        let rows = row_run.passes(rows);
         // One vector width for every pass: the plan's lanes where each pass can take them.
-        let mut all = row_run.passes(rows);
-        all.extend_from_slice(&columns);
-        let lanes_log2 = if all
-            .iter()
-            .all(|p| p.with_lanes(self.lanes_log2).lanes_log2 == self.lanes_log2)
-        {
+        let lanes = |p: &Pass| p.with_lanes(self.lanes_log2).lanes_log2 == self.lanes_log2;
+        let lanes_log2 = if rows.iter().chain(&columns).all(lanes) {
             self.lanes_log2
         } else {
             0
         };
-        let with = |passes: Vec<Pass>| {
-            let passes = passes
-                .into_iter()
-                .map(|pass| Pass { lanes_log2, ..pass })
-                .collect();
-            pad(passes)
-        };
-        let (rows, row_passes) = with(row_run.passes(rows));
-        let (columns, column_passes) = with(columns);
-        Some(CubeTransform {
+        let (rows, row_passes) = pad(rows);
+        let (columns, column_passes) = pad(columns);
+        let transform = CubeTransform {
             rows,
             row_passes,
             columns,
             column_passes,
             groups,
-            lanes_log2,
-        })
+            lanes_log2: 0,
+        };
+        Some(transform.in_lanes(lanes_log2))
     }
 
     /// The twiddle tables of the rows (`n / 2` forward twiddles each, real and imaginary), which

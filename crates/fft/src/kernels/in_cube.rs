@@ -37,19 +37,20 @@ pub struct CubeTransform {
 }
 
 impl CubeTransform {
-    /// The same transform in vectors of one value (for a kernel whose other buffers cannot
-    /// take this one's lanes): the same numbers, bit for bit.
-    pub fn without_lanes(self) -> Self {
-        let scalar = |mut passes: [Pass; MAX_PASSES]| {
+    /// The same transform with every pass in vectors of `2^lanes_log2` values (0: of one, for a
+    /// kernel whose other buffers cannot take this one's lanes): the same numbers, bit for bit,
+    /// where each pass can take that many lanes ([`Pass::with_lanes`]).
+    pub fn in_lanes(self, lanes_log2: usize) -> Self {
+        let set = |mut passes: [Pass; MAX_PASSES]| {
             for pass in &mut passes {
-                pass.lanes_log2 = 0;
+                pass.lanes_log2 = lanes_log2;
             }
             passes
         };
         Self {
-            rows: scalar(self.rows),
-            columns: scalar(self.columns),
-            lanes_log2: 0,
+            rows: set(self.rows),
+            columns: set(self.columns),
+            lanes_log2,
             ..self
         }
     }
