@@ -492,6 +492,65 @@ fn stress_correlation_of_an_ar1_signal() {
 }
 
 #[test]
+fn stress_correlation_equals_its_cpu_reference() {
+    use epm::observables::stress_correlation::{
+        StressCorrelation, StressCorrelationOptions, stress_correlation_cpu,
+    };
+    use epm::observables::{Measurement, Persist};
+    // 700 updates: levels up to 9, past the buffers' first 8 (they grow); every third site of
+    // 600; a save and restore half way, into a fresh observer.
+    let (sites, stride, steps, p) = (600usize, 3usize, 700usize, 8usize);
+    let client = client();
+    let mut rng = StdRng::seed_from_u64(21);
+    let normal = Normal::new(0.0f64, 1.0).unwrap();
+    let mut sigma: Vec<f64> = (0..sites).map(|_| normal.sample(&mut rng)).collect();
+    let options = StressCorrelationOptions {
+        points_per_level: p,
+        site_stride: stride,
+        warm_up: 5,
+    };
+    let mut c = StressCorrelation::new(options, 0.1).unwrap();
+    let mut sampled = vec![];
+    for step in 0..steps + 5 {
+        let f: Vec<f32> = sigma.iter().map(|&s| 0.3 + s as f32).collect();
+        if step >= 5 {
+            sampled.push(f.iter().step_by(stride).copied().collect::<Vec<_>>());
+        }
+        let h = client.create_from_slice(f32::as_bytes(&f));
+        c.record(&client, &h, sites, step as u64).unwrap();
+        if step == 400 {
+            let saved = c.save().unwrap();
+            c = StressCorrelation::new(options, 0.1).unwrap();
+            c.load(&saved, &client).unwrap();
+        }
+        for s in &mut sigma {
+            *s = 0.8 * *s + 0.6 * normal.sample(&mut rng);
+        }
+    }
+    let table = &c.tables().unwrap()[0];
+    let reference = stress_correlation_cpu(&sampled, p);
+    let (lags, values, origins) = (
+        table.column("lag").unwrap(),
+        table.column("C_sigma").unwrap(),
+        table.column("origins").unwrap(),
+    );
+    assert_eq!(
+        lags,
+        reference.iter().map(|r| r.0 as f64).collect::<Vec<_>>(),
+        "the lag grid"
+    );
+    assert!(lags.last().unwrap() >= &256.0, "level 8 and above reached");
+    for (i, &(lag, expected, pairs)) in reference.iter().enumerate() {
+        assert_eq!(origins[i], pairs as f64, "origins at lag {lag}");
+        assert!(
+            (values[i] - expected).abs() < 2e-5,
+            "C_sigma({lag}) = {} vs {expected}",
+            values[i]
+        );
+    }
+}
+
+#[test]
 fn thermal_model_displacements_are_anticorrelated_at_low_temperature() {
     use epm::observables::Measurement;
     use epm::observables::displacements::{DisplacementOptions, Displacements};

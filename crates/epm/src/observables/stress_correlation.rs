@@ -23,93 +23,78 @@ use crate::view::View;
 /// Sites per unit of the pair kernel.
 pub const CHUNK: usize = 64;
 
-/// Level 0's new values: `value[i] = stress[i stride]`, also added into level 1's block sum.
-#[cube(launch)]
-pub fn gather_stress(
-    stress: &[f32],
-    value: &mut [f32],
-    block: &mut [f32],
-    #[comptime] samples: usize,
-    #[comptime] stride: usize,
-) {
-    let i = ABSOLUTE_POS;
-    if i < samples {
-        let s = stress[i * stride];
-        value[i] = s;
-        block[i] += s;
-    }
-}
+/// Levels the ring and accumulator buffers hold at first; they double when a run outgrows them.
+const INITIAL_LEVELS: usize = 8;
 
-/// Level `k >= 1`'s new values from the block sum of two level `k - 1` values, also added
-/// into level `k + 1`'s block sum; clears the block sum.
-#[cube(launch)]
-pub fn average_block(
-    block: &mut [f32],
-    value: &mut [f32],
-    next_block: &mut [f32],
-    #[comptime] samples: usize,
-) {
-    let i = ABSOLUTE_POS;
-    if i < samples {
-        let v = block[i] * 0.5f32;
-        block[i] = 0.0f32;
-        value[i] = v;
-        next_block[i] += v;
-    }
-}
-
-/// One level's update: unit `(j, c)` multiplies the new values of chunk `c` (sites
-/// `c, c + chunks, ...`) with the ring slot `j` back and adds the sum (and, at `j = 0`, the
-/// sum of the values) to its accumulator slot; unit `j = 0` then stores the new values.
+/// One update of every level that takes a value, levels `0 ..= top` (`levels = top + 1`), in
+/// one launch. Unit `(k, j, c)` works on chunk `c` (sites `c, c + chunks, ...`) of level `k`:
+/// `j = 0` stores the level's new value in its ring slot `count % p` (and, like every level,
+/// adds the sum of squares and of values); `j >= 1` multiplies the new value with the one `j`
+/// slots back. Level `k` held `count = index >> k` values before (`index`: level-0 updates
+/// before this one).
+///
+/// Level `k`'s new value is the average of level `k - 1`'s previous value (its ring slot
+/// `count - 1`) and its new one, both of this launch or of the ring, so every unit computes it
+/// from the stress itself without waiting for another: a level taking a value takes it at
+/// every level below too. The new values are written to slots no unit reads in this launch
+/// (pairs read `count - j`, averages `count - 1`). `prev + new` is the block sum the previous
+/// version accumulated as `(0 + prev) + new`: the same `f32` number.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub fn correlate_stress(
-    value: &[f32],
+    stress: &[f32],
     ring: &mut [f32],
     accum: &mut [f32],
-    count: u32,
-    first_lag: u32,
+    index: u32,
+    levels: u32,
     #[comptime] samples: usize,
+    #[comptime] stride: usize,
     #[comptime] p: usize,
     #[comptime] chunks: usize,
 ) {
     let unit = ABSOLUTE_POS;
-    if unit >= comptime![p * chunks] {
+    let per_level = comptime![p * chunks];
+    if unit >= levels as usize * per_level {
         terminate!();
     }
-    let j = (unit / chunks) as u32;
+    let k = (unit / per_level) as u32;
+    let j = ((unit % per_level) / chunks) as u32;
     let c = unit % chunks;
+    let pu = comptime![p as u32];
+    let count = index >> k;
+    let first_lag = select(k == 0u32, 1u32, comptime![(p / 2) as u32]);
+    if j != 0u32 && (j < first_lag || j > count) {
+        terminate!();
+    }
     let per_chunk = comptime![samples.div_ceil(chunks)];
-    if j == 0u32 {
-        let slot = (count % comptime![p as u32]) as usize;
-        let mut product = 0.0f32;
-        let mut sum = 0.0f32;
-        for i in 0..per_chunk {
-            let s = c + i * chunks;
-            if s < samples {
-                let v = value[s];
-                product += v * v;
-                sum += v;
-                ring[slot * samples + s] = v;
-            }
-        }
-        accum[2 * unit] += product;
-        accum[2 * unit + 1] += sum;
-        terminate!();
-    }
-    // Slot `count % p` is being overwritten: lags up to p - 1 never read it.
-    if j < first_lag || j > count {
-        terminate!();
-    }
-    let slot = ((count - j) % comptime![p as u32]) as usize;
+    // `j = 0`: the slot being replaced; `j >= 1 <= count`: the value `j` back.
+    let slot = ((count - j) % pu) as usize;
+    let own = (k as usize * p + slot) * samples;
     let mut product = 0.0f32;
+    let mut sum = 0.0f32;
     for i in 0..per_chunk {
         let s = c + i * chunks;
         if s < samples {
-            product += value[s] * ring[slot * samples + s];
+            let mut v = stress[s * stride];
+            for m in 1..k + 1 {
+                let below = m - 1;
+                let previous = ((index >> below) - 1u32) % pu;
+                v = (ring[(below as usize * p + previous as usize) * samples + s] + v) * 0.5f32;
+            }
+            if j == 0u32 {
+                product += v * v;
+                sum += v;
+                ring[own + s] = v;
+            } else {
+                product += v * ring[own + s];
+            }
         }
     }
-    accum[2 * unit] += product;
+    let base = 2 * unit;
+    accum[base] += product;
+    if j == 0u32 {
+        accum[base + 1] += sum;
+    }
 }
 
 /// Options of [`StressCorrelation`].
@@ -133,14 +118,6 @@ impl Default for StressCorrelationOptions {
     }
 }
 
-struct Level {
-    value: Handle,
-    block: Handle,
-    ring: Handle,
-    accum: Handle,
-    count: u64,
-}
-
 /// The `C_sigma(t)` observer.
 pub struct StressCorrelation {
     options: StressCorrelationOptions,
@@ -150,7 +127,13 @@ pub struct StressCorrelation {
     samples: usize,
     stride: usize,
     chunks: usize,
-    levels: Vec<Level>,
+    /// Every level's last `p` values, `[level][slot][sample]`, room for `capacity` levels.
+    ring: Option<Handle>,
+    /// Every level's `f32` sums since the last readback, `[level][unit][product, sum]`.
+    accum: Option<Handle>,
+    capacity: usize,
+    /// Values each level took.
+    counts: Vec<u64>,
     /// Per level, `[lag][product, sum]` in `f64`.
     sums: Vec<Vec<f64>>,
     origins: Vec<Vec<u64>>,
@@ -170,7 +153,10 @@ impl StressCorrelation {
             samples: 0,
             stride: 1,
             chunks: 1,
-            levels: vec![],
+            ring: None,
+            accum: None,
+            capacity: 0,
+            counts: vec![],
             sums: vec![],
             origins: vec![],
             start: None,
@@ -178,19 +164,45 @@ impl StressCorrelation {
         })
     }
 
-    fn new_level(&mut self) {
-        let client = self.client.as_ref().expect("set before");
+    fn ring_len(&self, levels: usize) -> usize {
+        levels * self.options.points_per_level * self.samples
+    }
+
+    fn accum_len(&self, levels: usize) -> usize {
+        levels * 2 * self.options.points_per_level * self.chunks
+    }
+
+    /// Buffers for `capacity` levels holding `ring` and `accum` (shorter: the rest zeros).
+    fn allocate(&mut self, client: &Client, capacity: usize, ring: &[f32], accum: &[f32]) {
+        let mut r = vec![0.0f32; self.ring_len(capacity)];
+        r[..ring.len()].copy_from_slice(ring);
+        let mut a = vec![0.0f32; self.accum_len(capacity)];
+        a[..accum.len()].copy_from_slice(accum);
+        self.ring = Some(client.create_from_slice(f32::as_bytes(&r)));
+        self.accum = Some(client.create_from_slice(f32::as_bytes(&a)));
+        self.capacity = capacity;
+    }
+
+    /// Makes room for `levels` levels (rare: the buffers double, read back and uploaded).
+    fn grow(&mut self, client: &Client, levels: usize) -> Result<(), SimError> {
+        if levels > self.capacity {
+            let (ring, accum) = match (&self.ring, &self.accum) {
+                (Some(r), Some(a)) => (
+                    super::download_f32(client, r)?,
+                    super::download_f32(client, a)?,
+                ),
+                _ => (vec![], vec![]),
+            };
+            let capacity = levels.max(2 * self.capacity).max(INITIAL_LEVELS);
+            self.allocate(client, capacity, &ring, &accum);
+        }
         let p = self.options.points_per_level;
-        let zeros = |n: usize| client.create_from_slice(f32::as_bytes(&vec![0.0; n]));
-        self.levels.push(Level {
-            value: zeros(self.samples),
-            block: zeros(self.samples),
-            ring: zeros(p * self.samples),
-            accum: zeros(2 * p * self.chunks),
-            count: 0,
-        });
-        self.sums.push(vec![0.0; 2 * p]);
-        self.origins.push(vec![0; p]);
+        while self.counts.len() < levels {
+            self.counts.push(0);
+            self.sums.push(vec![0.0; 2 * p]);
+            self.origins.push(vec![0; p]);
+        }
+        Ok(())
     }
 
     /// Records the stress field `stress` (`sites` values) after `step` steps.
@@ -217,64 +229,45 @@ impl StressCorrelation {
         let start = *self.start.get_or_insert(step);
         // Level k takes a new value once 2^k new values of level 0 are in: the averages sit at
         // positions 1, 2, 3, ... of level 0's axis.
-        let top = LagSchedule::top_level(step - start + 1);
+        let index = step - start;
+        let top = LagSchedule::top_level(index + 1);
+        self.grow(client, top + 1)?;
+        let index = u32::try_from(index).map_err(|_| SimError::InvalidArgument {
+            argument: "steps",
+            value: index.to_string(),
+            reason: format!("C_sigma counts at most {} updates", u32::MAX),
+        })?;
+        let p = self.options.points_per_level;
+        let units = (top + 1) * p * self.chunks;
+        let dim = CubeDim::new_1d(64);
         let n = self.samples;
-        let dim = CubeDim::new_1d(256);
-        let grid = |units: usize| cubecl::calculate_cube_count_elemwise(client, units, dim);
-        // Every buffer here holds `f32`.
-        let arg = |h: &Handle, len: usize| buffer::arg::<f32>(h, len);
-        // Level 1 must exist to receive level 0's block sums.
-        while self.levels.len() < 2 {
-            self.new_level();
-        }
-        gather_stress::launch(
+        let (ring, accum) = (
+            self.ring.as_ref().expect("grown"),
+            self.accum.as_ref().expect("grown"),
+        );
+        correlate_stress::launch(
             client,
-            grid(n),
+            cubecl::calculate_cube_count_elemwise(client, units, dim),
             dim,
-            arg(stress, sites),
-            arg(&self.levels[0].value, n),
-            arg(&self.levels[1].block, n),
+            buffer::arg::<f32>(stress, sites),
+            buffer::arg::<f32>(ring, self.ring_len(self.capacity)),
+            buffer::arg::<f32>(accum, self.accum_len(self.capacity)),
+            index,
+            (top + 1) as u32,
             n,
             self.stride,
+            p,
+            self.chunks,
         );
         for k in 0..=top {
-            if k + 2 > self.levels.len() {
-                self.new_level();
-            }
-            if k > 0 {
-                average_block::launch(
-                    client,
-                    grid(n),
-                    dim,
-                    arg(&self.levels[k].block, n),
-                    arg(&self.levels[k].value, n),
-                    arg(&self.levels[k + 1].block, n),
-                    n,
-                );
-            }
-            let p = self.options.points_per_level;
-            let first_lag = self.schedule.first_lag(k);
-            let count = self.levels[k].count;
-            correlate_stress::launch(
-                client,
-                grid(p * self.chunks),
-                dim,
-                arg(&self.levels[k].value, n),
-                arg(&self.levels[k].ring, p * n),
-                arg(&self.levels[k].accum, 2 * p * self.chunks),
-                count as u32,
-                first_lag as u32,
-                n,
-                p,
-                self.chunks,
-            );
+            let count = self.counts[k];
             if k == 0 {
                 self.origins[0][0] += 1;
             }
             for j in self.schedule.new_pairs(k, count) {
                 self.origins[k][j] += 1;
             }
-            self.levels[k].count += 1;
+            self.counts[k] += 1;
         }
         self.updates += 1;
         if self.updates.is_multiple_of(READ_EVERY) {
@@ -285,23 +278,24 @@ impl StressCorrelation {
 
     /// The device accumulators folded over chunks: `[level][lag][product, sum]`.
     fn device_sums(&self) -> Result<Vec<Vec<f64>>, SimError> {
-        let Some(client) = &self.client else {
+        let (Some(client), Some(accum)) = (&self.client, &self.accum) else {
             return Ok(vec![]);
         };
         let p = self.options.points_per_level;
-        self.levels
-            .iter()
+        let accum = super::download_f32(client, accum)?;
+        Ok(accum
+            .chunks_exact(self.accum_len(1))
+            .take(self.counts.len())
             .map(|level| {
                 let mut out = vec![0.0; 2 * p];
-                let accum = super::download_f32(client, &level.accum)?;
-                for (unit, pair) in accum.chunks_exact(2).enumerate() {
+                for (unit, pair) in level.chunks_exact(2).enumerate() {
                     let j = unit / self.chunks;
                     out[2 * j] += pair[0] as f64;
                     out[2 * j + 1] += pair[1] as f64;
                 }
-                Ok(out)
+                out
             })
-            .collect()
+            .collect())
     }
 
     /// Moves the device accumulators into the `f64` sums and clears them (every
@@ -311,18 +305,18 @@ impl StressCorrelation {
         for (sums, d) in self.sums.iter_mut().zip(device) {
             sums.iter_mut().zip(d).for_each(|(s, d)| *s += d);
         }
-        if let Some(client) = &self.client {
-            let p = self.options.points_per_level;
-            for level in &mut self.levels {
-                level.accum =
-                    client.create_from_slice(f32::as_bytes(&vec![0.0; 2 * p * self.chunks]));
-            }
+        if let Some(client) = &self.client
+            && self.accum.is_some()
+        {
+            let zeros = vec![0.0f32; self.accum_len(self.capacity)];
+            self.accum = Some(client.create_from_slice(f32::as_bytes(&zeros)));
         }
         Ok(())
     }
 }
 
-/// One level as saved: value, block, ring, accumulator, count.
+/// One level as saved: two empty vectors (format 1 kept the level's last value and block sum
+/// here; its ring holds both), ring, accumulator, count.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SavedLevel(Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>, u64);
 
@@ -341,21 +335,19 @@ struct SavedStressCorrelation {
 
 impl super::Persist for StressCorrelation {
     fn save(&self) -> Result<Vec<u8>, SimError> {
-        let levels = match &self.client {
-            Some(client) => self
-                .levels
-                .iter()
-                .map(|l| {
-                    Ok(SavedLevel(
-                        super::download_f32(client, &l.value)?,
-                        super::download_f32(client, &l.block)?,
-                        super::download_f32(client, &l.ring)?,
-                        super::download_f32(client, &l.accum)?,
-                        l.count,
-                    ))
-                })
-                .collect::<Result<_, SimError>>()?,
-            None => vec![],
+        let levels = match (&self.client, &self.ring, &self.accum) {
+            (Some(client), Some(ring), Some(accum)) => {
+                let ring = super::download_f32(client, ring)?;
+                let accum = super::download_f32(client, accum)?;
+                ring.chunks_exact(self.ring_len(1))
+                    .zip(accum.chunks_exact(self.accum_len(1)))
+                    .zip(&self.counts)
+                    .map(|((r, a), &count)| {
+                        SavedLevel(vec![], vec![], r.to_vec(), a.to_vec(), count)
+                    })
+                    .collect()
+            }
+            _ => vec![],
         };
         super::encode(&SavedStressCorrelation {
             samples: self.samples,
@@ -371,21 +363,6 @@ impl super::Persist for StressCorrelation {
 
     fn load(&mut self, bytes: &[u8], client: &Client) -> Result<(), SimError> {
         let s: SavedStressCorrelation = super::decode(bytes)?;
-        let up = |v: &[f32]| client.create_from_slice(f32::as_bytes(v));
-        self.levels = s
-            .levels
-            .iter()
-            .map(|SavedLevel(value, block, ring, accum, count)| Level {
-                value: up(value),
-                block: up(block),
-                ring: up(ring),
-                accum: up(accum),
-                count: *count,
-            })
-            .collect();
-        if s.start.is_some() {
-            self.client = Some(client.clone());
-        }
         self.samples = s.samples;
         self.stride = s.stride;
         self.chunks = s.chunks;
@@ -393,6 +370,32 @@ impl super::Persist for StressCorrelation {
         self.origins = s.origins;
         self.start = s.start;
         self.updates = s.updates;
+        let (ring_len, accum_len) = (self.ring_len(1), self.accum_len(1));
+        if let Some(l) = s
+            .levels
+            .iter()
+            .find(|l| l.2.len() != ring_len || l.3.len() != accum_len)
+        {
+            return Err(SimError::ObserverState {
+                action: "restoring",
+                what: "stress correlation".into(),
+                message: format!(
+                    "a level holds {} ring and {} accumulator values, not {ring_len} and {accum_len}",
+                    l.2.len(),
+                    l.3.len()
+                ),
+            });
+        }
+        self.counts = s.levels.iter().map(|l| l.4).collect();
+        self.client = None;
+        (self.ring, self.accum, self.capacity) = (None, None, 0);
+        if s.start.is_some() {
+            self.client = Some(client.clone());
+            let ring: Vec<f32> = s.levels.iter().flat_map(|l| l.2.iter().copied()).collect();
+            let accum: Vec<f32> = s.levels.iter().flat_map(|l| l.3.iter().copied()).collect();
+            let capacity = s.levels.len().max(INITIAL_LEVELS);
+            self.allocate(client, capacity, &ring, &accum);
+        }
         Ok(())
     }
 }
@@ -424,7 +427,7 @@ impl Measurement for StressCorrelation {
                 Column::new("origins", "1"),
             ],
         );
-        if self.levels.is_empty() || self.origins[0][0] == 0 {
+        if self.counts.is_empty() || self.origins[0][0] == 0 {
             return Ok(vec![t]);
         }
         let n = self.samples as f64;
@@ -444,4 +447,50 @@ impl Measurement for StressCorrelation {
         }
         Ok(vec![t])
     }
+}
+
+/// `C_sigma` by its definition on the CPU, in `f64`: level `k`'s value `q` is the mean of
+/// `values[q 2^k .. (q + 1) 2^k]` at each site, paired with the values `j` back
+/// (`j = 1 .. p-1` at level 0, `p/2 .. p-1` above). `values[step][site]`; returns
+/// `(lag, C_sigma, origins)` in the table's order, lag 0 first.
+#[cfg(test)]
+pub fn stress_correlation_cpu(values: &[Vec<f32>], p: usize) -> Vec<(u64, f64, u64)> {
+    let (steps, sites) = (values.len(), values[0].len());
+    let all = (steps * sites) as f64;
+    let flat = values.iter().flatten().map(|&v| v as f64);
+    let mean = flat.clone().sum::<f64>() / all;
+    let variance = flat.map(|v| v * v).sum::<f64>() / all - mean * mean;
+    let mut rows = vec![(0, 1.0, steps as u64)];
+    for k in 0.. {
+        let width = 1usize << k;
+        if width > steps {
+            break;
+        }
+        let level: Vec<Vec<f64>> = (0..steps / width)
+            .map(|q| {
+                (0..sites)
+                    .map(|s| {
+                        let block = &values[q * width..(q + 1) * width];
+                        block.iter().map(|v| v[s] as f64).sum::<f64>() / width as f64
+                    })
+                    .collect()
+            })
+            .collect();
+        for j in if k == 0 { 1 } else { p / 2 }..p {
+            if j >= level.len() {
+                break;
+            }
+            let pairs = level.len() - j;
+            let product: f64 = (j..level.len())
+                .map(|q| {
+                    (0..sites)
+                        .map(|s| level[q][s] * level[q - j][s])
+                        .sum::<f64>()
+                })
+                .sum();
+            let c = (product / (pairs * sites) as f64 - mean * mean) / variance;
+            rows.push(((j << k) as u64, c, pairs as u64));
+        }
+    }
+    rows
 }
