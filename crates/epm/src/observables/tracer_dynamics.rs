@@ -15,10 +15,11 @@
 //! multiple-tau estimate: displacement vectors per unit time averaged over `2^k` steps).
 //!
 //! # Sums
-//! One kernel per level and update: unit `(j, c)` takes chunk `c` of the tracers (tracers
-//! `c, c + chunks, ...`) at lag `j` and adds its sums to its own slot of the level's `f32`
-//! accumulator (`j = 0` stores the snapshot). Every [`READ_EVERY`] updates of level 0 the host
-//! reads the accumulators, adds them in `f64` and clears them.
+//! One launch per update for every level that takes the positions: unit `(k, j, c)` takes
+//! chunk `c` of the tracers (tracers `c, c + chunks, ...`) at level `k` and lag `j` and adds
+//! its sums to its own slot of the `f32` accumulator (`j = 0` stores the snapshot). All levels'
+//! rings share one buffer, and so do their accumulators. Every [`READ_EVERY`] updates of
+//! level 0 the host reads the accumulators (one readback), adds them in `f64` and clears them.
 //!
 //! # Blocks
 //! The mean-square displacement is also kept per block of consecutive updates (a pair belongs
@@ -41,8 +42,11 @@ const SQUARED: usize = 0;
 const FOURTH: usize = 1;
 const VELOCITY: usize = 2;
 const FIRST_SHELL: usize = 3;
-/// Tracers per unit of the pair kernel.
-pub const CHUNK: usize = 64;
+/// Tracers per unit of the pair kernel (64 before: a quarter gives a 64 x 64 lattice's 256
+/// tracers 16 chunks, more cubes to share out; checkpoints of 64 still load).
+pub const CHUNK: usize = 16;
+/// Levels the ring and accumulator buffers hold at first; they double when a run outgrows them.
+const INITIAL_LEVELS: usize = 8;
 /// Fewest complete blocks of the MSD (see the module documentation).
 pub const BLOCKS: usize = 8;
 
@@ -55,15 +59,17 @@ fn difference(cell_a: i32, high_a: u32, cell_b: i32, high_b: u32) -> (i32, f32) 
     (cell_a - cell_b - borrow, fraction)
 }
 
-/// Snapshot of tracer `t` in slot `slot`: cell x, cell y, high fraction x, high fraction y.
+/// Snapshot of tracer `t` in slot `slot` of the ring's level starting at slot `level_slot`:
+/// cell x, cell y, high fraction x, high fraction y.
 #[cube]
 fn snapshot(
     ring: &mut [u32],
+    level_slot: usize,
     slot: u32,
     t: usize,
     #[comptime] tracers: usize,
 ) -> (i32, i32, u32, u32) {
-    let base = (slot as usize * tracers + t) * 4;
+    let base = ((level_slot + slot as usize) * tracers + t) * 4;
     (
         i32::cast_from(ring[base]),
         i32::cast_from(ring[base + 1]),
@@ -72,20 +78,23 @@ fn snapshot(
     )
 }
 
-/// One level's update: pairs (unit lag `j >= 1`) and the snapshot push (`j = 0`). See the
-/// module documentation. `count` is the number of snapshots this level took before now;
-/// `vectors` lists the half-shells' `(kx, ky, shell)` at compile time (every shell sum is
+/// The update of every level that takes the positions (levels `0 ..= top`, `levels = top + 1`)
+/// in one launch: unit `(k, j, c)` does level `k`'s pairs at lag `j >= 1` or its snapshot push
+/// (`j = 0`) for chunk `c`. See the module documentation. Level `k` took `index >> k`
+/// snapshots before now (`index`: level-0 updates before this one); the levels are
+/// independent (each pairs the current positions with its own ring), so one launch holds them
+/// all. `vectors` lists the half-shells' `(kx, ky, shell)` at compile time (every shell sum is
 /// then a register: a private array indexed at run time was 4 times slower on lavapipe).
 /// Shell sums are of `cos`, not yet divided by the half-shell's size.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
-pub fn correlate_level(
+pub fn correlate_levels(
     cells: &[i32],
     fractions: &[u32],
     ring: &mut [u32],
     accum: &mut [f32],
-    count: u32,
-    first_lag: u32,
+    index: u32,
+    levels: u32,
     #[comptime] tracers: usize,
     #[comptime] p: usize,
     #[comptime] chunks: usize,
@@ -94,11 +103,16 @@ pub fn correlate_level(
     #[comptime] log2_l: usize,
 ) {
     let unit = ABSOLUTE_POS;
-    if unit >= comptime![p * chunks] {
+    let per_level = comptime![p * chunks];
+    if unit >= levels as usize * per_level {
         terminate!();
     }
-    let j = (unit / chunks) as u32;
+    let k = (unit / per_level) as u32;
+    let j = ((unit % per_level) / chunks) as u32;
     let c = unit % chunks;
+    let count = index >> k;
+    let first_lag = select(k == 0u32, 1u32, comptime![(p / 2) as u32]);
+    let level_slot = k as usize * p;
     let per_chunk = comptime![tracers.div_ceil(chunks)];
     let pu = comptime![p as u32];
     if j == 0u32 {
@@ -107,7 +121,7 @@ pub fn correlate_level(
         for i in 0..per_chunk {
             let t = c + i * chunks;
             if t < tracers {
-                let base = (slot as usize * tracers + t) * 4;
+                let base = ((level_slot + slot as usize) * tracers + t) * 4;
                 ring[base] = u32::cast_from(cells[2 * t]);
                 ring[base + 1] = u32::cast_from(cells[2 * t + 1]);
                 ring[base + 2] = fractions[4 * t];
@@ -139,7 +153,7 @@ pub fn correlate_level(
         if t < tracers {
             let (cx, cy) = (cells[2 * t], cells[2 * t + 1]);
             let (hx, hy) = (fractions[4 * t], fractions[4 * t + 2]);
-            let (tcx, tcy, thx, thy) = snapshot(ring, then, t, tracers);
+            let (tcx, tcy, thx, thy) = snapshot(ring, level_slot, then, t, tracers);
             let (ix, fx) = difference(cx, hx, tcx, thx);
             let (iy, fy) = difference(cy, hy, tcy, thy);
             let dx = f32::cast_from(ix) + fx;
@@ -160,8 +174,8 @@ pub fn correlate_level(
                 shell_sum[comptime![vectors[v].2]] += cos_poly(phase);
             }
             if with_velocity {
-                let (pcx, pcy, phx, phy) = snapshot(ring, previous, t, tracers);
-                let (bcx, bcy, bhx, bhy) = snapshot(ring, before_then, t, tracers);
+                let (pcx, pcy, phx, phy) = snapshot(ring, level_slot, previous, t, tracers);
+                let (bcx, bcy, bhx, bhy) = snapshot(ring, level_slot, before_then, t, tracers);
                 let (nx, nfx) = difference(cx, hx, pcx, phx);
                 let (ny, nfy) = difference(cy, hy, pcy, phy);
                 let (bx, bfx) = difference(tcx, thx, bcx, bhx);
@@ -182,13 +196,19 @@ pub fn correlate_level(
     }
 }
 
-/// Copies snapshot slot 0 of `source` (the positions at the first observed step) into slot 0
-/// of a new level's ring.
+/// Copies `len` words of `source` into `destination` from word `offset` on: the positions at
+/// the first observed step into slot 0 of a new level's ring (and back).
 #[cube(launch)]
-pub fn copy_words(source: &[u32], destination: &mut [u32], #[comptime] len: usize) {
+pub fn copy_words(
+    source: &[u32],
+    destination: &mut [u32],
+    source_offset: usize,
+    offset: usize,
+    #[comptime] len: usize,
+) {
     let i = ABSOLUTE_POS;
     if i < len {
-        destination[i] = source[i];
+        destination[offset + i] = source[source_offset + i];
     }
 }
 
@@ -201,13 +221,6 @@ pub struct TracerDynamicsOptions {
     pub shells: Vec<Shell>,
     /// Steps before the first origin (the steady state is measured).
     pub warm_up: u64,
-}
-
-struct Level {
-    ring: Handle,
-    accum: Handle,
-    /// Snapshots taken so far.
-    count: u64,
 }
 
 /// The MSD sums of one block: `[level][lag]`.
@@ -249,6 +262,21 @@ impl Block {
     }
 }
 
+/// One level's accumulator `[lag][chunk][quantity]` summed over chunks in `f64`:
+/// `[lag * q + quantity]`.
+fn fold(level: &[f32], p: usize, q: usize) -> Vec<f64> {
+    let chunks = level.len() / (p * q);
+    let mut out = vec![0.0; p * q];
+    for j in 0..p {
+        for c in 0..chunks {
+            for i in 0..q {
+                out[j * q + i] += level[(j * chunks + c) * q + i] as f64;
+            }
+        }
+    }
+    out
+}
+
 /// Multiple-tau accumulation of the tracers' MSD, `S(q, t)` and `C_u(t)` on the device (see
 /// the module documentation). Feed it positions with [`TracerDynamics::record`] (or plug it
 /// into [`crate::Simulation::advance`]); read the results with [`TracerDynamics::tables`].
@@ -266,7 +294,14 @@ pub struct TracerDynamics {
     /// Vectors per half-shell.
     half_sizes: Vec<usize>,
     origin: Handle,
-    levels: Vec<Level>,
+    /// Every level's last `p` snapshots, `[level][slot][tracer][4]` words, room for `capacity`
+    /// levels.
+    ring: Handle,
+    /// Every level's `f32` sums since the last readback, `[level][lag][chunk][quantity]`.
+    accum: Handle,
+    capacity: usize,
+    /// Snapshots each level took.
+    counts: Vec<u64>,
     /// `f64` sums per level, `[lag][quantity]`.
     sums: Vec<Vec<f64>>,
     /// Pairs (origins) per level and lag, for the displacements and for `C_u`.
@@ -323,7 +358,10 @@ impl TracerDynamics {
             vectors,
             half_sizes,
             origin: client.empty(tracers * 16),
-            levels: vec![],
+            ring: client.empty(4),
+            accum: client.empty(4),
+            capacity: 0,
+            counts: vec![],
             sums: vec![],
             origins: vec![],
             velocity_origins: vec![],
@@ -340,20 +378,47 @@ impl TracerDynamics {
         &self.options
     }
 
-    fn new_level(&mut self) {
+    /// Words of `levels` levels' rings.
+    fn ring_len(&self, levels: usize) -> usize {
+        levels * self.options.points_per_level * self.tracers * 4
+    }
+
+    /// Values of `levels` levels' accumulators.
+    fn accum_len(&self, levels: usize) -> usize {
+        levels * self.options.points_per_level * self.chunks * self.quantities
+    }
+
+    /// Buffers for `capacity` levels holding `ring` and `accum` (shorter: the rest zeros).
+    fn allocate(&mut self, capacity: usize, ring: &[u32], accum: &[f32]) {
+        let mut r = vec![0u32; self.ring_len(capacity)];
+        r[..ring.len()].copy_from_slice(ring);
+        let mut a = vec![0.0f32; self.accum_len(capacity)];
+        a[..accum.len()].copy_from_slice(accum);
+        self.ring = self.client.create_from_slice(u32::as_bytes(&r));
+        self.accum = self.client.create_from_slice(f32::as_bytes(&a));
+        self.capacity = capacity;
+    }
+
+    /// A new level, the buffers doubled first when full (rare: read back and uploaded).
+    fn new_level(&mut self) -> Result<(), SimError> {
+        let levels = self.counts.len() + 1;
+        if levels > self.capacity {
+            let (ring, accum) = if self.capacity == 0 {
+                (vec![], vec![])
+            } else {
+                (
+                    super::download_u32(&self.client, &self.ring)?,
+                    super::download_f32(&self.client, &self.accum)?,
+                )
+            };
+            self.allocate((2 * self.capacity).max(INITIAL_LEVELS), &ring, &accum);
+        }
         let p = self.options.points_per_level;
-        let accum_len = p * self.chunks * self.quantities;
-        let level = Level {
-            ring: self.client.empty(p * self.tracers * 16),
-            accum: self
-                .client
-                .create_from_slice(f32::as_bytes(&vec![0.0; accum_len])),
-            count: 0,
-        };
-        self.levels.push(level);
+        self.counts.push(0);
         self.sums.push(vec![0.0; p * self.quantities]);
         self.origins.push(vec![0; p]);
         self.velocity_origins.push(vec![0; p]);
+        Ok(())
     }
 
     /// Records the tracer positions after `step` steps: `cells` (`[M, 2]` `i32`) and
@@ -369,28 +434,37 @@ impl TracerDynamics {
         }
         let start = *self.start.get_or_insert(step);
         let s = step - start;
+        let index = u32::try_from(s).map_err(|_| SimError::InvalidArgument {
+            argument: "steps",
+            value: s.to_string(),
+            reason: format!("tracer dynamics counts at most {} updates", u32::MAX),
+        })?;
         let p = self.options.points_per_level;
-        for k in 0..=LagSchedule::top_level(s) {
-            if k == self.levels.len() {
-                self.new_level();
-                if k > 0 {
-                    // The new level's first snapshot is the first observed position.
-                    let len = self.tracers * 4;
-                    let dim = CubeDim::new_1d(256);
-                    copy_words::launch(
-                        &self.client,
-                        cubecl::calculate_cube_count_elemwise(&self.client, len, dim),
-                        dim,
-                        buffer::arg::<u32>(&self.origin, len),
-                        buffer::arg::<u32>(&self.levels[k].ring, len),
-                        len,
-                    );
-                    self.levels[k].count = 1;
-                }
+        let top = LagSchedule::top_level(s);
+        let len = self.tracers * 4;
+        let dim = CubeDim::new_1d(256);
+        while self.counts.len() <= top {
+            let k = self.counts.len();
+            self.new_level()?;
+            if k > 0 {
+                // The new level's first snapshot is the first observed position.
+                copy_words::launch(
+                    &self.client,
+                    cubecl::calculate_cube_count_elemwise(&self.client, len, dim),
+                    dim,
+                    buffer::arg::<u32>(&self.origin, len),
+                    buffer::arg::<u32>(&self.ring, self.ring_len(self.capacity)),
+                    0,
+                    self.ring_len(k),
+                    len,
+                );
+                self.counts[k] = 1;
             }
-            let count = self.levels[k].count;
-            let first_lag = self.schedule.first_lag(k);
-            self.launch(k, cells, fractions, count as u32, first_lag as u32);
+        }
+        self.launch(top + 1, cells, fractions, index);
+        for k in 0..=top {
+            let count = self.counts[k];
+            debug_assert_eq!(count, s >> k, "level {k}'s snapshots");
             let pairs = self.schedule.new_pairs(k, count);
             let block = self.blocks.last_mut().expect("a block is always open");
             let (_, block_origins) = block.level(k, p);
@@ -403,18 +477,18 @@ impl TracerDynamics {
                     self.velocity_origins[k][j] += 1;
                 }
             }
-            self.levels[k].count += 1;
+            self.counts[k] += 1;
         }
         if s == 0 {
-            // Keep the first snapshot for the levels still to come.
-            let len = self.tracers * 4;
-            let dim = CubeDim::new_1d(256);
+            // Keep the first snapshot (level 0's slot 0) for the levels still to come.
             copy_words::launch(
                 &self.client,
                 cubecl::calculate_cube_count_elemwise(&self.client, len, dim),
                 dim,
-                buffer::arg::<u32>(&self.levels[0].ring, len),
+                buffer::arg::<u32>(&self.ring, self.ring_len(self.capacity)),
                 buffer::arg::<u32>(&self.origin, len),
+                0,
+                0,
                 len,
             );
         }
@@ -425,22 +499,22 @@ impl TracerDynamics {
         Ok(())
     }
 
-    fn launch(&self, k: usize, cells: &Handle, fractions: &Handle, count: u32, first_lag: u32) {
+    /// One launch for levels `0 .. levels`.
+    fn launch(&self, levels: usize, cells: &Handle, fractions: &Handle, index: u32) {
         let p = self.options.points_per_level;
-        let units = p * self.chunks;
+        let units = levels * p * self.chunks;
         let dim = CubeDim::new_1d(64);
-        let level = &self.levels[k];
         let m = self.tracers;
-        correlate_level::launch(
+        correlate_levels::launch(
             &self.client,
             cubecl::calculate_cube_count_elemwise(&self.client, units, dim),
             dim,
             buffer::arg::<i32>(cells, 2 * m),
             buffer::arg::<u32>(fractions, 4 * m),
-            buffer::arg::<u32>(&level.ring, 4 * m * p),
-            buffer::arg::<f32>(&level.accum, units * self.quantities),
-            count,
-            first_lag,
+            buffer::arg::<u32>(&self.ring, self.ring_len(self.capacity)),
+            buffer::arg::<f32>(&self.accum, self.accum_len(self.capacity)),
+            index,
+            levels as u32,
             m,
             p,
             self.chunks,
@@ -454,21 +528,15 @@ impl TracerDynamics {
     fn device_sums(&self) -> Result<Vec<Vec<f64>>, SimError> {
         let p = self.options.points_per_level;
         let q = self.quantities;
-        self.levels
-            .iter()
-            .map(|level| {
-                let accum = super::download_f32(&self.client, &level.accum)?;
-                let mut out = vec![0.0; p * q];
-                for j in 0..p {
-                    for c in 0..self.chunks {
-                        for i in 0..q {
-                            out[j * q + i] += accum[(j * self.chunks + c) * q + i] as f64;
-                        }
-                    }
-                }
-                Ok(out)
-            })
-            .collect()
+        if self.counts.is_empty() {
+            return Ok(vec![]);
+        }
+        let accum = super::download_f32(&self.client, &self.accum)?;
+        Ok(accum
+            .chunks_exact(self.accum_len(1))
+            .take(self.counts.len())
+            .map(|level| fold(level, p, q))
+            .collect())
     }
 
     /// Adds the device accumulators to the `f64` sums and clears them (every
@@ -480,9 +548,9 @@ impl TracerDynamics {
         for (sums, d) in self.sums.iter_mut().zip(device) {
             sums.iter_mut().zip(d).for_each(|(s, d)| *s += d);
         }
-        for level in &mut self.levels {
-            let zeros = vec![0.0f32; p * self.chunks * self.quantities];
-            level.accum = self.client.create_from_slice(f32::as_bytes(&zeros));
+        if self.capacity > 0 {
+            let zeros = vec![0.0f32; self.accum_len(self.capacity)];
+            self.accum = self.client.create_from_slice(f32::as_bytes(&zeros));
         }
         // Read-backs fall on multiples of READ_EVERY, and so do block ends (a second read-back
         // at the same update finds the new block still empty).
@@ -519,7 +587,7 @@ impl TracerDynamics {
     /// The lags measured so far, in steps, ascending, each with its level and index.
     fn lags(&self) -> Vec<(u64, usize, usize)> {
         self.schedule
-            .slots(self.levels.len())
+            .slots(self.counts.len())
             .filter(|&(k, j)| self.origins[k][j] > 0)
             .map(|(k, j)| (LagSchedule::lag(k, j), k, j))
             .collect()
@@ -765,17 +833,17 @@ struct SavedTracerDynamics {
 
 impl super::Persist for TracerDynamics {
     fn save(&self) -> Result<Vec<u8>, SimError> {
-        let levels = self
-            .levels
-            .iter()
-            .map(|l| {
-                Ok((
-                    super::download_u32(&self.client, &l.ring)?,
-                    super::download_f32(&self.client, &l.accum)?,
-                    l.count,
-                ))
-            })
-            .collect::<Result<_, SimError>>()?;
+        let levels = if self.counts.is_empty() {
+            vec![]
+        } else {
+            let ring = super::download_u32(&self.client, &self.ring)?;
+            let accum = super::download_f32(&self.client, &self.accum)?;
+            ring.chunks_exact(self.ring_len(1))
+                .zip(accum.chunks_exact(self.accum_len(1)))
+                .zip(&self.counts)
+                .map(|((r, a), &count)| (r.to_vec(), a.to_vec(), count))
+                .collect()
+        };
         super::encode(&SavedTracerDynamics {
             origin: super::download_u32(&self.client, &self.origin)?,
             levels,
@@ -793,15 +861,25 @@ impl super::Persist for TracerDynamics {
         let s: SavedTracerDynamics = super::decode(bytes)?;
         self.client = client.clone();
         self.origin = client.create_from_slice(u32::as_bytes(&s.origin));
-        self.levels = s
+        let (ring_len, accum_len) = (self.ring_len(1), self.accum_len(1));
+        let (p, q) = (self.options.points_per_level, self.quantities);
+        if let Some((r, a, _)) = s
             .levels
-            .into_iter()
-            .map(|(ring, accum, count)| Level {
-                ring: client.create_from_slice(u32::as_bytes(&ring)),
-                accum: client.create_from_slice(f32::as_bytes(&accum)),
-                count,
-            })
-            .collect();
+            .iter()
+            .find(|(r, a, _)| r.len() != ring_len || a.is_empty() || a.len() % (p * q) != 0)
+        {
+            return Err(SimError::ObserverState {
+                action: "restoring",
+                what: "tracer dynamics".into(),
+                message: format!(
+                    "a level holds {} ring words and {} accumulator values, not {ring_len} and a multiple of {}",
+                    r.len(),
+                    a.len(),
+                    p * q
+                ),
+            });
+        }
+        self.counts = s.levels.iter().map(|l| l.2).collect();
         self.sums = s.sums;
         self.origins = s.origins;
         self.velocity_origins = s.velocity_origins;
@@ -809,6 +887,21 @@ impl super::Persist for TracerDynamics {
         self.updates = s.updates;
         self.blocks = s.blocks;
         self.block_length = s.block_length;
+        let ring: Vec<u32> = s.levels.iter().flat_map(|l| l.0.iter().copied()).collect();
+        let capacity = s.levels.len().max(INITIAL_LEVELS);
+        if s.levels.iter().all(|l| l.1.len() == accum_len) {
+            let accum: Vec<f32> = s.levels.iter().flat_map(|l| l.1.iter().copied()).collect();
+            self.allocate(capacity, &ring, &accum);
+        } else {
+            // Saved with another chunk size: its sums go to the f64 sums and the open block
+            // now, as a readback would, and the device starts from zero.
+            let device: Vec<Vec<f64>> = s.levels.iter().map(|l| fold(&l.1, p, q)).collect();
+            self.add_to_block(&device);
+            for (sums, d) in self.sums.iter_mut().zip(device) {
+                sums.iter_mut().zip(d).for_each(|(s, d)| *s += d);
+            }
+            self.allocate(capacity, &ring, &[]);
+        }
         Ok(())
     }
 }
@@ -816,5 +909,72 @@ impl super::Persist for TracerDynamics {
 impl super::Measurement for TracerDynamics {
     fn tables(&mut self) -> Result<Vec<Table>, SimError> {
         TracerDynamics::tables(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observables::Persist;
+    use crate::tracers::{TracerPositions, advance_axis_cpu};
+
+    /// A checkpoint whose accumulators have four times fewer chunks (the chunk size of 64
+    /// before) resumes to the tables of a run that never stopped.
+    #[test]
+    fn a_checkpoint_of_another_chunk_size_resumes() {
+        let client = crate::device_tests::client();
+        let (l, m, steps) = (32usize, 64usize, 300u64);
+        let options = TracerDynamicsOptions {
+            points_per_level: 8,
+            shells: super::super::structure_factor::shells_near(l, &[0.3, 2.0]),
+            warm_up: 0,
+        };
+        let new = || TracerDynamics::new(&client, l, 0.1, m, options.clone()).unwrap();
+        let mut t = TracerPositions::uniform(3, m, l);
+        let (mut whole, mut resumed) = (new(), new());
+        for step in 0..steps {
+            for i in 0..2 * m {
+                let d = 0.37 * ((step as f32 + 1.0) * (i as f32 + 0.5)).sin();
+                (t.cells[i], t.fractions[i]) = advance_axis_cpu(t.cells[i], t.fractions[i], d);
+            }
+            let cells = client.create_from_slice(i32::as_bytes(&t.cells));
+            let fractions = client.create_from_slice(u32::as_bytes(&t.fraction_words()));
+            whole.record(&cells, &fractions, step).unwrap();
+            resumed.record(&cells, &fractions, step).unwrap();
+            if step == 150 {
+                let mut saved: SavedTracerDynamics =
+                    super::super::decode(&resumed.save().unwrap()).unwrap();
+                let q = resumed.quantities;
+                for (_, accum, _) in &mut saved.levels {
+                    let chunks = accum.len() / (8 * q);
+                    *accum = (0..8 * (chunks / 4) * q)
+                        .map(|x| {
+                            let (j, c, i) = (x / ((chunks / 4) * q), x / q % (chunks / 4), x % q);
+                            (0..4)
+                                .map(|d| accum[(j * chunks + 4 * c + d) * q + i])
+                                .sum()
+                        })
+                        .collect();
+                }
+                resumed = new();
+                resumed
+                    .load(&super::super::encode(&saved).unwrap(), &client)
+                    .unwrap();
+            }
+        }
+        let (a, b) = (whole.tables().unwrap(), resumed.tables().unwrap());
+        assert_eq!(a.len(), b.len());
+        for (a, b) in a.iter().zip(&b) {
+            assert_eq!(a.rows.len(), b.rows.len(), "{}", a.name);
+            for (ra, rb) in a.rows.iter().zip(&b.rows) {
+                for (x, y) in ra.iter().zip(rb) {
+                    assert!(
+                        (x - y).abs() <= 1e-5 * x.abs().max(1e-3),
+                        "{}: {ra:?} vs {rb:?}",
+                        a.name
+                    );
+                }
+            }
+        }
     }
 }

@@ -215,6 +215,8 @@ impl Observer for WaitingTimes {
                 dim,
                 buffer::arg::<u32>(&active, sites),
                 buffer::arg::<u32>(self.previous.as_ref().expect("set"), sites),
+                0,
+                0,
                 sites,
             );
             self.client = Some(client);
