@@ -81,7 +81,7 @@ enum Command {
         /// A figure of the paper, all of them, or the demo.
         #[arg(value_enum)]
         figure: Target,
-        /// quick (about 10 minutes on a CPU for all), paper (a GPU), demo, test (tiny).
+        /// quick (5 to 11 minutes on a 2-core CPU for all), paper (a GPU), demo, test (tiny).
         #[arg(long, value_enum, default_value_t = Scale::Quick)]
         scale: Scale,
         /// The propagator's conventions: paper (the default: lattice form, G(0,0) = -1, the

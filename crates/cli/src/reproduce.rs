@@ -6,7 +6,7 @@
 //!
 //! Scales (L, steps per temperature, warm-up):
 //! - `quick`: L = 64, 10 000 to 60 000 steps (colder: longer), 8 lags per level, `C_sigma` on
-//!   1024 sites: `reproduce all` within 20 minutes on a 2-core machine without a GPU; the
+//!   1024 sites: `reproduce all` in 5 to 11 minutes on a 2-core machine without a GPU; the
 //!   regimes show qualitatively.
 //! - `paper`: L = 256, 10^6 to 10^7 steps: for a GPU; the estimated time is printed first.
 //! - `demo`: the T = 0.1 run and its random twin at L = 64, about 3 minutes on that machine.
@@ -70,7 +70,7 @@ impl clap::ValueEnum for Target {
 /// How big the runs are (`--scale`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scale {
-    /// About 20 minutes for everything on a 2-core CPU.
+    /// 5 to 11 minutes for everything on a 2-core CPU.
     Quick,
     /// The paper's sizes, for a GPU.
     Paper,
