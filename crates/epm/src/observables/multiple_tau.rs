@@ -67,6 +67,16 @@ impl LagSchedule {
         first..end.max(first)
     }
 
+    /// `index` (level-0 updates before this one) as the kernels take it: a level's count is
+    /// `index >> level` there. Past `u32::MAX` updates (never at 10^7 steps) a typed error.
+    pub fn device_index(index: u64) -> Result<u32, SimError> {
+        u32::try_from(index).map_err(|_| SimError::InvalidArgument {
+            argument: "steps",
+            value: index.to_string(),
+            reason: format!("a correlator counts at most {} updates", u32::MAX),
+        })
+    }
+
     /// Lag of slot `j` of level `level`, in level-0 updates.
     pub fn lag(level: usize, j: usize) -> u64 {
         (j as u64) << level
@@ -99,6 +109,13 @@ mod tests {
         assert_eq!(s.new_pairs(2, 5), 4..6);
         assert_eq!(LagSchedule::top_level(0), 0);
         assert_eq!(LagSchedule::top_level(12), 2);
+    }
+
+    #[test]
+    fn a_device_index_past_u32_is_refused_naming_steps() {
+        assert_eq!(LagSchedule::device_index(7).unwrap(), 7);
+        let e = LagSchedule::device_index(1 << 32).unwrap_err().to_string();
+        assert!(e.contains("steps") && e.contains("4294967296"), "{e}");
     }
 
     #[test]

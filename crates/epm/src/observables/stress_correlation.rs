@@ -232,11 +232,7 @@ impl StressCorrelation {
         let index = step - start;
         let top = LagSchedule::top_level(index + 1);
         self.grow(client, top + 1)?;
-        let index = u32::try_from(index).map_err(|_| SimError::InvalidArgument {
-            argument: "steps",
-            value: index.to_string(),
-            reason: format!("C_sigma counts at most {} updates", u32::MAX),
-        })?;
+        let index = LagSchedule::device_index(index)?;
         let p = self.options.points_per_level;
         let units = (top + 1) * p * self.chunks;
         let dim = CubeDim::new_1d(64);

@@ -434,11 +434,7 @@ impl TracerDynamics {
         }
         let start = *self.start.get_or_insert(step);
         let s = step - start;
-        let index = u32::try_from(s).map_err(|_| SimError::InvalidArgument {
-            argument: "steps",
-            value: s.to_string(),
-            reason: format!("tracer dynamics counts at most {} updates", u32::MAX),
-        })?;
+        let index = LagSchedule::device_index(s)?;
         let p = self.options.points_per_level;
         let top = LagSchedule::top_level(s);
         let len = self.tracers * 4;
