@@ -86,7 +86,7 @@ enum Command {
         scale: Scale,
         /// The propagator's conventions: paper (the default: lattice form, G(0,0) = -1, the
         /// displacement alike), literal (the model notes' closed form, unnormalised), or keys
-        /// of the [propagator] table separated by commas, e.g.
+        /// of the `[propagator]` table separated by commas, e.g.
         /// 'form = "continuum", normalisation = "self-term"'.
         #[arg(long, default_value = "paper")]
         propagator: String,

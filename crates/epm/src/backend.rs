@@ -266,7 +266,7 @@ impl Propagation {
 }
 
 /// What one step costs a device, counted rather than timed: the figures that carry over from
-/// one device to another ([`Propagation::dense_step_traffic`]).
+/// one device to another (`Propagation::dense_step_traffic`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StepTraffic {
     /// Kernel launches.

@@ -7,7 +7,7 @@
 //! `[observables]`, `[output]`): nothing that changes the dynamics. Their fields lie one after another in the
 //! same tensors (`B L^2` sites, `B M` tracers), and:
 //! - the activation draws with each replica's key and reads its parameter
-//!   ([`crate::activation::activation_step`]);
+//!   ([`crate::activation::activation_step()`]);
 //! - one forward transform of batch `B` and one filtered inverse of batch `3 B` (half-size
 //!   fields in row pairs) make every replica's increments and stress update
 //!   ([`epm_fft::Fft2d::inverse_filtered_rows`]);

@@ -1,4 +1,4 @@
-//! The step's kernel launches, each written once, on device buffers: [`crate::backend`] calls
+//! The step's kernel launches, each written once, on device buffers: `crate::backend` calls
 //! them on the buffers of Burn's tensors, the `step` benchmarks on buffers of their own. The
 //! kernels themselves live with their physics: [`crate::activation`], [`crate::propagator`],
 //! [`crate::tracers`], [`crate::whole_step`].
@@ -17,7 +17,7 @@ use crate::tracers::advect_tracers;
 use crate::whole_step::{self, WholeStep};
 
 /// Values in each plane of the increments of `replicas` lattices of `sites` sites: three real
-/// fields in row pairs ([`crate::propagator::increment_index`]), half of each per plane.
+/// fields in row pairs ([`crate::propagator::increment_index()`]), half of each per plane.
 pub fn increments_len(sites: usize, replicas: usize) -> usize {
     INCREMENT_FIELDS * sites * replicas / 2
 }
@@ -62,8 +62,8 @@ const GPU_SPARSE_PER_LOG2: f64 = 4.0;
 /// Whether dense steps of `replicas` lattices of `l x l` run as one launch of the whole-step
 /// kernel ([`crate::whole_step`]), the default of the `whole_steps` key. CPU adapters only
 /// (there the FFT plans run radix passes that one cube can make, and a launch costs more than a
-/// small lattice's work), up to [`CPU_WHOLE_STEP_MAX_L`] a side and
-/// [`CPU_WHOLE_STEP_MAX_SITES`] sites in all. Measured on 2 cores (2026-12-02, the kernel's
+/// small lattice's work), up to `CPU_WHOLE_STEP_MAX_L` a side and
+/// `CPU_WHOLE_STEP_MAX_SITES` sites in all. Measured on 2 cores (2026-12-02, the kernel's
 /// buffers in vectors of four; book, "Performance"), ms per ensemble step, whole against
 /// separate launches: L = 64, one replica 0.33 against 0.73, 4 replicas 0.65 against 1.22, 16
 /// 2.5 against 3.4, 32 5.1 against 5.3, 64 10.2 against 8.6; L = 128, one replica 1.24 against
@@ -125,7 +125,7 @@ pub struct ActivationBuffers<'a> {
     pub parameters: &'a Handle,
 }
 
-/// Model notes steps 1 to 3 ([`activation_step`]) with `rule`, for `replicas` lattices of
+/// Model notes steps 1 to 3 ([`activation_step()`]) with `rule`, for `replicas` lattices of
 /// `sites` sites; counts into ring slot `slot`. `batch_start`: the first step of the batch of
 /// empty steps this one belongs to, if any.
 #[allow(clippy::too_many_arguments)]
@@ -195,7 +195,7 @@ fn activation_lanes(per_unit: usize) -> usize {
 }
 
 /// `tracers` tracers per replica (cells `[B M, 2]` `i32`, fractions `[B M, 4]` `u32`) move by
-/// their replica's displacement increment ([`advect_tracers`]): `du_x` in the imaginary plane,
+/// their replica's displacement increment ([`advect_tracers()`]): `du_x` in the imaginary plane,
 /// `du_y` in the real one after the stress increment, `2 L^2` per replica.
 pub fn advection(
     client: &Client,
@@ -231,7 +231,7 @@ pub fn advection(
 pub mod resync {
     use super::*;
 
-    /// `strain = unit * count` ([`plastic_strain`]).
+    /// `strain = unit * count` ([`plastic_strain()`]).
     pub fn strain(client: &Client, sites: usize, plastic: &Handle, strain: &Handle, unit: f32) {
         let (count, dim) = grid(client, sites);
         plastic_strain::launch(
@@ -246,7 +246,7 @@ pub mod resync {
     }
 
     /// Each replica's spectrum times a real table of `table_len` wave vectors, in place
-    /// ([`scale_spectrum`]).
+    /// ([`scale_spectrum()`]).
     pub fn scale(
         client: &Client,
         sites: usize,
@@ -267,7 +267,7 @@ pub mod resync {
         );
     }
 
-    /// `stress = initial + re(z)` ([`resynchronise`]).
+    /// `stress = initial + re(z)` ([`resynchronise()`]).
     pub fn stress(client: &Client, sites: usize, initial: &Handle, z_re: &Handle, stress: &Handle) {
         let (count, dim) = grid(client, sites);
         resynchronise::launch(
@@ -294,7 +294,7 @@ pub mod sparse {
     /// The list and the tables, as the simulation holds them.
     #[derive(Debug, Clone, Copy)]
     pub struct SparseBuffers<'a> {
-        /// `u32` site indices, in the order of [`compact_active`].
+        /// `u32` site indices, in the order of [`compact_active()`].
         pub list_site: &'a Handle,
         /// `f32` plastic strain rates of the listed sites.
         pub list_rate: &'a Handle,
@@ -312,7 +312,7 @@ pub mod sparse {
         (sites.trailing_zeros() / 2) as usize
     }
 
-    /// Lists the active sites ([`compact_active`]): one cube.
+    /// Lists the active sites ([`compact_active()`]): one cube.
     pub fn compaction(
         client: &Client,
         sites: usize,
@@ -339,7 +339,7 @@ pub mod sparse {
         };
     }
 
-    /// `sigma += sum_a S(r - a) e_a` ([`sparse_stress`]), recording a non-finite stress.
+    /// `sigma += sum_a S(r - a) e_a` ([`sparse_stress()`]), recording a non-finite stress.
     pub fn stress(
         client: &Client,
         sites: usize,
@@ -366,7 +366,7 @@ pub mod sparse {
         );
     }
 
-    /// The first `tracers` tracers move by the listed sites' displacement ([`sparse_advect`]).
+    /// The first `tracers` tracers move by the listed sites' displacement ([`sparse_advect()`]).
     pub fn advection(
         client: &Client,
         sites: usize,
@@ -395,7 +395,7 @@ pub mod sparse {
         );
     }
 
-    /// The increments of the listed sites in the dense path's layout ([`sparse_increments`]).
+    /// The increments of the listed sites in the dense path's layout ([`sparse_increments()`]).
     pub fn increments(
         client: &Client,
         sites: usize,
@@ -421,7 +421,7 @@ pub mod sparse {
 }
 
 /// What [`whole_steps`] reads and writes besides the activation's buffers: the plans' spectra,
-/// scratch planes, filters and twiddles ([`crate::backend::Propagation`]), the increments, the
+/// scratch planes, filters and twiddles (`backend::Propagation`), the increments, the
 /// fault status and the tracers.
 #[derive(Debug, Clone, Copy)]
 pub struct WholeStepBuffers<'a> {

@@ -21,7 +21,7 @@ pub struct StepInfo {
     pub moved: bool,
 }
 
-/// A measurement plugged into [`Simulation::advance`]. Both methods default to doing nothing.
+/// A measurement plugged into [`crate::Simulation::advance`]. Both methods default to doing nothing.
 pub trait Observer {
     /// A short name for error messages and manifests.
     fn name(&self) -> &str;

@@ -291,7 +291,7 @@ pub fn increment_index(field: usize, x: usize, y: usize, #[comptime] log2_l: usi
     field * comptime![1usize << (2 * log2_l - 1)] + ((y >> 1) << log2_l) + x
 }
 
-/// CPU twin of [`increment_index`]: `(plane, index)`, plane 0 real and 1 imaginary.
+/// CPU twin of [`increment_index()`]: `(plane, index)`, plane 0 real and 1 imaginary.
 pub fn increment_index_cpu(field: usize, x: usize, y: usize, l: usize) -> (usize, usize) {
     (y & 1, field * l * l / 2 + (y >> 1) * l + x)
 }

@@ -10,9 +10,9 @@
 //! `L^2` times the number of active sites instead of two transforms: far less at the paper's
 //! lowest temperatures, where a 256 x 256 lattice holds about ten active sites.
 //!
-//! One step: [`compact_active`] lists the active sites and their rates on the device (in an
-//! order fixed by the sites alone, so that every sum runs in the same order on every run), [`sparse_stress`] adds the
-//! stress increment, [`sparse_advect`] moves the tracers by the displacement interpolated
+//! One step: [`compact_active()`] lists the active sites and their rates on the device (in an
+//! order fixed by the sites alone, so that every sum runs in the same order on every run), [`sparse_stress()`] adds the
+//! stress increment, [`sparse_advect()`] moves the tracers by the displacement interpolated
 //! from the same sums. Nothing is read back per step: the host picks this path or the dense
 //! one for each window of [`WINDOW`] steps from the active-site count at the window's start,
 //! which it reads anyway (see [`crate::launch::sparse_max_active`] and the
@@ -139,14 +139,14 @@ pub fn compact_active_cpu(
     sites.iter().map(|&s| (s as u32, strain_rate[s])).unzip()
 }
 
-/// The units of [`compact_active`] on a lattice of `sites` sites.
+/// The units of [`compact_active()`] on a lattice of `sites` sites.
 pub fn compaction_units(sites: usize) -> usize {
     COMPACTION_UNITS.min(sites)
 }
 
 /// `sigma(r) += sum_a S(r - a) e_a` over the listed sites, in list order; a stress that is not
 /// finite afterwards records the step and site in `status` as the dense update does
-/// ([`accumulate_checked`]). Each unit takes `per_unit` sites, `L^2 / per_unit` apart.
+/// ([`accumulate_checked()`]). Each unit takes `per_unit` sites, `L^2 / per_unit` apart.
 #[cube(launch)]
 pub fn sparse_stress(
     list_site: &[u32],
@@ -206,7 +206,7 @@ pub fn sparse_stress_cpu(list: (&[u32], &[f32]), table: &[f32], stress: &mut [f3
 /// Tracer advection from the listed sites: the displacement at a tracer is
 /// `sum_a e_a U(p - a)`, each term the bilinear interpolation of the table shifted to the
 /// active site; since interpolation is linear this is the dense path's interpolation of the
-/// summed field. The fixed-point step is [`crate::tracers::advect_tracers`]'s. One unit per
+/// summed field. The fixed-point step is [`crate::tracers::advect_tracers()`]'s. One unit per
 /// tracer.
 #[cube(launch)]
 pub fn sparse_advect(
@@ -264,7 +264,7 @@ pub fn sparse_advect_cpu(
 
 /// The increments of the last sparse step as the dense path leaves them (for
 /// [`crate::Simulation::displacement`]): `d_sigma`, `du_x`, `du_y` in row pairs
-/// ([`crate::propagator::increment_index`]). One unit per site.
+/// ([`crate::propagator::increment_index()`]). One unit per site.
 #[cube(launch)]
 pub fn sparse_increments(
     list_site: &[u32],

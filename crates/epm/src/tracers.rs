@@ -196,7 +196,7 @@ pub fn weight_cpu(fraction: u32) -> f32 {
 
 /// Tracer advection (model notes, step 6): every tracer moves by the displacement increment
 /// interpolated at its position: `du_x` and `du_y` are the increments' fields 1 and 2, in the
-/// row pairs the step's inverse leaves them in ([`crate::propagator::increment_index`]),
+/// row pairs the step's inverse leaves them in ([`crate::propagator::increment_index()`]),
 /// lattice spacings. One unit per tracer; `cells` are `[x0, y0, x1, y1, ...]`, `fractions`
 /// `[x0 high, x0 low, y0 high, y0 low, ...]`.
 ///

@@ -6,7 +6,7 @@
 //! each transform, advection), and at small L the launches, not the work, bind it (book,
 //! "Performance"). Here the cube's units run the same per-unit bodies as those launches (the
 //! activation's `activation::activate_unit`, the FFT plans' passes through
-//! [`epm_fft::kernels::in_cube`], [`crate::tracers::advect_tracer`]) on the same addresses,
+//! [`epm_fft::kernels::in_cube`], `tracers::advect_tracer`) on the same addresses,
 //! with a storage barrier where a launch ended: the fields after each step are those of the
 //! separate launches, bit for bit, and the device tests compare the two.
 //!
@@ -17,7 +17,7 @@
 //! vectors.
 //!
 //! Only the dense update, and only where both plans run radix passes (CPU adapters; on GPUs
-//! each axis is one shared-memory launch already): see [`crate::backend::Propagation`].
+//! each axis is one shared-memory launch already): see `backend::Propagation`.
 
 use cubecl::prelude::*;
 use epm_fft::kernels::in_cube::{CubeTransform, transform_in_cube};

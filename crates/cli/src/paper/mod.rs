@@ -1,7 +1,7 @@
 //! The paper's figures (Ferrero, Martens & Barrat, PRL 2014, Figs. 2 and 3) drawn from run
 //! directories: the runs and which figure needs which (here), Fig. 2 (`fig2.rs`), Fig. 3
 //! (`fig3.rs`), the paper's numbers ([`values`]) and each measured number beside them
-//! ([`report`]).
+//! ([`report()`]).
 
 use std::path::{Path, PathBuf};
 

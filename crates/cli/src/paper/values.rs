@@ -7,7 +7,7 @@
 
 /// Arrhenius prefactor of the thermal model's mean activity, `a = A exp(-E / T)` (Fig. 2a).
 pub const ARRHENIUS_A: f64 = 3.1;
-/// Arrhenius energy (note [27]: `E ~ 0.48`).
+/// Arrhenius energy (note \[27\]: `E ~ 0.48`).
 pub const ARRHENIUS_E: f64 = 0.48;
 
 /// The paper's fit of the thermal model's mean activity at low temperature, `3.1 exp(-0.48 / T)`.

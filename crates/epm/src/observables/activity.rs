@@ -1,4 +1,4 @@
-//! The activity and the stress (paper: the mean activity `a = <(1/N) sum_i n_i>`, note [27];
+//! The activity and the stress (paper: the mean activity `a = <(1/N) sum_i n_i>`, note \[27\];
 //! the stationary stress distribution).
 //!
 //! - `a(t)`, the fraction of active sites at every step, from the counts the simulation

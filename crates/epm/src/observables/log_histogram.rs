@@ -42,7 +42,7 @@ impl LogBins {
         self.min * 10f64.powf(b as f64 / self.per_decade as f64)
     }
 
-    /// The slot of `x >= 0`, as [`log_slot`] computes it on the device.
+    /// The slot of `x >= 0`, as [`log_slot()`] computes it on the device.
     pub fn slot(&self, x: f32) -> usize {
         let bins = self.bins();
         if x <= 0.0 {

@@ -110,7 +110,7 @@ impl Measurements {
         })
     }
 
-    /// The observers, for [`Simulation::advance`].
+    /// The observers, for [`crate::Simulation::advance`].
     pub fn observers(&mut self) -> Vec<&mut dyn Observer> {
         let mut v: Vec<&mut dyn Observer> = vec![];
         if let Some(o) = &mut self.activity {

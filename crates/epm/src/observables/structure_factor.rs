@@ -4,7 +4,7 @@
 //! S(q, t) = (1/M) < sum_n cos(q . (r_n(t0 + t) - r_n(t0))) >_{t0, |q| = q}
 //! ```
 //!
-//! averaged over the `M` tracers, over the origins `t0` (see [`super::tracer_dynamics`], which
+//! averaged over the `M` tracers, over the origins `t0` (see [`crate::observables::tracer_dynamics`], which
 //! accumulates it on the device together with the mean-square displacement) and over every
 //! wave vector `q = 2 pi (kx, ky) / L` of the same modulus: a *shell*. Shells here are exact:
 //! shell `n` holds every integer `k` with `kx^2 + ky^2 = n`, axes, diagonals and all the
@@ -22,8 +22,8 @@ use cubecl::prelude::*;
 
 /// `cos(x)` for `|x|` up to a few hundred, to about 1e-6: one reduction to `[-pi, pi]` and an
 /// even polynomial (Taylor to `x^18`). The phases of `S(q, t)` are bounded (see
-/// [`super::tracer_dynamics`]), and a polynomial is cheaper than the device's `cos` on CPU
-/// adapters and as cheap on GPUs. [`cos_poly_cpu`] is its twin.
+/// [`crate::observables::tracer_dynamics`]), and a polynomial is cheaper than the device's `cos` on CPU
+/// adapters and as cheap on GPUs. `cos_poly_cpu` is its twin.
 #[cube]
 pub fn cos_poly(x: f32) -> f32 {
     let turns = f32::round(x * comptime![0.5f32 / core::f32::consts::PI]);

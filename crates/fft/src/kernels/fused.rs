@@ -108,7 +108,7 @@ pub fn filtered<F: Float>(
     }
 }
 
-/// [`filtered`] at the `2^l` neighbouring batch addresses `p .. p + 2^l` of one field (`p` a
+/// [`filtered()`] at the `2^l` neighbouring batch addresses `p .. p + 2^l` of one field (`p` a
 /// multiple of `2^l`), buffers in vectors of `2^l`: the same products lane by lane.
 #[cube]
 pub fn filtered_lanes<F: Float, N: Size>(
@@ -168,7 +168,7 @@ fn mirrored_lanes<F: Float, N: Size>(
 
 /// `acc[r L^2 + i] += re` for batch addresses `p` of filter 0 (`f = 0`); a sum that is not
 /// finite records `tag` (atomic minimum) in `status[0]` and `r L^2 + i` in `status[1]`. With
-/// `pairs`, `re` goes to the even row and `im` to the odd row of the pair ([`paired_address`]).
+/// `pairs`, `re` goes to the even row and `im` to the odd row of the pair ([`paired_address()`]).
 #[cube]
 #[allow(clippy::too_many_arguments)]
 pub fn accumulate<F: Float>(
@@ -194,9 +194,9 @@ pub fn accumulate<F: Float>(
     }
 }
 
-/// [`accumulate`] for the `2^l` neighbouring batch addresses `p .. p + 2^l` of one field at
-/// once (the lanes of [`super::radix::inner_pass_lanes`]); `acc` in vectors of `2^l`. Each
-/// lane is the same `f32` sum and check as [`accumulate_checked`].
+/// [`accumulate()`] for the `2^l` neighbouring batch addresses `p .. p + 2^l` of one field at
+/// once (the lanes of `radix::inner_pass_lanes`); `acc` in vectors of `2^l`. Each
+/// lane is the same `f32` sum and check as [`accumulate_checked()`].
 #[cube]
 #[allow(clippy::too_many_arguments)]
 pub fn accumulate_lanes<F: Float, N: Size>(
@@ -241,9 +241,9 @@ fn accumulate_vector<F: Float, N: Size>(
     }
 }
 
-/// `acc[p] += v`, recording a sum that is not finite as [`accumulate`] does. Every checked
+/// `acc[p] += v`, recording a sum that is not finite as [`accumulate()`] does. Every checked
 /// accumulation of this workspace (the fused store, the model's sparse stress update) ends here
-/// or in [`accumulate_lanes`].
+/// or in [`accumulate_lanes()`].
 #[cube]
 pub fn accumulate_checked<F: Float>(
     acc: &mut [F],

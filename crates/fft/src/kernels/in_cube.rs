@@ -5,12 +5,12 @@
 //!
 //! Every unit computes what units of the separate launches compute (the same pass bodies,
 //! addresses and twiddles), so the result is the plan's, bit for bit. The passes are the lanes
-//! bodies ([`super::radix::first_pass_lanes_at`], [`super::radix::inner_pass_lanes_at`]) with
+//! bodies ([`super::radix::first_pass_lanes_at()`], [`super::radix::inner_pass_lanes_at()`]) with
 //! one vector width for the whole transform, `N = 2^lanes_log2` ([`CubeTransform::lanes_log2`]):
 //! four where every pass can take four lanes, so the cube's loads and stores are vectors of four
 //! as the separate launches' are (on lavapipe, the cost of a pass); else vectors of one. A batch is split
 //! into `groups` groups of whole fields (an ensemble's replicas), one cube each; cubes never
-//! touch each other's fields, and inside a cube [`sync_storage`] orders the passes.
+//! touch each other's fields, and inside a cube [`sync_storage()`] orders the passes.
 
 use cubecl::prelude::*;
 
@@ -58,7 +58,7 @@ impl CubeTransform {
 
 /// Transform group `group` of the batch: rows from `src` into `scratch`, columns from `scratch`
 /// into `dst`, as [`crate::Fft2d`] runs them (`h`, `acc`, `status`, `tag`: the fused load and
-/// store, see [`super::fused`]). Every unit of the cube must call it. `src` may alias `dst`,
+/// store, see `kernels::fused`). Every unit of the cube must call it. `src` may alias `dst`,
 /// neither `scratch`.
 #[cube]
 #[allow(clippy::too_many_arguments)]
@@ -247,7 +247,7 @@ fn inner_in_cube<F: Float, N: Size>(
     sync_storage();
 }
 
-/// [`transform_in_cube`] of group `CUBE_POS`: one launch for the whole batch
+/// [`transform_in_cube()`] of group `CUBE_POS`: one launch for the whole batch
 /// ([`crate::Fft2d::forward_real_in_cubes`], [`crate::Fft2d::inverse_filtered_in_cubes`]).
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]

@@ -15,7 +15,7 @@
 //! One unit per (line, block of `2^k` values): enough parallelism for GPUs, and on a CPU
 //! adapter neighbouring lanes touch neighbouring addresses.
 //!
-//! Lanes ([`first_pass_lanes`], [`inner_pass_lanes`]): one unit does the work of `2^l`
+//! Lanes ([`first_pass_lanes()`], [`inner_pass_lanes()`]): one unit does the work of `2^l`
 //! units whose values sit side by side in memory (neighbouring columns, or neighbouring blocks
 //! of a row from stage `l` on, or in a row's first pass the blocks whose bit-reversed indices
 //! are neighbours), loading and storing `Vector<F, 2^l>` and running the same scalar
@@ -249,8 +249,8 @@ fn store<F: Float>(
 }
 
 /// The first pass of an axis (stage 0): reads `src` in bit-reversed order (through the
-/// filter `h` when the pass fuses one: [`fused::filtered`]), writes `dst`.
-/// `src` and `dst` must be different buffers. `acc`, `status`, `tag`: see [`store`].
+/// filter `h` when the pass fuses one: [`fused::filtered()`]), writes `dst`.
+/// `src` and `dst` must be different buffers. `acc`, `status`, `tag`: see `store`.
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 pub fn first_pass<F: Float>(
@@ -304,7 +304,7 @@ pub fn first_pass<F: Float>(
     }
 }
 
-/// A later pass of an axis (stage > 0), in place. `acc`, `status`, `tag`: see [`store`].
+/// A later pass of an axis (stage > 0), in place. `acc`, `status`, `tag`: see `store`.
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 pub fn inner_pass<F: Float>(
@@ -384,7 +384,7 @@ fn butterflies_lanes<F: Float, N: Size>(
     }
 }
 
-/// [`store`] of `2^l` units: vector `t` goes to `first + t h` (lane 0's address), added to
+/// `store` of `2^l` units: vector `t` goes to `first + t h` (lane 0's address), added to
 /// `acc` when the pass fuses that ([`fused::accumulate_lanes`]).
 #[cube]
 #[allow(clippy::too_many_arguments)]
@@ -422,8 +422,8 @@ fn store_lanes<F: Float, N: Size>(
     }
 }
 
-/// [`first_pass`] for `2^l` units at once ([`Pass::with_lanes`]). Buffers are in vectors of
-/// `2^l` values (`N`); `acc`, `status`, `tag`: see [`store`].
+/// [`first_pass()`] for `2^l` units at once ([`Pass::with_lanes`]). Buffers are in vectors of
+/// `2^l` values (`N`); `acc`, `status`, `tag`: see `store`.
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 pub fn first_pass_lanes<F: Float, N: Size>(
@@ -457,9 +457,9 @@ pub fn first_pass_lanes<F: Float, N: Size>(
     );
 }
 
-/// The work of unit `pos` of [`first_pass_lanes`] (nothing past the batch). Also run by kernels
+/// The work of unit `pos` of [`first_pass_lanes()`] (nothing past the batch). Also run by kernels
 /// that make a whole transform in one cube (`kernels::in_cube`); with `2^l = 1` (vectors of
-/// one) it computes the values of [`first_pass`], bit for bit, for the blocks of rows in
+/// one) it computes the values of [`first_pass()`], bit for bit, for the blocks of rows in
 /// bit-reversed order.
 #[cube]
 #[allow(clippy::too_many_arguments)]
@@ -551,8 +551,8 @@ pub fn first_pass_lanes_at<F: Float, N: Size>(
     }
 }
 
-/// [`inner_pass`] for `2^l` units at once ([`Pass::with_lanes`]); `acc`, `status`, `tag`:
-/// see [`store`].
+/// [`inner_pass()`] for `2^l` units at once ([`Pass::with_lanes`]); `acc`, `status`, `tag`:
+/// see `store`.
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 pub fn inner_pass_lanes<F: Float, N: Size>(
@@ -578,7 +578,7 @@ pub fn inner_pass_lanes<F: Float, N: Size>(
     );
 }
 
-/// The work of unit `pos` of [`inner_pass_lanes`] (nothing past the batch); also run by
+/// The work of unit `pos` of [`inner_pass_lanes()`] (nothing past the batch); also run by
 /// `kernels::in_cube`.
 #[cube]
 #[allow(clippy::too_many_arguments)]
