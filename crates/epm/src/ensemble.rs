@@ -328,14 +328,13 @@ impl Ensemble {
                 .expect("fields are present between steps");
             let low = self.last_counts.iter().all(|&c| c < DENSE);
             let (moved, steps) = if !low && self.propagation.whole_steps() {
-                // One launch for the step (for every step to the next boundary without
-                // observers): the same fields as the launches below, bit for bit.
-                let quiet = observers.iter().all(|list| list.is_empty());
-                let steps = if quiet {
-                    count_ring::steps_to_boundary(step, end, resync)
-                } else {
-                    1
-                };
+                // One launch for every step to the next boundary or the next step an observer
+                // looks at: the same fields as the launches below, bit for bit.
+                let steps = crate::observer::steps_to_next_look(
+                    step,
+                    count_ring::steps_to_boundary(step, end, resync),
+                    observers.iter().flatten().map(|o| o.every()),
+                );
                 self.fields = Some(self.rules[0].whole_steps(
                     fields,
                     &self.propagation,
@@ -407,7 +406,10 @@ impl Ensemble {
                 continue;
             }
             let view = self.view(r);
-            for o in list.iter_mut() {
+            for o in list
+                .iter_mut()
+                .filter(|o| crate::observer::looks_at(&***o, self.step))
+            {
                 o.on_step(&view, &info).map_err(|e| SimError::InReplica {
                     replica: r,
                     source: Box::new(e),

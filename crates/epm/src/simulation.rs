@@ -423,11 +423,15 @@ impl Simulation {
                 && self.update() == Update::Dense
                 && self.propagation.whole_steps()
             {
-                // Dense steps whose count the host need not read first: one launch for the
-                // step, or without observers for every step to the next boundary; the kernel
-                // stops at a window start whose count chooses the sparse update, and the
-                // counts read after the launch say where.
-                let steps = if observers.is_empty() { boundary } else { 1 };
+                // Dense steps whose count the host need not read first: one launch for every
+                // step to the next boundary or the next step an observer looks at
+                // (`Observer::every`); the kernel stops at a window start whose count chooses
+                // the sparse update, and the counts read after the launch say where.
+                let steps = crate::observer::steps_to_next_look(
+                    step,
+                    boundary,
+                    observers.iter().map(|o| o.every()),
+                );
                 self.whole_steps(step, steps);
                 let ran = if steps > 1 && self.sparse_limit > 0 {
                     self.whole_steps_ran(step, steps, observers)?
@@ -580,7 +584,9 @@ impl Simulation {
         };
         let view = self.view();
         for o in observers.iter_mut() {
-            o.on_step(&view, &info)?;
+            if crate::observer::looks_at(&**o, self.step) {
+                o.on_step(&view, &info)?;
+            }
         }
         if self.step.is_multiple_of(RING as u64) {
             self.collect(self.step, observers)?;

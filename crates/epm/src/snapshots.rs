@@ -276,6 +276,25 @@ impl Observer for Snapshots {
         "snapshots"
     }
 
+    /// The records' steps: the greatest common divisor of the two periods in use.
+    fn every(&self) -> u64 {
+        let periods = [
+            (self.snapshots.is_some(), self.snapshot_every),
+            (self.trajectories.is_some(), self.trajectory_every),
+        ];
+        periods
+            .into_iter()
+            .filter(|&(on, every)| on && every > 0)
+            .map(|(_, every)| every)
+            .reduce(|mut a, mut b| {
+                while b > 0 {
+                    (a, b) = (b, a % b);
+                }
+                a
+            })
+            .unwrap_or(u64::MAX)
+    }
+
     fn on_step(&mut self, sim: &View<'_>, info: &StepInfo) -> Result<(), SimError> {
         let step = info.step;
         if let Some(s) = &mut self.snapshots

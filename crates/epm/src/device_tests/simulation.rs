@@ -366,6 +366,81 @@ impl Observer for EveryStep {
     }
 }
 
+/// An observer that looks every `every` steps and keeps the state it saw.
+struct Looking {
+    every: u64,
+    seen: Vec<(u64, epm::State)>,
+}
+
+impl Observer for Looking {
+    fn name(&self) -> &str {
+        "looking"
+    }
+    fn every(&self) -> u64 {
+        self.every
+    }
+    fn on_step(&mut self, sim: &epm::View<'_>, info: &epm::StepInfo) -> Result<(), SimError> {
+        self.seen.push((info.step, sim.state()?));
+        Ok(())
+    }
+}
+
+/// An observer that looks every 5 steps is called after exactly those steps, and sees the
+/// states one that looks at every step sees there, although whole steps now run up to the
+/// next multiple of 5 in one launch. An ensemble's replica likewise.
+#[test]
+fn an_observer_is_called_at_the_multiples_of_its_period_and_sees_the_same_state() {
+    let config = Config {
+        resync_every: 50,
+        whole_steps: Some(true),
+        ..config(32, ActivationConfig::Thermal { temperature: 0.1 }, 41)
+    };
+    let run = |every: u64| {
+        let mut sim = Simulation::new(config.clone(), &device()).unwrap();
+        let mut looking = Looking {
+            every,
+            seen: vec![],
+        };
+        for piece in [23, 40, 17] {
+            sim.advance(piece, &mut [&mut looking]).unwrap();
+        }
+        looking.seen
+    };
+    let (fives, ones) = (run(5), run(1));
+    assert_eq!(
+        fives.iter().map(|s| s.0).collect::<Vec<_>>(),
+        (1..=16).map(|k| 5 * k).collect::<Vec<_>>(),
+        "called after steps 5, 10, ..., 80"
+    );
+    assert_eq!(ones.len(), 80);
+    for (step, state) in &fives {
+        assert!(
+            ones[*step as usize - 1].1 == *state,
+            "the state after step {step}"
+        );
+    }
+    let mut ensemble = epm::Ensemble::new(vec![config.clone(), config.clone()], &device()).unwrap();
+    let (mut a, mut b) = (
+        Looking {
+            every: 5,
+            seen: vec![],
+        },
+        Looking {
+            every: u64::MAX,
+            seen: vec![],
+        },
+    );
+    ensemble
+        .advance(80, &mut [vec![&mut a], vec![&mut b]])
+        .unwrap();
+    assert!(b.seen.is_empty(), "u64::MAX: never");
+    assert_eq!(a.seen.len(), 16);
+    for ((step, state), (s, single)) in a.seen.iter().zip(&fives) {
+        assert_eq!(step, s);
+        assert!(state == single, "replica 0 after step {step}");
+    }
+}
+
 /// The whole-step kernel (one launch for one or many dense steps) makes the fields of the
 /// separate launches bit for bit: both rules, with and without observers (one step, or up to
 /// the next boundary, per launch), across resynchronisations and count rings, and an ensemble

@@ -443,6 +443,14 @@ impl Observer for Activity {
         "activity"
     }
 
+    /// The stress histogram's steps: `a(t)` comes from the counts ([`Observer::on_activity`]).
+    fn every(&self) -> u64 {
+        match self.options.stress_every {
+            0 => u64::MAX,
+            every => every,
+        }
+    }
+
     fn on_step(&mut self, sim: &View<'_>, info: &StepInfo) -> Result<(), SimError> {
         let every = self.options.stress_every;
         if every > 0 && info.step >= self.options.warm_up && info.step.is_multiple_of(every) {
