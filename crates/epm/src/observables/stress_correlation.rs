@@ -37,8 +37,8 @@ const INITIAL_LEVELS: usize = 8;
 /// `count - 1`) and its new one, both of this launch or of the ring, so every unit computes it
 /// from the stress itself without waiting for another: a level taking a value takes it at
 /// every level below too. The new values are written to slots no unit reads in this launch
-/// (pairs read `count - j`, averages `count - 1`). `prev + new` is the block sum the previous
-/// version accumulated as `(0 + prev) + new`: the same `f32` number.
+/// (pairs read `count - j`, averages `count - 1`). `prev + new` is exactly the block sum
+/// `(0 + prev) + new` a buffer accumulating the two would hold.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub fn correlate_stress(
