@@ -22,7 +22,8 @@ pub struct StepInfo {
     pub moved: bool,
 }
 
-/// A measurement plugged into [`crate::Simulation::advance`]. Both methods default to doing nothing.
+/// A measurement plugged into [`crate::Simulation::advance`]. `on_step` and `on_activity`
+/// default to doing nothing, `every` to every step.
 pub trait Observer {
     /// A short name for error messages and manifests.
     fn name(&self) -> &str;
