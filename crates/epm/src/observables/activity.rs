@@ -321,12 +321,12 @@ impl Activity {
         let mut histogram = vec![0u64; bins + 2];
         let (mut sum, mut sum_sq) = (0.0, 0.0);
         if let (Some(client), Some(counts), Some(sums)) = (&self.client, &self.counts, &self.sums) {
-            for lane in super::download_u32(client, counts)?.chunks_exact(bins + 2) {
+            for lane in super::download::<u32>(client, counts)?.chunks_exact(bins + 2) {
                 for (h, &v) in histogram.iter_mut().zip(lane) {
                     *h += v as u64;
                 }
             }
-            for pair in super::download_f32(client, sums)?.chunks_exact(2) {
+            for pair in super::download::<f32>(client, sums)?.chunks_exact(2) {
                 sum += pair[0] as f64;
                 sum_sq += pair[1] as f64;
             }
@@ -397,8 +397,8 @@ impl super::Persist for Activity {
     fn save(&self) -> Result<Vec<u8>, SimError> {
         let device = match (&self.client, &self.counts, &self.sums) {
             (Some(client), Some(counts), Some(sums)) => Some((
-                super::download_u32(client, counts)?,
-                super::download_f32(client, sums)?,
+                super::download::<u32>(client, counts)?,
+                super::download::<f32>(client, sums)?,
             )),
             _ => None,
         };

@@ -194,8 +194,8 @@ impl super::Persist for Displacements {
     fn save(&self) -> Result<Vec<u8>, SimError> {
         let device = match (&self.client, &self.previous, &self.counts) {
             (Some(client), Some(previous), Some(counts)) => Some((
-                super::download_u32(client, previous)?,
-                super::download_u32(client, counts)?,
+                super::download::<u32>(client, previous)?,
+                super::download::<u32>(client, counts)?,
             )),
             _ => None,
         };

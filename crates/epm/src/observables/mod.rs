@@ -184,20 +184,12 @@ pub trait Persist {
     fn load(&mut self, bytes: &[u8], client: &Client) -> Result<(), SimError>;
 }
 
-/// A device buffer of `u32` read back.
-pub(crate) fn download_u32(client: &Client, h: &Handle) -> Result<Vec<u32>, SimError> {
+/// A device buffer of 4-byte values (`u32`, `f32`) read back.
+pub(crate) fn download<T: CubeElement>(client: &Client, h: &Handle) -> Result<Vec<T>, SimError> {
     let bytes = client
         .read_one(h.clone())
         .map_err(|e| SimError::Device(format!("{e:?}")))?;
-    Ok(u32::from_bytes(&bytes).to_vec())
-}
-
-/// A device buffer of `f32` read back.
-pub(crate) fn download_f32(client: &Client, h: &Handle) -> Result<Vec<f32>, SimError> {
-    let bytes = client
-        .read_one(h.clone())
-        .map_err(|e| SimError::Device(format!("{e:?}")))?;
-    Ok(f32::from_bytes(&bytes).to_vec())
+    Ok(T::from_bytes(&bytes).to_vec())
 }
 
 /// Serialises an observer state.

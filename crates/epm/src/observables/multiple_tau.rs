@@ -6,12 +6,20 @@
 //! When it takes a new value it pairs it with the values `j` slots back, lag `j 2^k`:
 //! `j = 1 .. p-1` at level 0 and `j = p/2 .. p-1` above, whose shorter lags level `k - 1`
 //! already has. What a level's value is (a sampled position, a block average) is the
-//! correlator's business; the schedule is the same.
+//! correlator's business; the schedule is the same, and so is the levels' device storage
+//! (`LevelBuffers`: every level's ring and accumulator in one buffer each).
 
+use std::marker::PhantomData;
 use std::ops::Range;
+
+use cubecl::prelude::*;
+use cubecl::server::Handle;
 
 use crate::config::limits;
 use crate::error::SimError;
+
+/// Levels a correlator's buffers hold at first; they double when a run outgrows them.
+const INITIAL_LEVELS: usize = 8;
 
 /// Level-0 updates between two readbacks of a correlator's `f32` device accumulators into its
 /// `f64` sums: short enough that `f32` sums stay accurate.
@@ -86,6 +94,112 @@ impl LagSchedule {
     pub fn slots(self, levels: usize) -> impl Iterator<Item = (usize, usize)> {
         (0..levels).flat_map(move |k| (self.first_lag(k)..self.points).map(move |j| (k, j)))
     }
+}
+
+/// Every level's ring (values `R`) and `f32` accumulator of a device correlator, each in one
+/// buffer `[level][...]`, so that one launch reaches every level taking a value and one read
+/// takes every level's sums. Room for `capacity` levels, doubled (read back and uploaded:
+/// rare) when a run outgrows it.
+pub(crate) struct LevelBuffers<R: CubeElement> {
+    /// `[level][ring_per_level]`.
+    pub ring: Handle,
+    /// `[level][accum_per_level]`.
+    pub accum: Handle,
+    ring_per_level: usize,
+    accum_per_level: usize,
+    capacity: usize,
+    values: PhantomData<R>,
+}
+
+impl<R: CubeElement> LevelBuffers<R> {
+    /// No level yet.
+    pub fn new(client: &Client, ring_per_level: usize, accum_per_level: usize) -> Self {
+        Self {
+            ring: client.empty(4),
+            accum: client.empty(4),
+            ring_per_level,
+            accum_per_level,
+            capacity: 0,
+            values: PhantomData,
+        }
+    }
+
+    /// The ring buffer's length in values.
+    pub fn ring_len(&self) -> usize {
+        self.capacity * self.ring_per_level
+    }
+
+    /// The accumulator buffer's length in values.
+    pub fn accum_len(&self) -> usize {
+        self.capacity * self.accum_per_level
+    }
+
+    /// Where level `level`'s ring starts.
+    pub fn ring_offset(&self, level: usize) -> usize {
+        level * self.ring_per_level
+    }
+
+    /// Room for `levels` levels; what the buffers hold stays.
+    pub fn reserve(&mut self, client: &Client, levels: usize) -> Result<(), SimError> {
+        if levels > self.capacity {
+            let (ring, accum) = match self.capacity {
+                0 => (vec![], vec![]),
+                _ => (
+                    super::download::<R>(client, &self.ring)?,
+                    super::download::<f32>(client, &self.accum)?,
+                ),
+            };
+            self.upload(client, levels.max(2 * self.capacity), &ring, &accum);
+        }
+        Ok(())
+    }
+
+    /// Buffers for at least `levels` levels holding `ring` and `accum` (shorter: the rest zeros).
+    pub fn upload(&mut self, client: &Client, levels: usize, ring: &[R], accum: &[f32]) {
+        self.capacity = levels.max(INITIAL_LEVELS);
+        let padded = |bytes: &[u8], len: usize| {
+            let mut b = bytes.to_vec();
+            b.resize(len, 0);
+            client.create_from_slice(&b)
+        };
+        self.ring = padded(R::as_bytes(ring), self.ring_len() * size_of::<R>());
+        self.accum = padded(f32::as_bytes(accum), self.accum_len() * size_of::<f32>());
+    }
+
+    /// The accumulators of the first `levels` levels, one read.
+    pub fn accumulators(&self, client: &Client, levels: usize) -> Result<Vec<Vec<f32>>, SimError> {
+        per_level(client, &self.accum, self.accum_per_level, levels)
+    }
+
+    /// Zeros in every accumulator (after a readback).
+    pub fn clear_accumulators(&mut self, client: &Client) {
+        if self.capacity > 0 {
+            self.accum = client.create_from_slice(&vec![0u8; self.accum_len() * size_of::<f32>()]);
+        }
+    }
+
+    /// The rings of the first `levels` levels, one read.
+    pub fn rings(&self, client: &Client, levels: usize) -> Result<Vec<Vec<R>>, SimError> {
+        per_level(client, &self.ring, self.ring_per_level, levels)
+    }
+}
+
+/// The first `levels` runs of `len` values of `buffer`, read back once (nothing read for none).
+fn per_level<T: CubeElement>(
+    client: &Client,
+    buffer: &Handle,
+    len: usize,
+    levels: usize,
+) -> Result<Vec<Vec<T>>, SimError> {
+    if levels == 0 {
+        return Ok(vec![]);
+    }
+    let values = super::download::<T>(client, buffer)?;
+    Ok(values
+        .chunks_exact(len)
+        .take(levels)
+        .map(<[T]>::to_vec)
+        .collect())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm_fft::buffer;
 
-use super::multiple_tau::{LagSchedule, READ_EVERY};
+use super::multiple_tau::{LagSchedule, LevelBuffers, READ_EVERY};
 use super::{Column, Measurement, Table, float_buffer};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
@@ -22,9 +22,6 @@ use crate::view::View;
 
 /// Sites per unit of the pair kernel.
 pub const CHUNK: usize = 64;
-
-/// Levels the ring and accumulator buffers hold at first; they double when a run outgrows them.
-const INITIAL_LEVELS: usize = 8;
 
 /// One update of every level that takes a value, levels `0 ..= top` (`levels = top + 1`), in
 /// one launch. Unit `(k, j, c)` works on chunk `c` (sites `c, c + chunks, ...`) of level `k`:
@@ -127,11 +124,9 @@ pub struct StressCorrelation {
     samples: usize,
     stride: usize,
     chunks: usize,
-    /// Every level's last `p` values, `[level][slot][sample]`, room for `capacity` levels.
-    ring: Option<Handle>,
-    /// Every level's `f32` sums since the last readback, `[level][unit][product, sum]`.
-    accum: Option<Handle>,
-    capacity: usize,
+    /// Every level's last `p` values, `[level][slot][sample]`, and `f32` sums since the last
+    /// readback, `[level][unit][product, sum]`.
+    buffers: Option<LevelBuffers<f32>>,
     /// Values each level took.
     counts: Vec<u64>,
     /// Per level, `[lag][product, sum]` in `f64`.
@@ -153,9 +148,7 @@ impl StressCorrelation {
             samples: 0,
             stride: 1,
             chunks: 1,
-            ring: None,
-            accum: None,
-            capacity: 0,
+            buffers: None,
             counts: vec![],
             sums: vec![],
             origins: vec![],
@@ -164,38 +157,20 @@ impl StressCorrelation {
         })
     }
 
-    fn ring_len(&self, levels: usize) -> usize {
-        levels * self.options.points_per_level * self.samples
+    /// Storage for the levels, once the sampled sites are known.
+    fn storage(&self, client: &Client) -> LevelBuffers<f32> {
+        let p = self.options.points_per_level;
+        LevelBuffers::new(client, p * self.samples, 2 * p * self.chunks)
     }
 
-    fn accum_len(&self, levels: usize) -> usize {
-        levels * 2 * self.options.points_per_level * self.chunks
-    }
-
-    /// Buffers for `capacity` levels holding `ring` and `accum` (shorter: the rest zeros).
-    fn allocate(&mut self, client: &Client, capacity: usize, ring: &[f32], accum: &[f32]) {
-        let mut r = vec![0.0f32; self.ring_len(capacity)];
-        r[..ring.len()].copy_from_slice(ring);
-        let mut a = vec![0.0f32; self.accum_len(capacity)];
-        a[..accum.len()].copy_from_slice(accum);
-        self.ring = Some(client.create_from_slice(f32::as_bytes(&r)));
-        self.accum = Some(client.create_from_slice(f32::as_bytes(&a)));
-        self.capacity = capacity;
-    }
-
-    /// Makes room for `levels` levels (rare: the buffers double, read back and uploaded).
+    /// Makes room for `levels` levels.
     fn grow(&mut self, client: &Client, levels: usize) -> Result<(), SimError> {
-        if levels > self.capacity {
-            let (ring, accum) = match (&self.ring, &self.accum) {
-                (Some(r), Some(a)) => (
-                    super::download_f32(client, r)?,
-                    super::download_f32(client, a)?,
-                ),
-                _ => (vec![], vec![]),
-            };
-            let capacity = levels.max(2 * self.capacity).max(INITIAL_LEVELS);
-            self.allocate(client, capacity, &ring, &accum);
-        }
+        let mut buffers = match self.buffers.take() {
+            Some(b) => b,
+            None => self.storage(client),
+        };
+        buffers.reserve(client, levels)?;
+        self.buffers = Some(buffers);
         let p = self.options.points_per_level;
         while self.counts.len() < levels {
             self.counts.push(0);
@@ -237,17 +212,14 @@ impl StressCorrelation {
         let units = (top + 1) * p * self.chunks;
         let dim = CubeDim::new_1d(64);
         let n = self.samples;
-        let (ring, accum) = (
-            self.ring.as_ref().expect("grown"),
-            self.accum.as_ref().expect("grown"),
-        );
+        let buffers = self.buffers.as_ref().expect("grown");
         correlate_stress::launch(
             client,
             cubecl::calculate_cube_count_elemwise(client, units, dim),
             dim,
             buffer::arg::<f32>(stress, sites),
-            buffer::arg::<f32>(ring, self.ring_len(self.capacity)),
-            buffer::arg::<f32>(accum, self.accum_len(self.capacity)),
+            buffer::arg::<f32>(&buffers.ring, buffers.ring_len()),
+            buffer::arg::<f32>(&buffers.accum, buffers.accum_len()),
             index,
             (top + 1) as u32,
             n,
@@ -274,14 +246,13 @@ impl StressCorrelation {
 
     /// The device accumulators folded over chunks: `[level][lag][product, sum]`.
     fn device_sums(&self) -> Result<Vec<Vec<f64>>, SimError> {
-        let (Some(client), Some(accum)) = (&self.client, &self.accum) else {
+        let (Some(client), Some(buffers)) = (&self.client, &self.buffers) else {
             return Ok(vec![]);
         };
         let p = self.options.points_per_level;
-        let accum = super::download_f32(client, accum)?;
-        Ok(accum
-            .chunks_exact(self.accum_len(1))
-            .take(self.counts.len())
+        Ok(buffers
+            .accumulators(client, self.counts.len())?
+            .into_iter()
             .map(|level| {
                 let mut out = vec![0.0; 2 * p];
                 for (unit, pair) in level.chunks_exact(2).enumerate() {
@@ -301,11 +272,8 @@ impl StressCorrelation {
         for (sums, d) in self.sums.iter_mut().zip(device) {
             sums.iter_mut().zip(d).for_each(|(s, d)| *s += d);
         }
-        if let Some(client) = &self.client
-            && self.accum.is_some()
-        {
-            let zeros = vec![0.0f32; self.accum_len(self.capacity)];
-            self.accum = Some(client.create_from_slice(f32::as_bytes(&zeros)));
+        if let (Some(client), Some(buffers)) = (&self.client, &mut self.buffers) {
+            buffers.clear_accumulators(client);
         }
         Ok(())
     }
@@ -331,16 +299,15 @@ struct SavedStressCorrelation {
 
 impl super::Persist for StressCorrelation {
     fn save(&self) -> Result<Vec<u8>, SimError> {
-        let levels = match (&self.client, &self.ring, &self.accum) {
-            (Some(client), Some(ring), Some(accum)) => {
-                let ring = super::download_f32(client, ring)?;
-                let accum = super::download_f32(client, accum)?;
-                ring.chunks_exact(self.ring_len(1))
-                    .zip(accum.chunks_exact(self.accum_len(1)))
+        let levels = match (&self.client, &self.buffers) {
+            (Some(client), Some(buffers)) => {
+                let n = self.counts.len();
+                buffers
+                    .rings(client, n)?
+                    .into_iter()
+                    .zip(buffers.accumulators(client, n)?)
                     .zip(&self.counts)
-                    .map(|((r, a), &count)| {
-                        SavedLevel(vec![], vec![], r.to_vec(), a.to_vec(), count)
-                    })
+                    .map(|((r, a), &count)| SavedLevel(vec![], vec![], r, a, count))
                     .collect()
             }
             _ => vec![],
@@ -366,7 +333,8 @@ impl super::Persist for StressCorrelation {
         self.origins = s.origins;
         self.start = s.start;
         self.updates = s.updates;
-        let (ring_len, accum_len) = (self.ring_len(1), self.accum_len(1));
+        let p = self.options.points_per_level;
+        let (ring_len, accum_len) = (p * self.samples, 2 * p * self.chunks);
         if let Some(l) = s
             .levels
             .iter()
@@ -383,14 +351,14 @@ impl super::Persist for StressCorrelation {
             });
         }
         self.counts = s.levels.iter().map(|l| l.4).collect();
-        self.client = None;
-        (self.ring, self.accum, self.capacity) = (None, None, 0);
+        (self.client, self.buffers) = (None, None);
         if s.start.is_some() {
             self.client = Some(client.clone());
             let ring: Vec<f32> = s.levels.iter().flat_map(|l| l.2.iter().copied()).collect();
             let accum: Vec<f32> = s.levels.iter().flat_map(|l| l.3.iter().copied()).collect();
-            let capacity = s.levels.len().max(INITIAL_LEVELS);
-            self.allocate(client, capacity, &ring, &accum);
+            let mut buffers = self.storage(client);
+            buffers.upload(client, s.levels.len(), &ring, &accum);
+            self.buffers = Some(buffers);
         }
         Ok(())
     }

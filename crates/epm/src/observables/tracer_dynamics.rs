@@ -31,7 +31,7 @@ use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm_fft::buffer;
 
-use super::multiple_tau::{LagSchedule, READ_EVERY};
+use super::multiple_tau::{LagSchedule, LevelBuffers, READ_EVERY};
 use super::structure_factor::{Shell, cos_poly};
 use super::{Column, Table};
 use crate::config::limits::MAX_SHELLS;
@@ -45,8 +45,6 @@ const FIRST_SHELL: usize = 3;
 /// Tracers per unit of the pair kernel (64 before: a quarter gives a 64 x 64 lattice's 256
 /// tracers 16 chunks, more cubes to share out; checkpoints of 64 still load).
 pub const CHUNK: usize = 16;
-/// Levels the ring and accumulator buffers hold at first; they double when a run outgrows them.
-const INITIAL_LEVELS: usize = 8;
 /// Fewest complete blocks of the MSD (see the module documentation).
 pub const BLOCKS: usize = 8;
 
@@ -294,12 +292,9 @@ pub struct TracerDynamics {
     /// Vectors per half-shell.
     half_sizes: Vec<usize>,
     origin: Handle,
-    /// Every level's last `p` snapshots, `[level][slot][tracer][4]` words, room for `capacity`
-    /// levels.
-    ring: Handle,
-    /// Every level's `f32` sums since the last readback, `[level][lag][chunk][quantity]`.
-    accum: Handle,
-    capacity: usize,
+    /// Every level's last `p` snapshots, `[level][slot][tracer][4]` words, and `f32` sums
+    /// since the last readback, `[level][lag][chunk][quantity]`.
+    buffers: LevelBuffers<u32>,
     /// Snapshots each level took.
     counts: Vec<u64>,
     /// `f64` sums per level, `[lag][quantity]`.
@@ -358,9 +353,11 @@ impl TracerDynamics {
             vectors,
             half_sizes,
             origin: client.empty(tracers * 16),
-            ring: client.empty(4),
-            accum: client.empty(4),
-            capacity: 0,
+            buffers: LevelBuffers::new(
+                client,
+                options.points_per_level * tracers * 4,
+                options.points_per_level * chunks * (FIRST_SHELL + options.shells.len()),
+            ),
             counts: vec![],
             sums: vec![],
             origins: vec![],
@@ -378,41 +375,9 @@ impl TracerDynamics {
         &self.options
     }
 
-    /// Words of `levels` levels' rings.
-    fn ring_len(&self, levels: usize) -> usize {
-        levels * self.options.points_per_level * self.tracers * 4
-    }
-
-    /// Values of `levels` levels' accumulators.
-    fn accum_len(&self, levels: usize) -> usize {
-        levels * self.options.points_per_level * self.chunks * self.quantities
-    }
-
-    /// Buffers for `capacity` levels holding `ring` and `accum` (shorter: the rest zeros).
-    fn allocate(&mut self, capacity: usize, ring: &[u32], accum: &[f32]) {
-        let mut r = vec![0u32; self.ring_len(capacity)];
-        r[..ring.len()].copy_from_slice(ring);
-        let mut a = vec![0.0f32; self.accum_len(capacity)];
-        a[..accum.len()].copy_from_slice(accum);
-        self.ring = self.client.create_from_slice(u32::as_bytes(&r));
-        self.accum = self.client.create_from_slice(f32::as_bytes(&a));
-        self.capacity = capacity;
-    }
-
-    /// A new level, the buffers doubled first when full (rare: read back and uploaded).
+    /// A new level.
     fn new_level(&mut self) -> Result<(), SimError> {
-        let levels = self.counts.len() + 1;
-        if levels > self.capacity {
-            let (ring, accum) = if self.capacity == 0 {
-                (vec![], vec![])
-            } else {
-                (
-                    super::download_u32(&self.client, &self.ring)?,
-                    super::download_f32(&self.client, &self.accum)?,
-                )
-            };
-            self.allocate((2 * self.capacity).max(INITIAL_LEVELS), &ring, &accum);
-        }
+        self.buffers.reserve(&self.client, self.counts.len() + 1)?;
         let p = self.options.points_per_level;
         self.counts.push(0);
         self.sums.push(vec![0.0; p * self.quantities]);
@@ -449,9 +414,9 @@ impl TracerDynamics {
                     cubecl::calculate_cube_count_elemwise(&self.client, len, dim),
                     dim,
                     buffer::arg::<u32>(&self.origin, len),
-                    buffer::arg::<u32>(&self.ring, self.ring_len(self.capacity)),
+                    buffer::arg::<u32>(&self.buffers.ring, self.buffers.ring_len()),
                     0,
-                    self.ring_len(k),
+                    self.buffers.ring_offset(k),
                     len,
                 );
                 self.counts[k] = 1;
@@ -481,7 +446,7 @@ impl TracerDynamics {
                 &self.client,
                 cubecl::calculate_cube_count_elemwise(&self.client, len, dim),
                 dim,
-                buffer::arg::<u32>(&self.ring, self.ring_len(self.capacity)),
+                buffer::arg::<u32>(&self.buffers.ring, self.buffers.ring_len()),
                 buffer::arg::<u32>(&self.origin, len),
                 0,
                 0,
@@ -507,8 +472,8 @@ impl TracerDynamics {
             dim,
             buffer::arg::<i32>(cells, 2 * m),
             buffer::arg::<u32>(fractions, 4 * m),
-            buffer::arg::<u32>(&self.ring, self.ring_len(self.capacity)),
-            buffer::arg::<f32>(&self.accum, self.accum_len(self.capacity)),
+            buffer::arg::<u32>(&self.buffers.ring, self.buffers.ring_len()),
+            buffer::arg::<f32>(&self.buffers.accum, self.buffers.accum_len()),
             index,
             levels as u32,
             m,
@@ -524,13 +489,10 @@ impl TracerDynamics {
     fn device_sums(&self) -> Result<Vec<Vec<f64>>, SimError> {
         let p = self.options.points_per_level;
         let q = self.quantities;
-        if self.counts.is_empty() {
-            return Ok(vec![]);
-        }
-        let accum = super::download_f32(&self.client, &self.accum)?;
-        Ok(accum
-            .chunks_exact(self.accum_len(1))
-            .take(self.counts.len())
+        Ok(self
+            .buffers
+            .accumulators(&self.client, self.counts.len())?
+            .iter()
             .map(|level| fold(level, p, q))
             .collect())
     }
@@ -544,10 +506,7 @@ impl TracerDynamics {
         for (sums, d) in self.sums.iter_mut().zip(device) {
             sums.iter_mut().zip(d).for_each(|(s, d)| *s += d);
         }
-        if self.capacity > 0 {
-            let zeros = vec![0.0f32; self.accum_len(self.capacity)];
-            self.accum = self.client.create_from_slice(f32::as_bytes(&zeros));
-        }
+        self.buffers.clear_accumulators(&self.client);
         // Read-backs fall on multiples of READ_EVERY, and so do block ends (a second read-back
         // at the same update finds the new block still empty).
         let open_is_empty = self
@@ -829,19 +788,17 @@ struct SavedTracerDynamics {
 
 impl super::Persist for TracerDynamics {
     fn save(&self) -> Result<Vec<u8>, SimError> {
-        let levels = if self.counts.is_empty() {
-            vec![]
-        } else {
-            let ring = super::download_u32(&self.client, &self.ring)?;
-            let accum = super::download_f32(&self.client, &self.accum)?;
-            ring.chunks_exact(self.ring_len(1))
-                .zip(accum.chunks_exact(self.accum_len(1)))
-                .zip(&self.counts)
-                .map(|((r, a), &count)| (r.to_vec(), a.to_vec(), count))
-                .collect()
-        };
+        let n = self.counts.len();
+        let levels = self
+            .buffers
+            .rings(&self.client, n)?
+            .into_iter()
+            .zip(self.buffers.accumulators(&self.client, n)?)
+            .zip(&self.counts)
+            .map(|((r, a), &count)| (r, a, count))
+            .collect();
         super::encode(&SavedTracerDynamics {
-            origin: super::download_u32(&self.client, &self.origin)?,
+            origin: super::download::<u32>(&self.client, &self.origin)?,
             levels,
             sums: self.sums.clone(),
             origins: self.origins.clone(),
@@ -857,8 +814,8 @@ impl super::Persist for TracerDynamics {
         let s: SavedTracerDynamics = super::decode(bytes)?;
         self.client = client.clone();
         self.origin = client.create_from_slice(u32::as_bytes(&s.origin));
-        let (ring_len, accum_len) = (self.ring_len(1), self.accum_len(1));
         let (p, q) = (self.options.points_per_level, self.quantities);
+        let (ring_len, accum_len) = (p * self.tracers * 4, p * self.chunks * q);
         if let Some((r, a, _)) = s
             .levels
             .iter()
@@ -884,10 +841,10 @@ impl super::Persist for TracerDynamics {
         self.blocks = s.blocks;
         self.block_length = s.block_length;
         let ring: Vec<u32> = s.levels.iter().flat_map(|l| l.0.iter().copied()).collect();
-        let capacity = s.levels.len().max(INITIAL_LEVELS);
+        let levels = s.levels.len();
         if s.levels.iter().all(|l| l.1.len() == accum_len) {
             let accum: Vec<f32> = s.levels.iter().flat_map(|l| l.1.iter().copied()).collect();
-            self.allocate(capacity, &ring, &accum);
+            self.buffers.upload(client, levels, &ring, &accum);
         } else {
             // Saved with another chunk size: its sums go to the f64 sums and the open block
             // now, as a readback would, and the device starts from zero.
@@ -896,7 +853,7 @@ impl super::Persist for TracerDynamics {
             for (sums, d) in self.sums.iter_mut().zip(device) {
                 sums.iter_mut().zip(d).for_each(|(s, d)| *s += d);
             }
-            self.allocate(capacity, &ring, &[]);
+            self.buffers.upload(client, levels, &ring, &[]);
         }
         Ok(())
     }

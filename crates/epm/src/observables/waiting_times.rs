@@ -156,9 +156,9 @@ impl super::Persist for WaitingTimes {
     fn save(&self) -> Result<Vec<u8>, SimError> {
         let device = match (&self.client, &self.previous, &self.last, &self.counts) {
             (Some(client), Some(previous), Some(last), Some(counts)) => Some((
-                super::download_u32(client, previous)?,
-                super::download_u32(client, last)?,
-                super::download_u32(client, counts)?,
+                super::download::<u32>(client, previous)?,
+                super::download::<u32>(client, last)?,
+                super::download::<u32>(client, counts)?,
             )),
             _ => None,
         };
