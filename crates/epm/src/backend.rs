@@ -222,6 +222,24 @@ impl Propagation {
         self.whole.is_some()
     }
 
+    /// Launches of one dense step with events when its kernels are launched one by one (not
+    /// in a whole-step launch): the activation, both transforms' passes, the advection of
+    /// `tracers` tracers per replica when there are any.
+    pub fn separate_step_launches(&self, tracers: usize) -> usize {
+        1 + self.update_launches(Update::Dense, tracers)
+    }
+
+    /// Launches of model notes steps 4 to 6 (after the activation) through `update`, with
+    /// `tracers` tracers per replica: the transforms' passes or the sparse list and stress
+    /// sums, then the advection.
+    pub fn update_launches(&self, update: Update, tracers: usize) -> usize {
+        let advect = usize::from(tracers > 0);
+        match update {
+            Update::Dense => self.forward.launches() + self.inverse.launches() + advect,
+            Update::Sparse => 2 + advect,
+        }
+    }
+
     /// Launches and global-memory bytes of one dense step with events of every replica,
     /// activation to advection of `tracers` tracers per replica, as these plans run it on this
     /// device.
@@ -229,7 +247,6 @@ impl Propagation {
         let b = self.replicas as u64;
         let n = (self.l * self.l) as u64 * b;
         let tracers = tracers as u64 * b;
-        let advect = usize::from(tracers > 0);
         let inverse = Input::FilteredRows {
             filters: INCREMENT_FIELDS,
             accumulate: true,
@@ -237,7 +254,7 @@ impl Propagation {
         let launches = if self.whole.is_some() {
             1
         } else {
-            1 + self.forward.launches() + self.inverse.launches() + advect
+            self.separate_step_launches(tracers as usize)
         };
         StepTraffic {
             launches,

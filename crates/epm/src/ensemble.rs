@@ -34,6 +34,7 @@ use crate::config::Config;
 use crate::count_ring::{self, DENSE, RING};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
+use crate::pacing::Pacer;
 use crate::propagator::StepTables;
 use crate::run::differing_keys;
 use crate::simulation::{
@@ -107,6 +108,8 @@ pub struct Ensemble {
     last_counts: Vec<u32>,
     /// Set once a stress went non-finite: `(replica, step, site)`.
     failed: Option<(usize, u64, usize)>,
+    /// Launches queued since the host last waited for the device ([`crate::pacing`]).
+    pacer: Pacer,
 }
 
 impl Ensemble {
@@ -196,6 +199,7 @@ impl Ensemble {
         let parameters: Vec<f32> = rules.iter().map(|r| r.parameter()).collect();
         let fields = upload_replicas(&burn_device, config, &states, &seeds, &parameters);
         let step = states[0].step;
+        let pacer = Pacer::for_client(&client);
         Ok(Self {
             rule_names: rules.iter().map(|r| format!("{r:?}")).collect(),
             rules,
@@ -211,6 +215,7 @@ impl Ensemble {
             delivered: step,
             cleared: step,
             failed: None,
+            pacer,
         })
     }
 
@@ -344,9 +349,11 @@ impl Ensemble {
                     0,
                     self.tracers,
                 ));
+                self.pacer.count(1);
                 (true, steps)
             } else {
                 self.fields = Some(self.rules[0].activate(fields, params, slot, None));
+                self.pacer.count(1);
                 // Few active sites in every replica: this step's counts are read, and when no
                 // replica has any, the transforms and the advection are skipped (as a single
                 // run skips them: they would add zeros, the same numbers bit for bit).
@@ -366,12 +373,15 @@ impl Ensemble {
                     fields =
                         <Dispatch as ModelBackend>::advect(fields, p, Update::Dense, self.tracers);
                     self.fields = Some(fields);
+                    self.pacer
+                        .count(p.update_launches(Update::Dense, self.tracers));
                 }
                 (moved, 1)
             };
             for _ in 0..steps {
                 self.end_step(moved, unit, observers)?;
             }
+            self.pacer.wait_if_due(&self.client)?;
         }
         self.collect(self.step, observers)
     }
@@ -401,6 +411,7 @@ impl Ensemble {
             time: self.time(),
             moved,
         };
+        let mut looked = 0;
         for (r, list) in observers.iter_mut().enumerate() {
             if list.is_empty() {
                 continue;
@@ -414,8 +425,11 @@ impl Ensemble {
                     replica: r,
                     source: Box::new(e),
                 })?;
+                // Most observers launch one kernel when they look (the built-in ones do).
+                looked += 1;
             }
         }
+        self.pacer.count(looked);
         if self.step.is_multiple_of(RING as u64) {
             self.collect(self.step, observers)?;
         }
@@ -438,6 +452,8 @@ impl Ensemble {
                 return Err(self.non_finite(at / sites, step, at % sites));
             }
             let ring = read_i32(Tensor::<1, Int>::from_dispatch(fields.active_count.clone()))?;
+            // A read-back waits for every launch before it.
+            self.pacer.waited();
             for (r, list) in observers.iter_mut().enumerate() {
                 let counts = count_ring::step_counts(&ring, r, self.delivered, upto);
                 self.last_counts[r] = *counts.last().expect("at least one step");

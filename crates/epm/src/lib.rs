@@ -41,6 +41,7 @@ pub mod launch;
 pub mod observables;
 mod observer;
 pub mod output;
+mod pacing;
 pub mod propagator;
 #[cfg(test)]
 mod reference;

@@ -28,6 +28,7 @@ use crate::config::{ActivationConfig, Config};
 use crate::count_ring::{self, DENSE, RING};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
+use crate::pacing::Pacer;
 use crate::propagator::{INCREMENT_FIELDS, StepTables};
 use crate::sparse::WINDOW;
 use crate::tracers::TracerPositions;
@@ -191,6 +192,8 @@ pub struct Simulation {
     window_counts: Vec<(u64, u32)>,
     /// The last step with events was sparse and its increments are not written yet.
     increments_stale: bool,
+    /// Launches queued since the host last waited for the device ([`crate::pacing`]).
+    pacer: Pacer,
 }
 
 impl Simulation {
@@ -244,6 +247,7 @@ impl Simulation {
         let burn_device = BurnDevice::new(device.clone());
         let tracers = state.tracers.len();
         let last_count = state.active.iter().sum::<u32>();
+        let pacer = Pacer::for_client(&client);
         let mut sim = Self {
             config,
             device: burn_device,
@@ -263,6 +267,7 @@ impl Simulation {
             window_active: state.window_active,
             window_counts: Vec::new(),
             increments_stale: false,
+            pacer,
         };
         let (seeds, parameters) = ([sim.config.seed], [sim.rule.parameter()]);
         let fields = upload_replicas(&sim.device, &sim.config, &[state], &seeds, &parameters);
@@ -452,6 +457,7 @@ impl Simulation {
                 };
                 self.finish_step(moved, observers)?;
             }
+            self.pacer.wait_if_due(&self.client)?;
         }
         self.collect(self.step, observers)
     }
@@ -462,6 +468,7 @@ impl Simulation {
         let slot = (step % RING as u64) as u32;
         let fields = self.take_fields();
         self.fields = Some(self.rule.activate(fields, params, slot, batch_start));
+        self.pacer.count(1);
     }
 
     /// `steps` dense steps from `step` in one launch ([`crate::whole_step`]), stopping before a
@@ -480,6 +487,7 @@ impl Simulation {
             self.tracers,
         ));
         self.increments_stale = false;
+        self.pacer.count(1);
     }
 
     /// After a launch of `steps` whole steps from `step`: reads their counts and hands over
@@ -553,6 +561,7 @@ impl Simulation {
             let fields = <Dispatch as ModelBackend>::advect(fields, p, update, self.tracers);
             self.fields = Some(fields);
             self.increments_stale = update == Update::Sparse;
+            self.pacer.count(p.update_launches(update, self.tracers));
         }
         self.end_step(moved, observers)
     }
@@ -583,11 +592,15 @@ impl Simulation {
             moved,
         };
         let view = self.view();
+        let mut looked = 0;
         for o in observers.iter_mut() {
             if crate::observer::looks_at(&**o, self.step) {
                 o.on_step(&view, &info)?;
+                looked += 1;
             }
         }
+        // Most observers launch one kernel when they look (the built-in correlators do).
+        self.pacer.count(looked);
         if self.step.is_multiple_of(RING as u64) {
             self.collect(self.step, observers)?;
         }
@@ -640,14 +653,15 @@ impl Simulation {
     /// The active-site counts of steps `from..to` (within one ring), after checking the
     /// fault status: a non-finite stress is an error naming its step.
     fn read_counts(&mut self, from: u64, to: u64) -> Result<Vec<u32>, SimError> {
-        let f = self.fields();
-        let status = read_i32(&f.status)?;
+        let status = read_i32(&self.fields().status)?;
+        // A read-back waits for every launch before it.
+        self.pacer.waited();
         if let Some((step, site)) = count_ring::fault(&status, self.delivered, to) {
             self.failed = Some((step, site));
             return Err(self.non_finite(step, site));
         }
         Ok(count_ring::step_counts(
-            &read_i32(&f.active_count)?,
+            &read_i32(&self.fields().active_count)?,
             0,
             from,
             to,
