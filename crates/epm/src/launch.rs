@@ -35,27 +35,46 @@ pub fn sites_per_unit(client: &Client, sites: usize) -> usize {
 }
 
 /// The most active sites for which the sparse update ([`crate::sparse`]) is chosen on this
-/// adapter, for `sites` lattice sites (the default of the `sparse_max_active` key). The
-/// sparse update costs `sites` times the active sites, the dense one about `sites log2(sites)`
-/// plus a dozen launches, so the crossing grows with `log2(sites)`.
+/// adapter, for `sites` lattice sites (the default of the `sparse_max_active` key): where a
+/// sparse step (a fixed cost plus one proportional to the active sites) stops being faster
+/// than a dense one.
 ///
-/// CPU adapters (lavapipe on a 2-core x86; book, "Performance"): 3 per `log2(sites)`. At
-/// L = 256 a dense step cost 10.8 ms, a sparse one 3.0 ms plus 0.165 ms per active site
-/// (crossing at 47 = 2.9 log2(sites)); at L = 512 the crossing was about 3.6 log2(sites).
+/// CPU adapters: the crossing measured at L = 64 to 512 (lavapipe on a 2-core x86,
+/// 2026-12-03; book, "Performance"), the nearest measured size's for other sizes. It does not
+/// follow one formula: at L = 64 the dense step is one launch of the whole-step kernel and
+/// barely costs more than the sparse update's fixed part, at L = 128 the whole step is slower
+/// per site, from L = 256 the sparse sums' cost per site grows as fast as the transforms'.
 /// GPUs: not measured yet; there the dense step is bound by its launches and the sparse sums
 /// are spread over thousands of cores, so the crossing should be higher: 4 per `log2(sites)`
 /// is a conservative estimate.
 pub fn sparse_max_active(client: &Client, sites: usize) -> u32 {
-    let per_log2 = if epm_fft::device::is_cpu_adapter(client) {
-        CPU_SPARSE_PER_LOG2
+    if epm_fft::device::is_cpu_adapter(client) {
+        cpu_sparse_max_active(sites)
     } else {
-        GPU_SPARSE_PER_LOG2
-    };
-    (per_log2 * sites.trailing_zeros() as f64).round() as u32
+        (GPU_SPARSE_PER_LOG2 * sites.trailing_zeros() as f64).round() as u32
+    }
 }
 
-/// See [`sparse_max_active`].
-const CPU_SPARSE_PER_LOG2: f64 = 3.0;
+/// `(L, crossing)` measured on a CPU adapter, `Simulation::advance` with either update forced
+/// over 300 to 4000 steps from a warmed state at temperatures giving 3 to 92 active sites,
+/// ms per step (dense; sparse at a few activities, fitted as `a + b active`):
+/// L = 64, 0.34 (0.39 in 16-step calls, 0.62 below a few active sites, where each step's count
+/// is read); sparse 0.31 + 0.017 per site: crossing about 6.
+/// L = 128, 1.23 to 1.30; sparse 0.49 + 0.026 per site: 30.
+/// L = 256, 2.82 to 2.98; sparse 1.02 + 0.071 per site: 26.
+/// L = 512, 9.8 to 10.1; sparse 2.6 + 0.35 per site: 21.
+const CPU_SPARSE_CROSSING: [(usize, u32); 4] = [(64, 6), (128, 30), (256, 26), (512, 21)];
+
+/// The crossing of the measured size nearest to `sites` (in `log2`; the smaller on a tie).
+fn cpu_sparse_max_active(sites: usize) -> u32 {
+    let log2 = sites.trailing_zeros() as i64;
+    CPU_SPARSE_CROSSING
+        .iter()
+        .min_by_key(|(l, _)| (2 * l.trailing_zeros() as i64 - log2).abs())
+        .map(|&(_, limit)| limit)
+        .expect("the table is not empty")
+}
+
 /// See [`sparse_max_active`].
 const GPU_SPARSE_PER_LOG2: f64 = 4.0;
 
@@ -513,5 +532,23 @@ pub fn whole_steps<A: Activation>(
             params.strain_rate_amplitude,
             plan,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_sparse_limit_is_the_nearest_measured_sizes_crossing() {
+        let limit = |l: usize| cpu_sparse_max_active(l * l);
+        assert_eq!(
+            [limit(64), limit(128), limit(256), limit(512)],
+            [6, 30, 26, 21]
+        );
+        assert_eq!(limit(16), 6, "below the table: the smallest measured size");
+        assert_eq!(limit(32), 6);
+        assert_eq!(limit(1024), 21, "above it: the largest");
+        assert_eq!(limit(4096), 21);
     }
 }
