@@ -42,8 +42,9 @@ pub fn sites_per_unit(client: &Client, sites: usize) -> usize {
 /// CPU adapters: the crossing measured at L = 64 to 512 (lavapipe on a 2-core x86,
 /// 2026-12-03; book, "Performance"), the nearest measured size's for other sizes. It does not
 /// follow one formula: at L = 64 the dense step is one launch of the whole-step kernel and
-/// barely costs more than the sparse update's fixed part, at L = 128 the whole step is slower
-/// per site, from L = 256 the sparse sums' cost per site grows as fast as the transforms'.
+/// barely costs more than the sparse update's fixed part; at L = 128 the whole-step kernel
+/// costs more per site than at 64; from L = 256 the sparse sums' cost per site grows as fast
+/// as the transforms'.
 /// GPUs: not measured yet; there the dense step is bound by its launches and the sparse sums
 /// are spread over thousands of cores, so the crossing should be higher: 4 per `log2(sites)`
 /// is a conservative estimate.
