@@ -222,13 +222,6 @@ impl Propagation {
         self.whole.is_some()
     }
 
-    /// Launches of one dense step with events when its kernels are launched one by one (not
-    /// in a whole-step launch): the activation, both transforms' passes, the advection of
-    /// `tracers` tracers per replica when there are any.
-    pub fn separate_step_launches(&self, tracers: usize) -> usize {
-        1 + self.update_launches(Update::Dense, tracers)
-    }
-
     /// Launches of model notes steps 4 to 6 (after the activation) through `update`, with
     /// `tracers` tracers per replica: the transforms' passes or the sparse list and stress
     /// sums, then the advection.
@@ -254,7 +247,8 @@ impl Propagation {
         let launches = if self.whole.is_some() {
             1
         } else {
-            self.separate_step_launches(tracers as usize)
+            // The activation, then the transforms' passes and the advection.
+            1 + self.update_launches(Update::Dense, tracers as usize)
         };
         StepTraffic {
             launches,
