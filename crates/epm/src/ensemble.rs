@@ -303,8 +303,10 @@ impl Ensemble {
     /// the observers. A non-finite stress stops the ensemble with
     /// [`SimError::InReplica`] naming the replica, around the step and site.
     ///
-    /// A step in which no replica has an active site skips the transforms and the advection,
-    /// as a single run does; it is seen when every replica's last count was below three.
+    /// A replica's step without an active site skips the transforms and the advection, as a
+    /// single run's does: in whole steps (CPU adapters, small lattices) each replica's own,
+    /// inside the launch; with separate launches the steps in which no replica has one, seen
+    /// when every replica's last count was below three.
     pub fn advance(
         &mut self,
         steps: u64,
@@ -331,10 +333,11 @@ impl Ensemble {
                 .fields
                 .take()
                 .expect("fields are present between steps");
-            let low = self.last_counts.iter().all(|&c| c < DENSE);
-            let (moved, steps) = if !low && self.propagation.whole_steps() {
+            let (moved, steps) = if self.propagation.whole_steps() {
                 // One launch for every step to the next boundary or the next step an observer
-                // looks at: the same fields as the launches below, bit for bit.
+                // looks at: the same fields as the launches below, bit for bit. The kernel
+                // skips each replica's steps without events, so cold replicas need no count
+                // read first, and observers are told every step may have moved.
                 let steps = crate::observer::steps_to_next_look(
                     step,
                     count_ring::steps_to_boundary(step, end, resync),
@@ -352,6 +355,7 @@ impl Ensemble {
                 self.pacer.count(1);
                 (true, steps)
             } else {
+                let low = self.last_counts.iter().all(|&c| c < DENSE);
                 self.fields = Some(self.rules[0].activate(fields, params, slot, None));
                 self.pacer.count(1);
                 // Few active sites in every replica: this step's counts are read, and when no

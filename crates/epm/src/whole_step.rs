@@ -163,55 +163,61 @@ pub fn whole_steps<R: ActivationRule, N: Size>(
             u += CUBE_DIM as usize;
         }
         sync_storage();
-        // Steps 4 and 5: the strain rate's spectrum, then the increments and the stress.
-        transform_in_cube::<f32, N>(
-            replica,
-            strain_rate.slice(0, strain_rate.len()),
-            strain_rate.slice(0, strain_rate.len()),
-            filters_re,
-            filters_im,
-            forward_scratch_re,
-            forward_scratch_im,
-            spectrum_re,
-            spectrum_im,
-            stress,
-            status,
-            tw_re,
-            tw_im,
-            step,
-            plan.forward,
-        );
-        transform_in_cube::<f32, N>(
-            replica,
-            spectrum_re.slice(0, spectrum_re.len()),
-            spectrum_im.slice(0, spectrum_im.len()),
-            filters_re,
-            filters_im,
-            inverse_scratch_re,
-            inverse_scratch_im,
-            increments_re,
-            increments_im,
-            stress,
-            status,
-            tw_re,
-            tw_im,
-            step,
-            plan.inverse,
-        );
-        // Step 6: the tracers, by `du_x` and `du_y` (the increments' fields 1 and 2).
-        if comptime![plan.tracers > 0] {
-            let mut t = UNIT_POS as usize;
-            while t < comptime![plan.tracers] {
-                advect_tracer::<N>(
-                    cells,
-                    fractions,
-                    increments_re.slice(0, increments_re.len()),
-                    increments_im.slice(0, increments_im.len()),
-                    replica * comptime![plan.tracers] + t,
-                    log2_l,
-                    comptime![plan.tracers],
-                );
-                t += CUBE_DIM as usize;
+        // A replica without an active site in this step skips steps 4 to 6, which would add
+        // zeros (the same numbers bit for bit, as a single run's skipped steps): the cold
+        // replicas of an ensemble have mostly such steps. Every unit reads the same count
+        // after the barrier, so the cube's units take the branch together.
+        if window_count(active_count, replica, slot + k, plan.replicas) > 0u32 {
+            // Steps 4 and 5: the strain rate's spectrum, then the increments and the stress.
+            transform_in_cube::<f32, N>(
+                replica,
+                strain_rate.slice(0, strain_rate.len()),
+                strain_rate.slice(0, strain_rate.len()),
+                filters_re,
+                filters_im,
+                forward_scratch_re,
+                forward_scratch_im,
+                spectrum_re,
+                spectrum_im,
+                stress,
+                status,
+                tw_re,
+                tw_im,
+                step,
+                plan.forward,
+            );
+            transform_in_cube::<f32, N>(
+                replica,
+                spectrum_re.slice(0, spectrum_re.len()),
+                spectrum_im.slice(0, spectrum_im.len()),
+                filters_re,
+                filters_im,
+                inverse_scratch_re,
+                inverse_scratch_im,
+                increments_re,
+                increments_im,
+                stress,
+                status,
+                tw_re,
+                tw_im,
+                step,
+                plan.inverse,
+            );
+            // Step 6: the tracers, by `du_x` and `du_y` (the increments' fields 1 and 2).
+            if comptime![plan.tracers > 0] {
+                let mut t = UNIT_POS as usize;
+                while t < comptime![plan.tracers] {
+                    advect_tracer::<N>(
+                        cells,
+                        fractions,
+                        increments_re.slice(0, increments_re.len()),
+                        increments_im.slice(0, increments_im.len()),
+                        replica * comptime![plan.tracers] + t,
+                        log2_l,
+                        comptime![plan.tracers],
+                    );
+                    t += CUBE_DIM as usize;
+                }
             }
         }
         sync_storage();

@@ -89,42 +89,56 @@ impl Observer for Unmoved {
     }
 }
 
+/// Cold replicas skip their steps without events and stay their single runs: with separate
+/// launches the steps empty in every replica (their counts read first, observers told nothing
+/// moved), in whole steps each replica's own inside the launch.
 #[test]
-fn cold_replicas_skip_their_common_empty_steps_and_stay_their_single_runs() {
-    let configs = thermal(&[(0.07, 21), (0.08, 22)]);
+fn cold_replicas_skip_their_empty_steps_and_stay_their_single_runs() {
     let steps = 500;
-    let mut ensemble = Ensemble::new(configs.clone(), &device()).unwrap();
-    let mut counts: Vec<Counts> = configs.iter().map(|_| Counts::default()).collect();
-    let mut unmoved = Unmoved::default();
-    {
-        let (first, second) = counts.split_at_mut(1);
-        let mut observers: Vec<Vec<&mut dyn Observer>> =
-            vec![vec![&mut first[0], &mut unmoved], vec![&mut second[0]]];
-        for piece in [37, 463] {
-            ensemble.advance(piece, &mut observers).unwrap();
+    for whole_steps in [Some(false), None] {
+        let configs: Vec<Config> = thermal(&[(0.07, 21), (0.08, 22)])
+            .into_iter()
+            .map(|c| Config { whole_steps, ..c })
+            .collect();
+        let mut ensemble = Ensemble::new(configs.clone(), &device()).unwrap();
+        let mut counts: Vec<Counts> = configs.iter().map(|_| Counts::default()).collect();
+        let mut unmoved = Unmoved::default();
+        {
+            let (first, second) = counts.split_at_mut(1);
+            let mut observers: Vec<Vec<&mut dyn Observer>> =
+                vec![vec![&mut first[0], &mut unmoved], vec![&mut second[0]]];
+            for piece in [37, 463] {
+                ensemble.advance(piece, &mut observers).unwrap();
+            }
+        }
+        for (r, config) in configs.iter().enumerate() {
+            let (state, single_counts) = single(config, steps);
+            let at = format!("replica {r}, whole steps {whole_steps:?}");
+            assert_eq!(ensemble.view(r).state().unwrap(), state, "{at}");
+            assert_eq!(counts[r].counts, single_counts, "{at}: counts");
+        }
+        let common_empty = (0..steps as usize)
+            .filter(|&s| counts[0].counts[s] == 0 && counts[1].counts[s] == 0)
+            .count() as u64;
+        let eventful = steps as usize - common_empty as usize;
+        eprintln!(
+            "whole steps {whole_steps:?}: {} of {common_empty} steps empty in both replicas \
+             skipped, {eventful} with events",
+            unmoved.0
+        );
+        assert!(eventful > 100 && common_empty > 50, "eventful {eventful}");
+        if ensemble.step_traffic().launches == 1 {
+            // Whole steps: the kernel skips inside the launch, unseen by the host.
+            assert_eq!(unmoved.0, 0);
+        } else {
+            // Only those: a step right after a count of three or more is not read, and runs.
+            assert!(
+                unmoved.0 <= common_empty && 2 * unmoved.0 > common_empty,
+                "skipped {} of {common_empty} empty steps",
+                unmoved.0
+            );
         }
     }
-    for (r, config) in configs.iter().enumerate() {
-        let (state, single_counts) = single(config, steps);
-        assert_eq!(ensemble.view(r).state().unwrap(), state, "replica {r}");
-        assert_eq!(counts[r].counts, single_counts, "replica {r}: counts");
-    }
-    // Steps without an active site in either replica were skipped, and steps with events ran.
-    let common_empty = (0..steps as usize)
-        .filter(|&s| counts[0].counts[s] == 0 && counts[1].counts[s] == 0)
-        .count() as u64;
-    let eventful = steps as usize - common_empty as usize;
-    eprintln!(
-        "{} of {common_empty} steps empty in both replicas skipped, {eventful} with events",
-        unmoved.0
-    );
-    // Only those: a step right after a count of three or more is not read, and runs.
-    assert!(
-        unmoved.0 <= common_empty && 2 * unmoved.0 > common_empty,
-        "skipped {} of {common_empty} empty steps",
-        unmoved.0
-    );
-    assert!(eventful > 100 && unmoved.0 > 50, "eventful {eventful}");
 }
 
 #[test]
