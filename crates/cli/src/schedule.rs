@@ -1,5 +1,5 @@
 //! Which runs go together as ensembles, and how long they take: `epm sweep` and
-//! `epm reproduce` time the step on this device (a run alone, with and without events; each
+//! `epm reproduce` time the step on this device (each run alone; each
 //! ensemble they could form, and one of its replicas), then group the runs that are faster
 //! together and estimate the total before they start.
 
@@ -13,45 +13,94 @@ use crate::error::CliError;
 use crate::paper::values;
 use crate::sweep::{RunSpec, ensemble_groups};
 
-/// The cost of a step with every observer on this device at one lattice size: `eventful`
-/// when some site is active (the transforms run), `quiet` when none is (most steps at low T).
+/// The cost of a run's step alone with every observer on this device, timed on the run itself:
+/// its steps with and without events as it makes them, each through the update it takes (the
+/// transforms, or at low activity the sparse update of its few sites).
 #[derive(Debug, Clone, Copy)]
-pub struct StepCost {
+pub struct AloneCost {
     /// Lattice size.
     pub l: usize,
-    /// Seconds per step with events.
-    pub eventful: f64,
-    /// Seconds per step without.
-    pub quiet: f64,
+    /// The run's expected activity ([`expected_activity`]).
+    pub activity: f64,
+    /// Its step.
+    pub time: StepTime,
 }
 
-/// Seconds per step of a short run of `config` with every observer, after 100 untimed steps
-/// (the observers' kernels compile then).
-fn time_steps(config: Config, device: &epm::cubecl::Device) -> Result<f64, CliError> {
-    let mut sim = Simulation::new(config, device)?;
-    sim.advance(200, &mut [])?;
-    let mut m = Measurements::new(&sim.view())?;
-    sim.advance(100, &mut m.observers())?;
-    let steps = 300;
+/// The steps timed for a run: about 50 with events by its [`eventful_fraction`], at least 300
+/// and at most 3000 (at T = 0.04 and L = 64 the law expects an event in one step of 13).
+fn timed_steps(config: &Config) -> u64 {
+    (50.0 / eventful_fraction(config).max(1e-9)).clamp(300.0, 3000.0) as u64
+}
+
+/// Steps before the observers record, the last 200 of them timed: the activity of a run at L = 64 is
+/// near its steady state by then, even at T = 0.04 (its thermal events come in bursts, so the
+/// steps with events are fewer than the expected activity's Poisson law says: at T = 0.05 a
+/// third of the steps rather than the law's 58 %).
+const SETTLE: u64 = 500;
+
+/// `config` as it is timed: its observers' warm-up [`SETTLE`] steps.
+fn timed(config: &Config) -> Config {
+    let mut config = config.clone();
+    config.observables.warm_up = SETTLE;
+    config
+}
+
+/// Seconds per step of a run or an ensemble, measured on this device.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepTime {
+    /// In the warm-up (the observers look but do not record).
+    pub bare: f64,
+    /// With every observer.
+    pub observed: f64,
+}
+
+impl StepTime {
+    /// Seconds for `steps` steps of which the first `warm_up` are the warm-up.
+    pub fn time(&self, steps: u64, warm_up: u64) -> f64 {
+        let warm = warm_up.min(steps);
+        self.bare * warm as f64 + self.observed * (steps - warm) as f64
+    }
+}
+
+/// Seconds between two calls of `f`, per step of `steps`.
+fn per_step(steps: u64, f: impl FnOnce() -> Result<(), epm::SimError>) -> Result<f64, CliError> {
     let start = Instant::now();
-    sim.advance(steps, &mut m.observers())?;
+    f()?;
     Ok(start.elapsed().as_secs_f64() / steps as f64)
 }
 
-/// The expected fraction of steps with at least one active site: the number of active sites
-/// is about Poisson with mean `a L^2`, `a` the run's activity (thermal: the paper's law, which
-/// the default conventions follow within 15 % at low T; book, "The model").
-pub fn eventful_fraction(config: &Config) -> f64 {
-    let a = match config.activation {
-        ActivationConfig::Thermal { temperature } => values::activity(temperature),
+/// The step of `config` alone on this device, with every observer: in the warm-up the last
+/// 200 of [`SETTLE`] steps, then [`timed_steps`] after 100 more (the observers' kernels
+/// compile then).
+fn time_alone(config: &Config, device: &epm::cubecl::Device) -> Result<StepTime, CliError> {
+    let steps = timed_steps(config);
+    let mut sim = Simulation::new(timed(config), device)?;
+    let mut m = Measurements::new(&sim.view())?;
+    sim.advance(SETTLE - 200, &mut m.observers())?;
+    let bare = per_step(200, || sim.advance(200, &mut m.observers()))?;
+    sim.advance(100, &mut m.observers())?;
+    let observed = per_step(steps, || sim.advance(steps, &mut m.observers()))?;
+    Ok(StepTime { bare, observed })
+}
+
+/// A run's expected activity: the random rule's own, the thermal rule's from the paper's
+/// Arrhenius law (which the default conventions follow within 15 % at low T; book, "The
+/// model"), at most 0.5.
+pub fn expected_activity(config: &Config) -> f64 {
+    match config.activation {
+        ActivationConfig::Thermal { temperature } => values::activity(temperature).min(0.5),
         ActivationConfig::Random { activity } => activity,
-    };
-    1.0 - (-a * config.sites() as f64).exp()
+    }
+}
+
+/// The expected fraction of steps with at least one active site: the number of active sites
+/// is about Poisson with mean `a L^2`, `a` the run's [`expected_activity`].
+pub fn eventful_fraction(config: &Config) -> f64 {
+    1.0 - (-expected_activity(config) * config.sites() as f64).exp()
 }
 
 /// The cost of a step of an ensemble on this device (every replica's observers on): `one`
-/// replica, and all `replicas` of the ensemble. An ensemble runs the transforms at every step
-/// where some replica has an event.
+/// replica, and all `replicas` of the ensemble; `bare`, all of them in the warm-up.
 #[derive(Debug, Clone, Copy)]
 pub struct EnsembleCost {
     /// Lattice size.
@@ -62,6 +111,8 @@ pub struct EnsembleCost {
     pub one: f64,
     /// Seconds per step of all the replicas.
     pub all: f64,
+    /// Seconds per step of all the replicas in the warm-up.
+    pub bare: f64,
 }
 
 impl EnsembleCost {
@@ -75,13 +126,15 @@ impl EnsembleCost {
         self.one + slope * (b.max(1) - 1) as f64
     }
 
-    /// Seconds for the ensemble whose replicas run `steps` steps each: every step until the
-    /// longest ends, each at the cost of the replicas not yet finished.
-    pub fn time(&self, steps: &[u64]) -> f64 {
+    /// Seconds for the ensemble whose replicas run `steps` steps each, the first `warm_up`
+    /// the warm-up: every step until the longest ends, each at the
+    /// cost of the replicas not yet finished.
+    pub fn time(&self, steps: &[u64], warm_up: u64) -> f64 {
         let mut sorted = steps.to_vec();
         sorted.sort_unstable();
+        let warm = warm_up.min(sorted.first().copied().unwrap_or(0));
         let mut done = 0;
-        let mut seconds = 0.0;
+        let mut seconds = (self.bare - self.all) * warm as f64;
         for (k, &s) in sorted.iter().enumerate() {
             seconds += self.step(sorted.len() - k) * (s - done) as f64;
             done = s;
@@ -90,28 +143,21 @@ impl EnsembleCost {
     }
 }
 
-/// Seconds per step of an ensemble of `configs` with every replica's observers, after 100
-/// untimed steps.
-fn time_ensemble_steps(
-    mut configs: Vec<Config>,
-    device: &epm::cubecl::Device,
-) -> Result<f64, CliError> {
-    for c in &mut configs {
-        c.observables.warm_up = 0;
-    }
-    let mut ensemble = epm::Ensemble::new(configs, device)?;
-    let replicas = ensemble.replicas();
-    ensemble.advance(50, &mut (0..replicas).map(|_| vec![]).collect::<Vec<_>>())?;
-    let mut measurements = (0..replicas)
+/// The step of an ensemble of `configs` on this device, timed as a run alone is
+/// ([`time_alone`]), with as many steps as its most eventful replica alone.
+fn time_ensemble(configs: &[Config], device: &epm::cubecl::Device) -> Result<StepTime, CliError> {
+    let steps = configs.iter().map(timed_steps).min().unwrap_or(300);
+    let mut ensemble = epm::Ensemble::new(configs.iter().map(timed).collect(), device)?;
+    let mut measurements = (0..ensemble.replicas())
         .map(|r| Measurements::new(&ensemble.view(r)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut observers: Vec<Vec<&mut dyn epm::Observer>> =
         measurements.iter_mut().map(|m| m.observers()).collect();
-    ensemble.advance(50, &mut observers)?;
-    let steps = 100;
-    let start = Instant::now();
-    ensemble.advance(steps, &mut observers)?;
-    Ok(start.elapsed().as_secs_f64() / steps as f64)
+    ensemble.advance(SETTLE - 200, &mut observers)?;
+    let bare = per_step(200, || ensemble.advance(200, &mut observers))?;
+    ensemble.advance(100, &mut observers)?;
+    let observed = per_step(steps, || ensemble.advance(steps, &mut observers))?;
+    Ok(StepTime { bare, observed })
 }
 
 /// How long the runs will take, how they go, and the step costs measured for it.
@@ -119,8 +165,8 @@ fn time_ensemble_steps(
 pub struct Estimate {
     /// The runs' estimated time.
     pub total: Duration,
-    /// Runs alone: per lattice size.
-    pub single: Vec<StepCost>,
+    /// Runs alone: per lattice size and expected activity.
+    pub single: Vec<AloneCost>,
     /// Runs in ensembles: per lattice size and number of replicas.
     pub ensembles: Vec<EnsembleCost>,
     /// The unfinished runs (indices into the plan) in the order they go: each an ensemble,
@@ -157,13 +203,22 @@ impl Estimate {
 
     /// The measured costs in words, for the line printed before the runs.
     pub fn costs(&self) -> String {
-        let single = self.single.iter().map(|c| {
-            format!(
-                "alone at L = {}: {:.2} ms per step with events, {:.2} ms without",
-                c.l,
-                c.eventful * 1e3,
-                c.quiet * 1e3
-            )
+        let mut sizes: Vec<usize> = self.single.iter().map(|c| c.l).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let single = sizes.into_iter().map(|l| {
+            let ms = || {
+                self.single
+                    .iter()
+                    .filter(|c| c.l == l)
+                    .map(|c| c.time.observed * 1e3)
+            };
+            let (low, high) = (ms().fold(f64::MAX, f64::min), ms().fold(0.0, f64::max));
+            if high - low < 0.005 {
+                format!("alone at L = {l}: {low:.2} ms per step")
+            } else {
+                format!("alone at L = {l}: {low:.2} to {high:.2} ms per step, by activity")
+            }
         });
         let ensembles = self.ensembles.iter().map(|c| {
             format!(
@@ -178,34 +233,28 @@ impl Estimate {
     }
 }
 
-/// Seconds a run alone takes at `cost`: its expected fraction of eventful steps at the
-/// eventful cost, the rest at the quiet one.
-fn single_time(cost: &StepCost, config: &Config) -> f64 {
-    let f = eventful_fraction(config);
-    (f * cost.eventful + (1.0 - f) * cost.quiet) * config.steps as f64
-}
-
 /// Which runs of a group that could go as one ensemble do, and the estimated seconds: the
 /// `k` with the largest expected fraction of eventful steps together (an ensemble runs the
 /// transforms whenever one of its replicas has an event), the others alone (their steps
 /// without events cost only the observers), `k` the fastest by the measured costs; `k = 1`:
-/// all alone. On a GPU an ensemble costs about one run and the eventful runs all join; on a
-/// CPU, where it costs about the sum of its replicas, few do. Long, mostly quiet runs stay
-/// alone on both. Returns the indices of the ensemble's runs (none, or at least two), most
-/// eventful first.
-pub fn split(single: &StepCost, ensemble: &EnsembleCost, configs: &[Config]) -> (Vec<usize>, f64) {
+/// all alone. `alone[i]`: the step of run `i` alone. On a GPU an ensemble costs about
+/// one run and the eventful runs all join; on a CPU, where it costs about the sum of its
+/// replicas, few do. Long, mostly quiet runs stay alone on both. Returns the indices of the
+/// ensemble's runs (none, or at least two), most eventful first.
+pub fn split(alone: &[StepTime], ensemble: &EnsembleCost, configs: &[Config]) -> (Vec<usize>, f64) {
     let mut order: Vec<usize> = (0..configs.len()).collect();
     order.sort_by(|&a, &b| {
         eventful_fraction(&configs[b]).total_cmp(&eventful_fraction(&configs[a]))
     });
     let alone: Vec<f64> = order
         .iter()
-        .map(|&i| single_time(single, &configs[i]))
+        .map(|&i| alone[i].time(configs[i].steps, configs[i].observables.warm_up))
         .collect();
     let mut best = (1, alone.iter().sum::<f64>());
     for k in 2..=order.len() {
         let steps: Vec<u64> = order[..k].iter().map(|&i| configs[i].steps).collect();
-        let t = ensemble.time(&steps) + alone[k..].iter().sum::<f64>();
+        let warm_up = order[..k].iter().map(|&i| configs[i].observables.warm_up);
+        let t = ensemble.time(&steps, warm_up.min().unwrap_or(0)) + alone[k..].iter().sum::<f64>();
         if t < best.1 {
             best = (k, t);
         }
@@ -221,10 +270,10 @@ pub fn split(single: &StepCost, ensemble: &EnsembleCost, configs: &[Config]) -> 
 /// The estimated run time of the unfinished runs among `runs` (in `runs_dir`) and how they
 /// go: the groups [`ensemble_groups`] forms (at most `ensemble` replicas), each split by
 /// [`split`] into one ensemble and runs alone, whichever the costs measured on this device
-/// say is faster. A run alone: the step costs at its lattice size (eventful: T = 0.1; quiet:
-/// the random rule at a vanishing activity), weighed by its expected fraction of eventful
-/// steps. An ensemble: its step timed with its own replicas, and with one alone, at every
-/// step until its longest replica ends ([`EnsembleCost::time`]). `together`: every group's
+/// say is faster. A run alone: its own step timed without observers and with
+/// ([`time_alone`]), once per lattice size and expected activity, its warm-up at the first.
+/// An ensemble: its step timed with its own replicas, and with one alone, at every step until
+/// its longest replica ends ([`EnsembleCost::time`]). `together`: every group's
 /// unfinished runs go as one ensemble whatever the timing says (`--together`), the estimate
 /// that of that ensemble.
 pub fn estimate(
@@ -256,23 +305,25 @@ pub fn estimate(
             continue;
         };
         let l = runs[first].config.l;
-        let single = match estimate.single.iter().find(|c| c.l == l) {
-            Some(c) => *c,
-            None => {
-                let mut config = runs[first].config.clone();
-                config.observables.warm_up = 0;
-                config.activation = ActivationConfig::Thermal { temperature: 0.1 };
-                let eventful = time_steps(config.clone(), device)?;
-                config.activation = ActivationConfig::Random { activity: 1e-12 };
-                let quiet = time_steps(config, device)?;
-                let c = StepCost { l, eventful, quiet };
-                estimate.single.push(c);
-                c
-            }
-        };
         let configs: Vec<Config> = pending.iter().map(|&i| runs[i].config.clone()).collect();
+        let mut alone = Vec::with_capacity(configs.len());
+        for config in &configs {
+            let activity = expected_activity(config);
+            let known = estimate
+                .single
+                .iter()
+                .find(|c| c.l == l && c.activity == activity);
+            alone.push(match known {
+                Some(c) => c.time,
+                None => {
+                    let time = time_alone(config, device)?;
+                    estimate.single.push(AloneCost { l, activity, time });
+                    time
+                }
+            });
+        }
         if pending.len() == 1 {
-            total += single_time(&single, &configs[0]);
+            total += alone[0].time(configs[0].steps, configs[0].observables.warm_up);
             estimate.groups.push(pending);
             continue;
         }
@@ -284,11 +335,13 @@ pub fn estimate(
         let cost = match known {
             Some(c) => *c,
             None => {
+                let all = time_ensemble(&configs, device)?;
                 let c = EnsembleCost {
                     l,
                     replicas: b,
-                    one: time_ensemble_steps(configs[..1].to_vec(), device)?,
-                    all: time_ensemble_steps(configs.clone(), device)?,
+                    one: time_ensemble(&configs[..1], device)?.observed,
+                    all: all.observed,
+                    bare: all.bare,
                 };
                 estimate.ensembles.push(c);
                 c
@@ -296,11 +349,12 @@ pub fn estimate(
         };
         if together {
             let steps: Vec<u64> = configs.iter().map(|c| c.steps).collect();
-            total += cost.time(&steps);
+            let warm_up = configs.iter().map(|c| c.observables.warm_up).min();
+            total += cost.time(&steps, warm_up.unwrap_or(0));
             estimate.groups.push(pending);
             continue;
         }
-        let (joined, seconds) = split(&single, &cost, &configs);
+        let (joined, seconds) = split(&alone, &cost, &configs);
         total += seconds;
         if !joined.is_empty() {
             estimate
@@ -333,39 +387,37 @@ mod tests {
         let configs = [run(0.04, 60_000), run(0.2, 10_000), run(0.15, 10_000)];
         assert!(eventful_fraction(&configs[0]) < 0.1);
         assert!(eventful_fraction(&configs[1]) > 0.99);
-        let single = StepCost {
-            l: 64,
-            eventful: 3.0,
-            quiet: 0.3,
+        // Seconds per step alone: the cold run's steps are mostly without events.
+        let at = |observed: f64| StepTime {
+            bare: observed,
+            observed,
         };
+        let alone = [at(0.5), at(3.0), at(3.0)];
         // A CPU: an ensemble step costs about its replicas' dense steps.
         let cpu = EnsembleCost {
             l: 64,
             replicas: 3,
             one: 3.0,
             all: 8.0,
+            bare: 8.0,
         };
-        let (together, seconds) = split(&single, &cpu, &configs);
+        let (together, seconds) = split(&alone, &cpu, &configs);
         assert_eq!(together, vec![1, 2], "the two eventful runs together");
-        let alone_cold = single_time(&single, &configs[0]);
-        assert!((seconds - (cpu.time(&[10_000, 10_000]) + alone_cold)).abs() < 1e-6);
+        let alone_cold = 0.5 * 60_000.0;
+        assert!((seconds - (cpu.time(&[10_000, 10_000], 0) + alone_cold)).abs() < 1e-6);
         // A GPU: an ensemble step costs about one run's. Eventful runs all join; the long
         // quiet one still stays alone (in an ensemble its quiet steps would run the transforms).
         let gpu = EnsembleCost {
             one: 0.2,
             all: 0.25,
+            bare: 0.25,
             ..cpu
         };
-        let single_gpu = StepCost {
-            eventful: 0.2,
-            quiet: 0.05,
-            ..single
-        };
         let eventful = [run(0.1, 20_000), run(0.2, 20_000), run(0.15, 20_000)];
-        let (together, seconds) = split(&single_gpu, &gpu, &eventful);
+        let (together, seconds) = split(&[at(0.2); 3], &gpu, &eventful);
         assert_eq!(together.len(), 3, "every eventful run joins");
         assert!((seconds - 0.25 * 20_000.0).abs() < 1e-6);
-        let (together, _) = split(&single_gpu, &gpu, &configs);
+        let (together, _) = split(&[at(0.06), at(0.2), at(0.2)], &gpu, &configs);
         assert_eq!(together, vec![1, 2]);
         // Never slower than each alone.
         let slow = EnsembleCost {
@@ -373,10 +425,57 @@ mod tests {
             all: 30.0,
             ..cpu
         };
-        let (together, seconds) = split(&single, &slow, &configs);
+        let (together, seconds) = split(&alone, &slow, &configs);
         assert!(together.is_empty());
-        let alone: f64 = configs.iter().map(|c| single_time(&single, c)).sum();
-        assert!((seconds - alone).abs() < 1e-6);
+        let each: f64 = configs
+            .iter()
+            .zip(alone)
+            .map(|(c, a)| a.observed * c.steps as f64)
+            .sum();
+        assert!((seconds - each).abs() < 1e-6);
+    }
+
+    #[test]
+    fn cold_runs_whose_few_events_are_cheap_alone_stay_alone_on_a_cpu() {
+        // Four runs at T = 0.05, L = 64 (0.86 active sites expected; a step with events alone
+        // takes the sparse update). Measured on the 2-core machine (book, "Ensembles"): four
+        // together 29.7 s, one after another 14.7 s, 6000 steps each.
+        let cold = Config {
+            l: 64,
+            steps: 6000,
+            activation: ActivationConfig::Thermal { temperature: 0.05 },
+            ..Config::default()
+        };
+        let configs = vec![cold; 4];
+        let ensemble = EnsembleCost {
+            l: 64,
+            replicas: 4,
+            one: 0.6e-3,
+            all: 29.7 / 6000.0,
+            bare: 29.7 / 6000.0,
+        };
+        let alone = StepTime {
+            bare: 14.7 / 4.0 / 6000.0,
+            observed: 14.7 / 4.0 / 6000.0,
+        };
+        let (together, seconds) = split(&[alone; 4], &ensemble, &configs);
+        assert!(together.is_empty(), "{together:?}");
+        assert!((seconds - 14.7).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_run_alone_is_timed_over_about_fifty_steps_with_events() {
+        let at = |temperature: f64| {
+            timed_steps(&Config {
+                l: 64,
+                activation: ActivationConfig::Thermal { temperature },
+                ..Config::default()
+            })
+        };
+        assert_eq!(at(0.2), 300);
+        // T = 0.04: an event in about one step of 13.
+        assert!((600..800).contains(&at(0.04)), "{}", at(0.04));
+        assert_eq!(at(0.01), 3000);
     }
 
     #[test]
@@ -387,16 +486,30 @@ mod tests {
             replicas: 4,
             one: 1.0,
             all: 4.0,
+            bare: 2.0,
         };
         assert_eq!(cost.step(3), 3.0);
         // 10 steps with four, 10 with two, 20 with one.
-        assert_eq!(cost.time(&[40, 10, 20, 10]), 40.0 + 20.0 + 20.0);
+        assert_eq!(cost.time(&[40, 10, 20, 10], 0), 40.0 + 20.0 + 20.0);
+        // The first 5 steps the warm-up: 2 s each instead of 4.
+        assert_eq!(cost.time(&[40, 10, 20, 10], 5), 10.0 + 20.0 + 20.0 + 20.0);
         // Flat, as on a GPU.
         let flat = EnsembleCost {
             one: 2.0,
             all: 2.0,
             ..cost
         };
-        assert_eq!(flat.time(&[5, 30]), 60.0);
+        assert_eq!(flat.time(&[5, 30], 0), 60.0);
+    }
+
+    #[test]
+    fn a_run_costs_its_warm_up_at_the_warm_up_cost() {
+        let t = StepTime {
+            bare: 0.5,
+            observed: 2.0,
+        };
+        assert_eq!(t.time(100, 10), 5.0 + 180.0);
+        assert_eq!(t.time(100, 0), 200.0);
+        assert_eq!(t.time(10, 100), 5.0);
     }
 }
