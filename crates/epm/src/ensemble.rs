@@ -341,7 +341,10 @@ impl Ensemble {
                 let steps = crate::observer::steps_to_next_look(
                     step,
                     count_ring::steps_to_boundary(step, end, resync),
-                    observers.iter().flatten().map(|o| o.every()),
+                    observers
+                        .iter()
+                        .flatten()
+                        .map(|o| (o.every(), o.first_look())),
                 );
                 self.fields = Some(self.rules[0].whole_steps(
                     fields,

@@ -15,10 +15,11 @@ pub struct StepInfo {
     pub step: u64,
     /// Time `step * dt`.
     pub time: f64,
-    /// Whether the step went through the update (model notes steps 4 to 6). False only for
-    /// steps in which no site was active: the stress, the displacement field and the tracers
-    /// did not change, and the displacement field was not recomputed. An ensemble updates
-    /// every step (a replica's step without events adds zeros), so it is always true there.
+    /// Whether the step may have gone through the update (model notes steps 4 to 6). False
+    /// only for steps in which no site was active: the stress, the displacement field and the
+    /// tracers did not change, and the displacement field was not recomputed. True may still
+    /// be such a step where the host does not read the counts first: whole steps, whose
+    /// launch skips a replica's steps without events on the device.
     pub moved: bool,
 }
 
@@ -44,6 +45,13 @@ pub trait Observer {
         1
     }
 
+    /// `on_step` is not called before this step: an observer whose warm-up records nothing
+    /// says so, and a run goes through the warm-up in whole steps, many to a launch (0, the
+    /// default: from the start).
+    fn first_look(&self) -> u64 {
+        0
+    }
+
     /// The number of active sites in steps `first_step, first_step + 1, ...`, every step
     /// exactly once and in order, out of `sites` sites.
     fn on_activity(
@@ -57,48 +65,91 @@ pub trait Observer {
     }
 }
 
-/// Whether `observer` looks at the state after step `step` ([`Observer::every`]).
+/// Whether `observer` looks at the state after step `step` ([`Observer::every`],
+/// [`Observer::first_look`]).
 pub(crate) fn looks_at(observer: &dyn Observer, step: u64) -> bool {
-    step.is_multiple_of(observer.every().max(1))
+    step >= observer.first_look() && step.is_multiple_of(observer.every().max(1))
 }
 
-/// Steps to advance from `step` (at most `limit`, at least 1) before an observer whose
-/// [`Observer::every`] is one of `everies` looks.
+/// Steps to advance from `step` (at most `limit`, at least 1) before an observer looks whose
+/// [`Observer::every`] and [`Observer::first_look`] are one of `looks`.
 pub(crate) fn steps_to_next_look(
     step: u64,
     limit: u64,
-    everies: impl IntoIterator<Item = u64>,
+    looks: impl IntoIterator<Item = (u64, u64)>,
 ) -> u64 {
-    everies
+    looks
         .into_iter()
-        .map(|every| {
-            let every = every.max(1);
-            every - step % every
-        })
+        .map(|(every, first)| next_look(step, every, first) - step)
         .fold(limit, u64::min)
         .max(1)
+}
+
+/// The first step after `step` that is a multiple of `every` (0 taken as 1) and at least
+/// `first`.
+fn next_look(step: u64, every: u64, first: u64) -> u64 {
+    let every = every.max(1);
+    (step + 1).max(first).div_ceil(every).saturating_mul(every)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    struct Looks(u64, u64);
+
+    impl Observer for Looks {
+        fn name(&self) -> &str {
+            "looks"
+        }
+        fn every(&self) -> u64 {
+            self.0
+        }
+        fn first_look(&self) -> u64 {
+            self.1
+        }
+    }
+
+    fn next(step: u64, limit: u64, looks: &[(u64, u64)]) -> u64 {
+        let mut observers: Vec<Looks> = looks.iter().map(|&(e, f)| Looks(e, f)).collect();
+        let list: Vec<&mut dyn Observer> = observers
+            .iter_mut()
+            .map(|o| o as &mut dyn Observer)
+            .collect();
+        let steps = steps_to_next_look(step, limit, looks.iter().copied());
+        // The step it stops before is one an observer looks at, unless the limit came first.
+        let looked = list.iter().any(|o| looks_at(&**o, step + steps));
+        assert!(looked || steps == limit, "{step} + {steps}: {looks:?}");
+        steps
+    }
+
     #[test]
     fn the_next_look_is_the_nearest_multiple_within_the_limit() {
-        assert_eq!(steps_to_next_look(0, 64, []), 64, "no observer: the limit");
-        assert_eq!(steps_to_next_look(0, 64, [10]), 10);
-        assert_eq!(steps_to_next_look(7, 64, [10, 4]), 1, "step 8 for every 4");
-        assert_eq!(steps_to_next_look(13, 64, [10, 1]), 1);
+        assert_eq!(next(0, 64, &[]), 64, "no observer: the limit");
+        assert_eq!(next(0, 64, &[(10, 0)]), 10);
+        assert_eq!(next(7, 64, &[(10, 0), (4, 0)]), 1, "step 8 for every 4");
+        assert_eq!(next(13, 64, &[(10, 0), (1, 0)]), 1);
+        assert_eq!(next(13, 5, &[(10, 0), (u64::MAX, 0)]), 5, "the limit first");
+        assert_eq!(next(13, 64, &[(0, 0)]), 1, "0 is 1");
         assert_eq!(
-            steps_to_next_look(13, 5, [10, u64::MAX]),
-            5,
-            "the limit first"
-        );
-        assert_eq!(steps_to_next_look(13, 64, [0]), 1, "0 is 1");
-        assert_eq!(
-            steps_to_next_look(20, 64, [10]),
+            next(20, 64, &[(10, 0)]),
             10,
             "from a multiple, the next one"
         );
+    }
+
+    #[test]
+    fn an_observer_in_its_warm_up_looks_first_at_its_first_step() {
+        // Every step from step 100: nothing before.
+        assert_eq!(next(0, 64, &[(1, 100)]), 64);
+        assert_eq!(next(70, 64, &[(1, 100)]), 30);
+        assert_eq!(next(99, 64, &[(1, 100)]), 1);
+        assert_eq!(next(100, 64, &[(1, 100)]), 1);
+        // Every 10 steps from step 95: step 100 first.
+        assert_eq!(next(80, 64, &[(10, 95)]), 20);
+        // The earliest of two.
+        assert_eq!(next(0, 64, &[(1, 100), (16, 0)]), 16);
+        let never = Looks(1, 100);
+        assert!(!looks_at(&never, 99) && looks_at(&never, 100));
     }
 }

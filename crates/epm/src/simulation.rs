@@ -435,7 +435,7 @@ impl Simulation {
                 let steps = crate::observer::steps_to_next_look(
                     step,
                     boundary,
-                    observers.iter().map(|o| o.every()),
+                    observers.iter().map(|o| (o.every(), o.first_look())),
                 );
                 self.whole_steps(step, steps);
                 let ran = if steps > 1 && self.sparse_limit > 0 {

@@ -694,3 +694,98 @@ fn a_run_directory_holds_the_manifest_and_every_table() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An observer as another sees it, but called from the first step (`from_start`) or from its
+/// own [`epm::Observer::first_look`]; it notes the first step it was called at.
+struct Forward<'a> {
+    inner: &'a mut dyn epm::Observer,
+    from_start: bool,
+    first_call: Option<u64>,
+}
+
+impl epm::Observer for Forward<'_> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn on_step(&mut self, sim: &epm::View<'_>, info: &epm::StepInfo) -> Result<(), epm::SimError> {
+        self.first_call.get_or_insert(info.step);
+        self.inner.on_step(sim, info)
+    }
+    fn every(&self) -> u64 {
+        self.inner.every()
+    }
+    fn first_look(&self) -> u64 {
+        if self.from_start {
+            0
+        } else {
+            self.inner.first_look()
+        }
+    }
+    fn on_activity(
+        &mut self,
+        first: u64,
+        active: &[u32],
+        sites: usize,
+    ) -> Result<(), epm::SimError> {
+        self.inner.on_activity(first, active, sites)
+    }
+}
+
+/// The observers of a run record nothing in its warm-up, so they are not called in it (and a
+/// run goes through it in whole steps, many to a launch): every observer's state after the run
+/// is the same, byte for byte, as when they are called from the first step.
+#[test]
+fn observers_are_not_called_in_their_warm_up_and_measure_the_same() {
+    let config = epm::Config {
+        l: 16,
+        seed: 5,
+        observables: epm::config::ObservablesConfig {
+            warm_up: 150,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let run = |from_start: bool| {
+        let mut sim = epm::Simulation::new(config.clone(), &super::device()).unwrap();
+        let mut m = epm::observables::measurements::Measurements::new(&sim.view()).unwrap();
+        let mut firsts = vec![];
+        {
+            let mut wrapped: Vec<Forward> = m
+                .observers()
+                .into_iter()
+                .map(|inner| Forward {
+                    inner,
+                    from_start,
+                    first_call: None,
+                })
+                .collect();
+            let mut list: Vec<&mut dyn epm::Observer> = wrapped
+                .iter_mut()
+                .map(|o| o as &mut dyn epm::Observer)
+                .collect();
+            for piece in [70, 330] {
+                sim.advance(piece, &mut list).unwrap();
+            }
+            drop(list);
+            firsts.extend(
+                wrapped
+                    .iter()
+                    .map(|o| (o.inner.name().to_string(), o.first_call)),
+            );
+        }
+        (m.save().unwrap(), firsts)
+    };
+    let (from_start, called) = run(true);
+    let (skipped, firsts) = run(false);
+    // From the start: after step 1 (the activity observer, which samples the stress every 10
+    // steps, after step 10); otherwise after step 150, the end of the warm-up, a multiple of 10.
+    assert!(
+        called.iter().all(|(_, first)| first.unwrap() <= 10),
+        "{called:?}"
+    );
+    for (name, first) in &firsts {
+        assert_eq!(*first, Some(150), "{name}");
+    }
+    assert!(firsts.len() >= 4, "{firsts:?}");
+    assert!(from_start == skipped, "the observers' states differ");
+}

@@ -443,6 +443,11 @@ impl Observer for Activity {
         "activity"
     }
 
+    /// Nothing is recorded in the warm-up.
+    fn first_look(&self) -> u64 {
+        self.options.warm_up
+    }
+
     /// The stress histogram's steps: `a(t)` comes from the counts ([`Observer::on_activity`]).
     fn every(&self) -> u64 {
         match self.options.stress_every {

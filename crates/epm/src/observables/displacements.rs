@@ -228,6 +228,11 @@ impl Observer for Displacements {
         "displacements"
     }
 
+    /// Nothing is recorded in the warm-up.
+    fn first_look(&self) -> u64 {
+        self.options.warm_up
+    }
+
     fn on_step(&mut self, sim: &View<'_>, info: &StepInfo) -> Result<(), SimError> {
         let (cells, fractions) = sim.tracer_tensors();
         let (cells, fractions) = (int_buffer(cells)?, int_buffer(fractions)?);

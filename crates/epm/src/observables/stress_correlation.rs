@@ -369,6 +369,11 @@ impl Observer for StressCorrelation {
         "stress correlation"
     }
 
+    /// Nothing is recorded in the warm-up.
+    fn first_look(&self) -> u64 {
+        self.options.warm_up
+    }
+
     fn on_step(&mut self, sim: &View<'_>, info: &StepInfo) -> Result<(), SimError> {
         let stress = float_buffer(sim.stress())?;
         self.record(sim.client(), &stress, sim.config().sites(), info.step)

@@ -764,6 +764,11 @@ impl crate::Observer for TracerDynamics {
         "tracer dynamics"
     }
 
+    /// Nothing is recorded in the warm-up.
+    fn first_look(&self) -> u64 {
+        self.options.warm_up
+    }
+
     fn on_step(&mut self, sim: &crate::View<'_>, info: &crate::StepInfo) -> Result<(), SimError> {
         let (cells, fractions) = sim.tracer_tensors();
         let cells = super::int_buffer(cells)?;

@@ -190,6 +190,11 @@ impl Observer for WaitingTimes {
         "waiting times"
     }
 
+    /// Nothing is recorded in the warm-up.
+    fn first_look(&self) -> u64 {
+        self.options.warm_up
+    }
+
     fn on_step(&mut self, sim: &View<'_>, info: &StepInfo) -> Result<(), SimError> {
         if info.step < self.options.warm_up {
             return Ok(());
