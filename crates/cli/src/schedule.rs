@@ -270,8 +270,8 @@ pub fn split(alone: &[StepTime], ensemble: &EnsembleCost, configs: &[Config]) ->
 /// The estimated run time of the unfinished runs among `runs` (in `runs_dir`) and how they
 /// go: the groups [`ensemble_groups`] forms (at most `ensemble` replicas), each split by
 /// [`split`] into one ensemble and runs alone, whichever the costs measured on this device
-/// say is faster. A run alone: its own step timed without observers and with
-/// ([`time_alone`]), once per lattice size and expected activity, its warm-up at the first.
+/// say is faster. A run alone: its own step timed in its warm-up and with every observer
+/// recording, once per lattice size and expected activity, its warm-up at the first.
 /// An ensemble: its step timed with its own replicas, and with one alone, at every step until
 /// its longest replica ends ([`EnsembleCost::time`]). `together`: every group's
 /// unfinished runs go as one ensemble whatever the timing says (`--together`), the estimate
