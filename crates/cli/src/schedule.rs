@@ -62,25 +62,30 @@ impl StepTime {
     }
 }
 
-/// Seconds between two calls of `f`, per step of `steps`.
-fn per_step(steps: u64, f: impl FnOnce() -> Result<(), epm::SimError>) -> Result<f64, CliError> {
-    let start = Instant::now();
-    f()?;
-    Ok(start.elapsed().as_secs_f64() / steps as f64)
+/// The step of a run or an ensemble made with [`timed`], which `advance(n)` advances `n` steps
+/// with every observer: in the warm-up the last 200 of [`SETTLE`] steps, then `steps` after 100
+/// more (the observers' kernels compile then).
+fn time_step(
+    steps: u64,
+    mut advance: impl FnMut(u64) -> Result<(), epm::SimError>,
+) -> Result<StepTime, CliError> {
+    let mut per_step = |n: u64| -> Result<f64, CliError> {
+        let start = Instant::now();
+        advance(n)?;
+        Ok(start.elapsed().as_secs_f64() / n as f64)
+    };
+    per_step(SETTLE - 200)?;
+    let bare = per_step(200)?;
+    per_step(100)?;
+    let observed = per_step(steps)?;
+    Ok(StepTime { bare, observed })
 }
 
-/// The step of `config` alone on this device, with every observer: in the warm-up the last
-/// 200 of [`SETTLE`] steps, then [`timed_steps`] after 100 more (the observers' kernels
-/// compile then).
+/// The step of `config` alone on this device ([`time_step`] over [`timed_steps`]).
 fn time_alone(config: &Config, device: &epm::cubecl::Device) -> Result<StepTime, CliError> {
-    let steps = timed_steps(config);
     let mut sim = Simulation::new(timed(config), device)?;
     let mut m = Measurements::new(&sim.view())?;
-    sim.advance(SETTLE - 200, &mut m.observers())?;
-    let bare = per_step(200, || sim.advance(200, &mut m.observers()))?;
-    sim.advance(100, &mut m.observers())?;
-    let observed = per_step(steps, || sim.advance(steps, &mut m.observers()))?;
-    Ok(StepTime { bare, observed })
+    time_step(timed_steps(config), |n| sim.advance(n, &mut m.observers()))
 }
 
 /// A run's expected activity: the random rule's own, the thermal rule's from the paper's
@@ -143,8 +148,8 @@ impl EnsembleCost {
     }
 }
 
-/// The step of an ensemble of `configs` on this device, timed as a run alone is
-/// ([`time_alone`]), with as many steps as its most eventful replica alone.
+/// The step of an ensemble of `configs` on this device ([`time_step`] over as many steps as
+/// its most eventful replica alone).
 fn time_ensemble(configs: &[Config], device: &epm::cubecl::Device) -> Result<StepTime, CliError> {
     let steps = configs.iter().map(timed_steps).min().unwrap_or(300);
     let mut ensemble = epm::Ensemble::new(configs.iter().map(timed).collect(), device)?;
@@ -153,11 +158,7 @@ fn time_ensemble(configs: &[Config], device: &epm::cubecl::Device) -> Result<Ste
         .collect::<Result<Vec<_>, _>>()?;
     let mut observers: Vec<Vec<&mut dyn epm::Observer>> =
         measurements.iter_mut().map(|m| m.observers()).collect();
-    ensemble.advance(SETTLE - 200, &mut observers)?;
-    let bare = per_step(200, || ensemble.advance(200, &mut observers))?;
-    ensemble.advance(100, &mut observers)?;
-    let observed = per_step(steps, || ensemble.advance(steps, &mut observers))?;
-    Ok(StepTime { bare, observed })
+    time_step(steps, |n| ensemble.advance(n, &mut observers))
 }
 
 /// How long the runs will take, how they go, and the step costs measured for it.
