@@ -29,7 +29,7 @@ use crate::tracers::advect_tracer;
 /// The active sites of `replica` after the step counted in ring slot `slot`: the sum of its
 /// sub-counters ([`crate::activation::count_index`]).
 #[cube]
-fn window_count(
+fn slot_count(
     active_count: &[Atomic<u32>],
     replica: usize,
     slot: u32,
@@ -130,7 +130,7 @@ pub fn whole_steps<R: ActivationRule, N: Size>(
         // so all stop together, and the host, which reads the counts after the launch, resumes
         // from this step.
         if window_limit > 0u32 && k > 0u32 && step % comptime![WINDOW as u32] == 0u32 {
-            if window_count(active_count, replica, slot + k - 1, plan.replicas) <= window_limit {
+            if slot_count(active_count, replica, slot + k - 1, plan.replicas) <= window_limit {
                 break;
             }
         }
@@ -167,7 +167,7 @@ pub fn whole_steps<R: ActivationRule, N: Size>(
         // zeros (the same numbers bit for bit, as a single run's skipped steps): the cold
         // replicas of an ensemble have mostly such steps. Every unit reads the same count
         // after the barrier, so the cube's units take the branch together.
-        if window_count(active_count, replica, slot + k, plan.replicas) > 0u32 {
+        if slot_count(active_count, replica, slot + k, plan.replicas) > 0u32 {
             // Steps 4 and 5: the strain rate's spectrum, then the increments and the stress.
             transform_in_cube::<f32, N>(
                 replica,
