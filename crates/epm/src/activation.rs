@@ -160,7 +160,7 @@ pub const COUNT_STRIDE: usize = 16;
 
 /// Index of sub-counter `lane` of ring slot `slot` in the count buffer (of one replica: the
 /// replicas' rings follow one another).
-pub fn count_index(slot: usize, lane: usize) -> usize {
+pub const fn count_index(slot: usize, lane: usize) -> usize {
     (slot * COUNT_LANES + lane) * COUNT_STRIDE
 }
 
@@ -254,7 +254,6 @@ pub fn activation_step<R: ActivationRule, N: Size>(
         sites,
         per_unit,
         lanes,
-        replicas,
     );
     if count > 0u32 && in_batch == 1u32 {
         event[0].fetch_max(step_lo + 1u32);
@@ -315,7 +314,6 @@ pub(crate) fn activate_unit<R: ActivationRule, N: Size>(
     #[comptime] sites: usize,
     #[comptime] per_unit: usize,
     #[comptime] lanes: usize,
-    #[comptime] replicas: usize,
 ) -> u32 {
     let stride = comptime![sites / per_unit];
     let purpose = comptime![Purpose::Activation as u32];
@@ -369,7 +367,7 @@ pub(crate) fn activate_unit<R: ActivationRule, N: Size>(
         }
     }
     if count > 0u32 {
-        let ring = active_count.len() / comptime![replicas];
+        let ring = comptime![crate::count_ring::RING_WORDS];
         count_active(active_count, replica * ring, slot, unit, count);
     }
     count

@@ -222,6 +222,21 @@ impl Propagation {
         self.whole.is_some()
     }
 
+    /// The whole-step kernel's comptime shape for `tracers` tracers per replica (`None` where
+    /// [`Propagation::whole_steps`] is false). One replica's: the same for every number of
+    /// replicas, so one compiled kernel serves every ensemble size of a lattice.
+    pub fn whole_step(&self, client: &Client, tracers: usize) -> Option<WholeStep> {
+        let whole = self.whole.as_ref()?;
+        let n = self.l * self.l;
+        Some(WholeStep {
+            sites: n,
+            per_unit: launch::sites_per_unit(client, n),
+            tracers,
+            forward: whole.forward,
+            inverse: whole.inverse,
+        })
+    }
+
     /// Launches of model notes steps 4 to 6 (after the activation) through `update`, with
     /// `tracers` tracers per replica: the transforms' passes or the sparse list and stress
     /// sums, then the advection.
@@ -547,15 +562,9 @@ impl ModelBackend for CubeBackend {
             ..fields
         };
         let client = &fields.stress.client;
-        let n = p.l * p.l;
-        let plan = WholeStep {
-            sites: n,
-            per_unit: launch::sites_per_unit(client, n),
-            replicas: p.replicas,
-            tracers,
-            forward: whole.forward,
-            inverse: whole.inverse,
-        };
+        let plan = p
+            .whole_step(client, tracers)
+            .expect("whole steps run only where Propagation::whole_steps");
         let increments = increments(&fields);
         let buffers = launch::WholeStepBuffers {
             activation: activation_buffers(&fields),
@@ -571,7 +580,9 @@ impl ModelBackend for CubeBackend {
         };
         let units = launch::whole_step_units(client);
         let run = (slot, steps, window_limit);
-        launch::whole_steps(client, plan, units, &buffers, &rule, &params, run);
+        launch::whole_steps(
+            client, plan, p.replicas, units, &buffers, &rule, &params, run,
+        );
         fields
     }
 

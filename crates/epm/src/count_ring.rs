@@ -21,9 +21,13 @@ pub(crate) const RING: usize = 64;
 /// correct, only wasted.
 pub(crate) const DENSE: u32 = 3;
 
+/// Words of one replica's ring; the kernels find replica `r`'s at `r * RING_WORDS`, whatever
+/// the number of replicas (one compilation for every ensemble size).
+pub(crate) const RING_WORDS: usize = count_index(RING, 0);
+
 /// Words of the count buffer of `replicas` rings.
 pub(crate) fn words(replicas: usize) -> usize {
-    count_index(RING, 0) * replicas
+    RING_WORDS * replicas
 }
 
 /// The first non-finite stress the status records, if any: its step and its flat site (over
@@ -43,7 +47,7 @@ pub(crate) fn fault(status: &[i32], delivered: u64, to: u64) -> Option<(u64, usi
 /// The active-site count of each step `from..to` (at most one ring) of replica `replica`:
 /// the sum of its slot's sub-counters.
 pub(crate) fn step_counts(ring: &[i32], replica: usize, from: u64, to: u64) -> Vec<u32> {
-    let base = replica * words(1);
+    let base = replica * RING_WORDS;
     (from..to)
         .map(|s| {
             let slot = (s % RING as u64) as usize;

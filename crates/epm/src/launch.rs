@@ -467,14 +467,15 @@ pub struct WholeStepBuffers<'a> {
     pub fractions: &'a Handle,
 }
 
-/// `steps` dense steps of every replica from `params.step` (ring slot `slot`), in one launch of
-/// [`whole_steps`] with `cube_units` units per replica, stopping before a window start whose
-/// count is at most `window_limit` (0: never; `run` is `(slot, steps, window_limit)`). The
-/// steps must stay inside one count ring (`slot + steps <= RING`).
+/// `steps` dense steps of each of `replicas` replicas from `params.step` (ring slot `slot`), in
+/// one launch of [`whole_steps`] with `cube_units` units per replica, stopping before a window
+/// start whose count is at most `window_limit` (0: never; `run` is `(slot, steps,
+/// window_limit)`). The steps must stay inside one count ring (`slot + steps <= RING`).
 #[allow(clippy::too_many_arguments)]
 pub fn whole_steps<A: Activation>(
     client: &Client,
     plan: WholeStep,
+    replicas: usize,
     cube_units: u32,
     b: &WholeStepBuffers,
     rule: &A,
@@ -485,8 +486,8 @@ pub fn whole_steps<A: Activation>(
         slot as usize + steps as usize <= crate::count_ring::RING,
         "whole steps stay inside one count ring"
     );
-    let (n, all) = (plan.sites, plan.sites * plan.replicas);
-    let tracers = plan.tracers * plan.replicas;
+    let (n, all) = (plan.sites, plan.sites * replicas);
+    let tracers = plan.tracers * replicas;
     let a = &b.activation;
     let l = 1usize << (n.trailing_zeros() / 2);
     let lanes = plan.lanes();
@@ -496,7 +497,7 @@ pub fn whole_steps<A: Activation>(
     unsafe {
         whole_step::whole_steps::launch_unchecked::<A>(
             client,
-            CubeCount::new_1d(plan.replicas as u32),
+            CubeCount::new_1d(replicas as u32),
             CubeDim::new_1d(cube_units),
             lanes,
             vectors::<f32>(a.stress, all, lanes),
@@ -505,8 +506,8 @@ pub fn whole_steps<A: Activation>(
             vectors::<i32>(a.plastic, all, lanes),
             vectors::<f32>(a.strain_rate, all, lanes),
             whole::<u32>(a.active_count),
-            arg::<u32>(a.keys, 2 * plan.replicas),
-            arg::<f32>(a.parameters, plan.replicas),
+            arg::<u32>(a.keys, 2 * replicas),
+            arg::<f32>(a.parameters, replicas),
             rule.launch_arg(),
             v(&b.spectrum.re, all / 2),
             v(&b.spectrum.im, all / 2),
@@ -514,10 +515,10 @@ pub fn whole_steps<A: Activation>(
             v(&b.forward_scratch.im, all / 2),
             v(&b.filters.re, INCREMENT_FIELDS * n),
             v(&b.filters.im, INCREMENT_FIELDS * n),
-            v(&b.inverse_scratch.re, increments_len(n, plan.replicas)),
-            v(&b.inverse_scratch.im, increments_len(n, plan.replicas)),
-            v(&b.increments.re, increments_len(n, plan.replicas)),
-            v(&b.increments.im, increments_len(n, plan.replicas)),
+            v(&b.inverse_scratch.re, increments_len(n, replicas)),
+            v(&b.inverse_scratch.im, increments_len(n, replicas)),
+            v(&b.increments.re, increments_len(n, replicas)),
+            v(&b.increments.im, increments_len(n, replicas)),
             arg::<u32>(b.status, 2),
             arg::<f32>(b.twiddles.0, l / 2),
             arg::<f32>(b.twiddles.1, l / 2),

@@ -29,14 +29,9 @@ use crate::tracers::advect_tracer;
 /// The active sites of `replica` after the step counted in ring slot `slot`: the sum of its
 /// sub-counters ([`crate::activation::count_index`]).
 #[cube]
-fn slot_count(
-    active_count: &[Atomic<u32>],
-    replica: usize,
-    slot: u32,
-    #[comptime] replicas: usize,
-) -> u32 {
+fn slot_count(active_count: &[Atomic<u32>], replica: usize, slot: u32) -> u32 {
     let lanes = comptime![COUNT_LANES];
-    let ring = active_count.len() / comptime![replicas];
+    let ring = comptime![crate::count_ring::RING_WORDS];
     let first = replica * ring + slot as usize * comptime![COUNT_LANES * COUNT_STRIDE];
     let mut count = 0u32;
     #[unroll]
@@ -46,15 +41,15 @@ fn slot_count(
     count
 }
 
-/// The comptime shape of one whole-step launch.
+/// The comptime shape of one whole-step launch: one replica's, since each cube makes one
+/// replica and finds its fields, ring and tracers by its position. The number of replicas is
+/// the launch's cube count, so every ensemble size of a lattice runs one compiled kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WholeStep {
     /// Sites per replica, `L^2`.
     pub sites: usize,
     /// Sites per activation unit ([`crate::launch::sites_per_unit`]).
     pub per_unit: usize,
-    /// Replicas: one cube each.
-    pub replicas: usize,
     /// Tracers per replica.
     pub tracers: usize,
     /// The forward transform of the strain rates in row pairs (one half-size field per
@@ -130,7 +125,7 @@ pub fn whole_steps<R: ActivationRule, N: Size>(
         // so all stop together, and the host, which reads the counts after the launch, resumes
         // from this step.
         if window_limit > 0u32 && k > 0u32 && step % comptime![WINDOW as u32] == 0u32 {
-            if slot_count(active_count, replica, slot + k - 1, plan.replicas) <= window_limit {
+            if slot_count(active_count, replica, slot + k - 1) <= window_limit {
                 break;
             }
         }
@@ -158,7 +153,6 @@ pub fn whole_steps<R: ActivationRule, N: Size>(
                 plan.sites,
                 plan.per_unit,
                 comptime![plan.lanes()],
-                plan.replicas,
             );
             u += CUBE_DIM as usize;
         }
@@ -167,7 +161,7 @@ pub fn whole_steps<R: ActivationRule, N: Size>(
         // zeros (the same numbers bit for bit, as a single run's skipped steps): the cold
         // replicas of an ensemble have mostly such steps. Every unit reads the same count
         // after the barrier, so the cube's units take the branch together.
-        if slot_count(active_count, replica, slot + k, plan.replicas) > 0u32 {
+        if slot_count(active_count, replica, slot + k) > 0u32 {
             // Steps 4 and 5: the strain rate's spectrum, then the increments and the stress.
             transform_in_cube::<f32, N>(
                 replica,

@@ -575,7 +575,7 @@ impl<F: FftFloat> Fft2d<F> {
                     Transform::ForwardReal
                 };
                 let plan = self.in_cube_or_error(transform, groups)?;
-                self.run_in_cubes(&packed, output, fused, plan, cube_units);
+                self.run_in_cubes(&packed, output, fused, plan, (groups, cube_units));
             }
         }
         Ok(())
@@ -778,7 +778,7 @@ impl<F: FftFloat> Fft2d<F> {
                     }
                 };
                 let plan = self.in_cube_or_error(transform, groups)?;
-                self.run_in_cubes(spectrum, output, fused, plan, cube_units);
+                self.run_in_cubes(spectrum, output, fused, plan, (groups, cube_units));
             }
         }
         Ok(())
@@ -803,12 +803,12 @@ impl<F: FftFloat> Fft2d<F> {
     /// The passes of `transform` as one cube per group of `batch / groups` fields makes them
     /// ([`crate::kernels::in_cube`]), for kernels that transform as part of their work, in one
     /// vector width ([`CubeTransform::lanes_log2`]: the plan's lanes where every pass can take
-    /// them, else vectors of one). `None`
-    /// where the plan cannot: an axis in shared-memory lines, more than
-    /// [`crate::kernels::shared_line::MAX_PASSES`] passes on an axis, a field that is not
-    /// with longer columns than rows (one twiddle table, the rows' [`Fft2d::twiddles`], serves
-    /// both axes), or `groups` not
-    /// dividing the batch.
+    /// them, else vectors of one). The description is one group's: plans of any batch with the
+    /// same group size give the same one, and a kernel built on it runs any number of groups.
+    /// `None` where the plan cannot: an axis in shared-memory lines, more than
+    /// [`crate::kernels::shared_line::MAX_PASSES`] passes on an axis, a field with longer
+    /// columns than rows (one twiddle table, the rows' [`Fft2d::twiddles`], serves both axes),
+    /// or `groups` not dividing the batch.
     pub fn in_cube(&self, transform: Transform, groups: usize) -> Option<CubeTransform> {
         let (AxisKind::Radix(rows), AxisKind::Radix(columns)) =
             (&self.rows.kind, &self.columns.kind)
@@ -855,14 +855,25 @@ impl<F: FftFloat> Fft2d<F> {
         } else {
             0
         };
-        let (rows, row_passes) = pad(rows);
-        let (columns, column_passes) = pad(columns);
+        // One group's lines: the kernel moves them group by group.
+        let group = |passes: Vec<Pass>| {
+            let batch = self.shape.batch;
+            let fields = batch / groups;
+            passes
+                .into_iter()
+                .map(|pass| Pass {
+                    layout: pass.layout.first_fields(fields, batch),
+                    ..pass
+                })
+                .collect::<Vec<_>>()
+        };
+        let (rows, row_passes) = pad(group(rows));
+        let (columns, column_passes) = pad(group(columns));
         let transform = CubeTransform {
             rows,
             row_passes,
             columns,
             column_passes,
-            groups,
             lanes_log2: 0,
         };
         Some(transform.in_lanes(lanes_log2))
@@ -891,14 +902,15 @@ impl<F: FftFloat> Fft2d<F> {
             })
     }
 
-    /// One launch of [`in_cube::transform_cubes`]: the transform of `plan`, one cube per group.
+    /// One launch of [`in_cube::transform_cubes`]: the transform of `plan`, one cube of
+    /// `cube_units` units per group.
     fn run_in_cubes(
         &self,
         input: &ComplexBuffers,
         output: &ComplexBuffers,
         fused: Fused<'_>,
         plan: CubeTransform,
-        cube_units: u32,
+        (groups, cube_units): (usize, u32),
     ) {
         let len = self.shape.len();
         let n = self.shape.lx;
@@ -911,7 +923,7 @@ impl<F: FftFloat> Fft2d<F> {
         unsafe {
             in_cube::transform_cubes::launch_unchecked::<F>(
                 &self.client,
-                CubeCount::new_1d(plan.groups as u32),
+                CubeCount::new_1d(groups as u32),
                 CubeDim::new_1d(cube_units),
                 lanes,
                 vectors(&input.re, src_len),

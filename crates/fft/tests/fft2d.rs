@@ -772,6 +772,15 @@ fn transforms_in_one_cube_per_group_are_the_plans_bit_for_bit() {
     let fft = plan::<f32>(2, 16, 16, radix);
     assert!(fft.in_cube(epm_fft::Transform::ForwardReal, 3).is_none());
     assert!(fft.in_cube(epm_fft::Transform::ForwardReal, 2).is_some());
+    // The description is one group's: one kernel for any number of groups of a size.
+    let one_group = |batch, groups| {
+        plan::<f32>(batch, 16, 16, radix)
+            .in_cube(epm_fft::Transform::ForwardReal, groups)
+            .unwrap()
+    };
+    assert_eq!(one_group(2, 2), one_group(16, 16), "one field per group");
+    assert_eq!(one_group(4, 2), one_group(6, 3), "two fields per group");
+    assert_ne!(one_group(2, 2), one_group(4, 2));
 }
 
 #[test]

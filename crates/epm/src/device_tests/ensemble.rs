@@ -321,3 +321,33 @@ fn ensemble_runs_write_the_tables_of_their_single_runs() {
     }
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// The whole-step kernel's comptime shape is one replica's, so every ensemble size of a lattice
+/// runs one compiled kernel (on lavapipe a compilation takes some 20 s): the shapes of 1 to 16
+/// replicas are equal, and differ where the lattice or the tracers do.
+#[test]
+fn every_ensemble_size_runs_one_whole_step_kernel() {
+    use crate::backend::Propagation;
+    use crate::propagator::StepTables;
+    let client = device().client();
+    let config = Config::default();
+    let shape = |l: usize, replicas: usize, tracers: usize| {
+        let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
+        Propagation::new(&client, l, replicas, &tables, false, true)
+            .unwrap()
+            .whole_step(&client, tracers)
+    };
+    let one = shape(64, 1, 32);
+    assert_eq!(
+        one.is_some(),
+        epm::launch::whole_steps_for(&client, 64, 1),
+        "whole steps where the adapter takes them"
+    );
+    for replicas in [2, 3, 6, 16] {
+        assert_eq!(shape(64, replicas, 32), one, "{replicas} replicas");
+    }
+    if one.is_some() {
+        assert_ne!(shape(32, 4, 32), one, "another lattice");
+        assert_ne!(shape(64, 4, 16), one, "other tracers");
+    }
+}

@@ -9,8 +9,10 @@
 //! one vector width for the whole transform, `N = 2^lanes_log2` ([`CubeTransform::lanes_log2`]):
 //! four where every pass can take four lanes, so the cube's loads and stores are vectors of four
 //! as the separate launches' are (on lavapipe, the cost of a pass); else vectors of one. A batch is split
-//! into `groups` groups of whole fields (an ensemble's replicas), one cube each; cubes never
-//! touch each other's fields, and inside a cube [`sync_storage()`] orders the passes.
+//! into groups of whole fields (an ensemble's replicas), one cube each; cubes never touch each
+//! other's fields, and inside a cube [`sync_storage()`] orders the passes. A [`CubeTransform`]
+//! describes one group, and group `g`'s units are the first group's moved by `g` groups' lines:
+//! the same kernel serves any number of groups (one compilation for every ensemble size).
 
 use cubecl::prelude::*;
 
@@ -18,7 +20,9 @@ use super::radix::{Pass, first_pass_lanes_at, inner_pass_lanes_at};
 use super::shared_line::MAX_PASSES;
 
 /// The comptime description of one transform of a cube's group of fields: the passes of its
-/// rows, then of its columns, as the plan launches them (fusions included).
+/// rows, then of its columns, as the plan launches them (fusions included), with the layouts
+/// of one group ([`super::LineLayout::first_fields`]). The number of groups is the launch's, not part
+/// of the description.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CubeTransform {
     /// Row passes; the first `row_passes` are used.
@@ -29,8 +33,6 @@ pub struct CubeTransform {
     pub columns: [Pass; MAX_PASSES],
     /// Number of column passes.
     pub column_passes: usize,
-    /// Cubes the batch is split into, one group of fields each.
-    pub groups: usize,
     /// log2 of the vector width `N` of every pass and buffer (each pass's
     /// [`Pass::lanes_log2`]).
     pub lanes_log2: usize,
@@ -93,7 +95,6 @@ pub fn transform_in_cube<F: Float, N: Size>(
         tw_im,
         tag,
         plan.rows[0],
-        plan.groups,
     );
     later_in_cube::<F, N>(
         group,
@@ -106,7 +107,6 @@ pub fn transform_in_cube<F: Float, N: Size>(
         tag,
         plan.rows,
         plan.row_passes,
-        plan.groups,
     );
     // The columns read the rows' results: the scratch planes, read-only in this pass.
     let rows_re = scratch_re.slice(0, scratch_re.len());
@@ -125,7 +125,6 @@ pub fn transform_in_cube<F: Float, N: Size>(
         tw_im,
         tag,
         plan.columns[0],
-        plan.groups,
     );
     later_in_cube::<F, N>(
         group,
@@ -138,7 +137,6 @@ pub fn transform_in_cube<F: Float, N: Size>(
         tag,
         plan.columns,
         plan.column_passes,
-        plan.groups,
     );
 }
 
@@ -160,9 +158,8 @@ fn first_in_cube<F: Float, N: Size>(
     tw_im: &[F],
     tag: u32,
     #[comptime] pass: Pass,
-    #[comptime] groups: usize,
 ) {
-    let units = comptime![pass.units() / groups];
+    let units = comptime![pass.units()];
     let mut u = UNIT_POS as usize;
     while u < units {
         first_pass_lanes_at::<F, N>(
@@ -178,7 +175,7 @@ fn first_in_cube<F: Float, N: Size>(
             tw_re,
             tw_im,
             tag,
-            pass,
+            comptime![any_group(pass)],
         );
         u += CUBE_DIM as usize;
     }
@@ -199,16 +196,15 @@ fn later_in_cube<F: Float, N: Size>(
     tag: u32,
     #[comptime] passes: [Pass; MAX_PASSES],
     #[comptime] count: usize,
-    #[comptime] groups: usize,
 ) {
     if comptime![count > 1] {
         inner_in_cube::<F, N>(
-            group, data_re, data_im, acc, status, tw_re, tw_im, tag, passes[1], groups,
+            group, data_re, data_im, acc, status, tw_re, tw_im, tag, passes[1],
         );
     }
     if comptime![count > 2] {
         inner_in_cube::<F, N>(
-            group, data_re, data_im, acc, status, tw_re, tw_im, tag, passes[2], groups,
+            group, data_re, data_im, acc, status, tw_re, tw_im, tag, passes[2],
         );
     }
 }
@@ -226,9 +222,8 @@ fn inner_in_cube<F: Float, N: Size>(
     tw_im: &[F],
     tag: u32,
     #[comptime] pass: Pass,
-    #[comptime] groups: usize,
 ) {
-    let units = comptime![pass.units() / groups];
+    let units = comptime![pass.units()];
     let mut u = UNIT_POS as usize;
     while u < units {
         inner_pass_lanes_at::<F, N>(
@@ -240,11 +235,20 @@ fn inner_in_cube<F: Float, N: Size>(
             tw_re,
             tw_im,
             tag,
-            pass,
+            comptime![any_group(pass)],
         );
         u += CUBE_DIM as usize;
     }
     sync_storage();
+}
+
+/// `pass` (one group's) for the units of any group: group `g`'s units address its lines by
+/// the layout's steps, past the first group's `outer_count`.
+fn any_group(pass: Pass) -> Pass {
+    Pass {
+        layout: pass.layout.unbounded(),
+        ..pass
+    }
 }
 
 /// [`transform_in_cube()`] of group `CUBE_POS`: one launch for the whole batch

@@ -54,4 +54,27 @@ impl LineLayout {
     pub fn lines(&self) -> usize {
         self.outer_count << self.inner_log2
     }
+
+    /// The lines of one group of `fields` of the `of` this layout's batch holds (the first
+    /// `outer_count / of * fields` outer indices; a group's lines are contiguous since the field
+    /// is the outermost index).
+    pub fn first_fields(self, fields: usize, of: usize) -> Self {
+        Self {
+            outer_count: self.outer_count / of * fields,
+            ..self
+        }
+    }
+
+    /// The same lines with no bound on `outer`: a kernel that addresses groups of fields past
+    /// the first by the layout's steps alone, and bounds its units itself
+    /// ([`in_cube`], whose launches take any number of groups).
+    pub fn unbounded(self) -> Self {
+        Self {
+            outer_count: Self::UNBOUNDED,
+            ..self
+        }
+    }
+
+    /// `outer_count` of an [`LineLayout::unbounded`] layout (no lines to count).
+    pub const UNBOUNDED: usize = usize::MAX;
 }

@@ -150,7 +150,11 @@ fn locate(pos: usize, #[comptime] pass: Pass) -> (usize, usize, bool) {
     let block = rest & comptime![(1usize << block_log2) - 1];
     let outer = rest >> block_log2;
     let base = outer * comptime![layout.outer_step] + inner * comptime![layout.inner_step];
-    (base, block, outer < comptime![layout.outer_count])
+    let mut inside = true;
+    if comptime![layout.outer_count != LineLayout::UNBOUNDED] {
+        inside = outer < comptime![layout.outer_count];
+    }
+    (base, block, inside)
 }
 
 /// The `k` fused radix-2 stages on the `2^k` values held in `re`, `im`.
