@@ -493,13 +493,22 @@ fn stress_correlation_of_an_ar1_signal() {
 
 #[test]
 fn stress_correlation_equals_its_cpu_reference() {
+    // 700 updates: levels up to 9, past the buffers' first 8 (they grow); every third site of
+    // 600 and of 602 (200 and 201 sampled: the ring in vectors of four and of one), every site
+    // of 600; a save and restore half way, into a fresh observer.
+    for (sites, stride, lanes) in [(600, 3, 4), (602, 3, 1), (600, 1, 4)] {
+        let samples = usize::div_ceil(sites, stride);
+        assert_eq!(epm::observables::stress_correlation::lanes(samples), lanes);
+        stress_correlation_against_cpu(sites, stride);
+    }
+}
+
+fn stress_correlation_against_cpu(sites: usize, stride: usize) {
     use epm::observables::stress_correlation::{
         StressCorrelation, StressCorrelationOptions, stress_correlation_cpu,
     };
     use epm::observables::{Measurement, Persist};
-    // 700 updates: levels up to 9, past the buffers' first 8 (they grow); every third site of
-    // 600; a save and restore half way, into a fresh observer.
-    let (sites, stride, steps, p) = (600usize, 3usize, 700usize, 8usize);
+    let (steps, p) = (700usize, 8usize);
     let client = client();
     let mut rng = StdRng::seed_from_u64(21);
     let normal = Normal::new(0.0f64, 1.0).unwrap();
@@ -544,7 +553,7 @@ fn stress_correlation_equals_its_cpu_reference() {
         assert_eq!(origins[i], pairs as f64, "origins at lag {lag}");
         assert!(
             (values[i] - expected).abs() < 2e-5,
-            "C_sigma({lag}) = {} vs {expected}",
+            "{sites} sites, stride {stride}: C_sigma({lag}) = {} vs {expected}",
             values[i]
         );
     }

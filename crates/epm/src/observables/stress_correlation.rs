@@ -20,27 +20,47 @@ use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
 use crate::view::View;
 
-/// Sites per unit of the pair kernel.
+/// Sites per unit of the correlator kernel on CPU adapters: a unit runs every lag of its level
+/// over its sites, so each site's value is made once per level and update, not once per lag.
 pub const CHUNK: usize = 64;
 
+/// Sites per unit on GPUs: four sites through the 17 passes of a level (the new value and 16
+/// lags) are about the 64 sites one unit of one lag took before (2026-12-03), so a GPU keeps its
+/// units' depth and their number.
+pub const GPU_CHUNK: usize = 4;
+
+/// Sites per unit of [`correlate_stress()`] on this adapter.
+pub fn chunk_sites(client: &Client) -> usize {
+    if epm_fft::device::is_cpu_adapter(client) {
+        CHUNK
+    } else {
+        GPU_CHUNK
+    }
+}
+
 /// One update of every level that takes a value, levels `0 ..= top` (`levels = top + 1`), in
-/// one launch. Unit `(k, j, c)` works on chunk `c` (sites `c, c + chunks, ...`) of level `k`:
-/// `j = 0` stores the level's new value in its ring slot `count % p` (and, like every level,
-/// adds the sum of squares and of values); `j >= 1` multiplies the new value with the one `j`
-/// slots back. Level `k` held `count = index >> k` values before (`index`: level-0 updates
-/// before this one).
+/// one launch. Unit `(k, c)` works on chunk `c` (sites `c, c + chunks, ...`) of level `k`: it
+/// stores the level's new value in its ring slot `count % p` (adding the sum of squares and of
+/// values to the accumulator of lag 0), then multiplies it with the values `j` slots back, lag
+/// by lag. Level `k` held `count = index >> k` values before (`index`: level-0 updates before
+/// this one). The accumulators are `[level][lag][chunk][product, sum]`, each the sum over the
+/// chunk's sites in order.
 ///
 /// Level `k`'s new value is the average of level `k - 1`'s previous value (its ring slot
 /// `count - 1`) and its new one, both of this launch or of the ring, so every unit computes it
 /// from the stress itself without waiting for another: a level taking a value takes it at
-/// every level below too. The new values are written to slots no unit reads in this launch
-/// (pairs read `count - j`, averages `count - 1`). `prev + new` is exactly the block sum
+/// every level below too. The new values are written to slots no other unit reads in this
+/// launch (pairs read `count - j`, averages `count - 1`). `prev + new` is exactly the block sum
 /// `(0 + prev) + new` a buffer accumulating the two would hold.
+///
+/// The ring in vectors of `N` sampled sites (four where they make whole vectors; on lavapipe a
+/// load costs about the same for one value or four), the stress read site by site (sampled
+/// every `stride`-th): a unit's sums are then `N` partial sums, added at the end.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
-pub fn correlate_stress(
+pub fn correlate_stress<N: Size>(
     stress: &[f32],
-    ring: &mut [f32],
+    ring: &mut [Vector<f32, N>],
     accum: &mut [f32],
     index: u32,
     levels: u32,
@@ -48,50 +68,76 @@ pub fn correlate_stress(
     #[comptime] stride: usize,
     #[comptime] p: usize,
     #[comptime] chunks: usize,
+    #[comptime] lanes: usize,
 ) {
     let unit = ABSOLUTE_POS;
-    let per_level = comptime![p * chunks];
-    if unit >= levels as usize * per_level {
+    if unit >= levels as usize * chunks {
         terminate!();
     }
-    let k = (unit / per_level) as u32;
-    let j = ((unit % per_level) / chunks) as u32;
+    let k = (unit / chunks) as u32;
     let c = unit % chunks;
     let pu = comptime![p as u32];
     let count = index >> k;
-    let first_lag = select(k == 0u32, 1u32, comptime![(p / 2) as u32]);
-    if j != 0u32 && (j < first_lag || j > count) {
-        terminate!();
-    }
-    let per_chunk = comptime![samples.div_ceil(chunks)];
-    // `j = 0`: the slot being replaced; `j >= 1 <= count`: the value `j` back.
-    let slot = ((count - j) % pu) as usize;
-    let own = (k as usize * p + slot) * samples;
-    let mut product = 0.0f32;
-    let mut sum = 0.0f32;
+    let vectors = comptime![samples / lanes];
+    let per_chunk = comptime![(samples / lanes).div_ceil(chunks)];
+    let level = k as usize * p;
+    // Lag 0: the new value, its square and itself.
+    let new = (level + (count % pu) as usize) * vectors;
+    let mut product = Vector::<f32, N>::new(0.0f32);
+    let mut sum = Vector::<f32, N>::new(0.0f32);
     for i in 0..per_chunk {
-        let s = c + i * chunks;
-        if s < samples {
-            let mut v = stress[s * stride];
+        let q = c + i * chunks;
+        if q < vectors {
+            let mut v = Vector::<f32, N>::new(0.0f32);
+            #[unroll]
+            for l in 0..lanes {
+                v.insert(l, stress[(q * comptime![lanes] + l) * comptime![stride]]);
+            }
             for m in 1..k + 1 {
                 let below = m - 1;
                 let previous = ((index >> below) - 1u32) % pu;
-                v = (ring[(below as usize * p + previous as usize) * samples + s] + v) * 0.5f32;
+                let half = Vector::<f32, N>::new(0.5f32);
+                v = (ring[(below as usize * p + previous as usize) * vectors + q] + v) * half;
             }
-            if j == 0u32 {
-                product += v * v;
-                sum += v;
-                ring[own + s] = v;
-            } else {
-                product += v * ring[own + s];
-            }
+            product += v * v;
+            sum += v;
+            ring[new + q] = v;
         }
     }
-    let base = 2 * unit;
-    accum[base] += product;
-    if j == 0u32 {
-        accum[base + 1] += sum;
+    let lag0 = 2 * (level * chunks + c);
+    accum[lag0] += add_lanes::<N>(product, lanes);
+    accum[lag0 + 1] += add_lanes::<N>(sum, lanes);
+    // Lags `first_lag ..= min(count, p - 1)`: the new value (this unit's own stores) times the
+    // one `j` back.
+    let first_lag = select(k == 0u32, 1u32, comptime![(p / 2) as u32]);
+    let last_lag = select(count < pu, count, pu - 1u32);
+    for j in first_lag..last_lag + 1 {
+        let back = (level + ((count - j) % pu) as usize) * vectors;
+        let mut product = Vector::<f32, N>::new(0.0f32);
+        for i in 0..per_chunk {
+            let q = c + i * chunks;
+            if q < vectors {
+                product += ring[new + q] * ring[back + q];
+            }
+        }
+        accum[2 * ((level + j as usize) * chunks + c)] += add_lanes::<N>(product, lanes);
     }
+}
+
+/// The sum of `v`'s `lanes` values, in lane order.
+#[cube]
+fn add_lanes<N: Size>(v: Vector<f32, N>, #[comptime] lanes: usize) -> f32 {
+    let mut total = v.extract(0usize);
+    #[unroll]
+    for l in 1..lanes {
+        total += v.extract(l);
+    }
+    total
+}
+
+/// Sampled sites per vector of [`correlate_stress()`]'s ring, for `samples` sampled sites.
+pub fn lanes(samples: usize) -> usize {
+    if samples.is_multiple_of(4) { 4 } else { 1 }
 }
 
 /// Options of [`StressCorrelation`].
@@ -199,7 +245,7 @@ impl StressCorrelation {
                 self.options.site_stride
             };
             self.samples = sites.div_ceil(self.stride);
-            self.chunks = self.samples.div_ceil(CHUNK);
+            self.chunks = self.samples.div_ceil(chunk_sites(client));
         }
         let start = *self.start.get_or_insert(step);
         // Level k takes a new value once 2^k new values of level 0 are in: the averages sit at
@@ -209,16 +255,19 @@ impl StressCorrelation {
         self.grow(client, top + 1)?;
         let index = LagSchedule::device_index(index)?;
         let p = self.options.points_per_level;
-        let units = (top + 1) * p * self.chunks;
-        let dim = CubeDim::new_1d(64);
+        let units = (top + 1) * self.chunks;
+        // Small cubes: at L = 64 one level's 64 units are two cubes, one per core of a CPU.
+        let dim = CubeDim::new_1d(32);
         let n = self.samples;
         let buffers = self.buffers.as_ref().expect("grown");
+        let lanes = lanes(n);
         correlate_stress::launch(
             client,
             cubecl::calculate_cube_count_elemwise(client, units, dim),
             dim,
+            lanes,
             buffer::arg::<f32>(stress, sites),
-            buffer::arg::<f32>(&buffers.ring, buffers.ring_len()),
+            buffer::vectors::<f32>(&buffers.ring, buffers.ring_len(), lanes),
             buffer::arg::<f32>(&buffers.accum, buffers.accum_len()),
             index,
             (top + 1) as u32,
@@ -226,6 +275,7 @@ impl StressCorrelation {
             self.stride,
             p,
             self.chunks,
+            lanes,
         );
         for k in 0..=top {
             let count = self.counts[k];
