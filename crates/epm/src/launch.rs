@@ -9,7 +9,7 @@
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm_fft::ComplexBuffers;
-use epm_fft::buffer::{arg, vectors, whole};
+use epm_fft::buffer::{arg, vectors};
 
 use crate::activation::{Activation, StepParams, activation_step};
 use crate::propagator::{INCREMENT_FIELDS, plastic_strain, resynchronise, scale_spectrum};
@@ -120,7 +120,9 @@ fn grid(client: &Client, units: usize) -> (CubeCount, CubeDim) {
 }
 
 /// What the activation reads and writes: `replicas * sites` elements each, but `active_count`
-/// (one ring of per-step sub-counters per replica, [`crate::activation::count_index`]),
+/// (one ring of per-step sub-counters per replica, [`crate::activation::count_index`], each
+/// ring `count_index(64, 0)` words: the kernels find replica `r`'s at `r` rings, whatever the
+/// number of replicas),
 /// `event` (one word), `keys` (two words per replica, [`crate::activation::replica_keys`]) and
 /// `parameters` (one per replica, [`Activation::parameter`]).
 #[derive(Debug, Clone, Copy)]
@@ -188,7 +190,7 @@ pub fn activation_with_layout<A: Activation>(
         vectors::<f32>(b.sign, all, lanes),
         vectors::<i32>(b.plastic, all, lanes),
         vectors::<f32>(b.strain_rate, all, lanes),
-        whole::<u32>(b.active_count),
+        arg::<u32>(b.active_count, crate::count_ring::words(replicas)),
         arg::<u32>(b.event, 1),
         arg::<u32>(b.keys, 2 * replicas),
         arg::<f32>(b.parameters, replicas),
@@ -505,7 +507,7 @@ pub fn whole_steps<A: Activation>(
             vectors::<f32>(a.sign, all, lanes),
             vectors::<i32>(a.plastic, all, lanes),
             vectors::<f32>(a.strain_rate, all, lanes),
-            whole::<u32>(a.active_count),
+            arg::<u32>(a.active_count, crate::count_ring::words(replicas)),
             arg::<u32>(a.keys, 2 * replicas),
             arg::<f32>(a.parameters, replicas),
             rule.launch_arg(),

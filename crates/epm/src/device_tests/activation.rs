@@ -1,6 +1,7 @@
 //! The activation kernel against its CPU reference (bit for bit), and the random model's
 //! stationary activity against the requested one (within three standard errors).
 
+use crate::count_ring::RING_WORDS;
 use cubecl::prelude::*;
 use epm::activation::{
     Activation, COUNT_LANES, Random, StepParams, Thermal, activation_step_cpu, count_index,
@@ -45,11 +46,8 @@ impl DeviceState {
             plastic: client.create_from_slice(i32::as_bytes(&vec![0; n])),
             strain_rate: client.create_from_slice(f32::as_bytes(&strain_rate_of(active, sign))),
             // One ring per replica: room for as many replicas as the lattice has `SITES` sites.
-            counts: client.create_from_slice(u32::as_bytes(&vec![
-                0;
-                count_index(SLOTS, 0)
-                    * n.div_ceil(SITES)
-            ])),
+            counts: client
+                .create_from_slice(u32::as_bytes(&vec![0; RING_WORDS * n.div_ceil(SITES)])),
             event: client.create_from_slice(u32::as_bytes(&[0])),
         }
     }
@@ -62,9 +60,8 @@ impl DeviceState {
     /// The active-site count of ring slot `slot` of replica `r`.
     fn replica_count(&self, client: &Client, r: usize, slot: usize) -> u32 {
         let counts = u32::from_bytes(&client.read_one(self.counts.clone()).unwrap()).to_vec();
-        let ring = count_index(SLOTS, 0);
         (0..COUNT_LANES)
-            .map(|lane| counts[r * ring + count_index(slot, lane)])
+            .map(|lane| counts[r * RING_WORDS + count_index(slot, lane)])
             .sum()
     }
 }
