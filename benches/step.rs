@@ -33,7 +33,7 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use cubecl::prelude::*;
 use cubecl::server::Handle;
-use epm::activation::{StepParams, Thermal, count_index};
+use epm::activation::{StepParams, Thermal};
 use epm::fft::{Accumulate, ComplexBuffers, Fft2d, PlanOptions, Shape2d};
 use epm::launch;
 use epm::observables::measurements::Measurements;
@@ -457,7 +457,7 @@ impl Kernels {
             sign: f32s(&state.sign),
             plastic: i32s(&state.plastic),
             strain_rate: f32s(&strain_rate),
-            counts: u32s(&vec![0; count_index(1, 0)]),
+            counts: u32s(&vec![0; launch::count_words(1)]),
             event: u32s(&[0]),
             keys: u32s(&epm::activation::replica_keys(&[1])),
             parameters: f32s(&[TEMPERATURE as f32]),

@@ -119,10 +119,15 @@ fn grid(client: &Client, units: usize) -> (CubeCount, CubeDim) {
     )
 }
 
+/// Words of the `active_count` buffer of `replicas` replicas ([`ActivationBuffers`]): one
+/// ring of per-step sub-counters each ([`crate::activation::count_index`]), of one length for
+/// every number of replicas, so the kernels find replica `r`'s ring at `r` rings.
+pub fn count_words(replicas: usize) -> usize {
+    crate::count_ring::words(replicas)
+}
+
 /// What the activation reads and writes: `replicas * sites` elements each, but `active_count`
-/// (one ring of per-step sub-counters per replica, [`crate::activation::count_index`], each
-/// ring `count_index(64, 0)` words: the kernels find replica `r`'s at `r` rings, whatever the
-/// number of replicas),
+/// ([`count_words`]`(replicas)` words),
 /// `event` (one word), `keys` (two words per replica, [`crate::activation::replica_keys`]) and
 /// `parameters` (one per replica, [`Activation::parameter`]).
 #[derive(Debug, Clone, Copy)]
@@ -190,7 +195,7 @@ pub fn activation_with_layout<A: Activation>(
         vectors::<f32>(b.sign, all, lanes),
         vectors::<i32>(b.plastic, all, lanes),
         vectors::<f32>(b.strain_rate, all, lanes),
-        arg::<u32>(b.active_count, crate::count_ring::words(replicas)),
+        arg::<u32>(b.active_count, count_words(replicas)),
         arg::<u32>(b.event, 1),
         arg::<u32>(b.keys, 2 * replicas),
         arg::<f32>(b.parameters, replicas),
@@ -507,7 +512,7 @@ pub fn whole_steps<A: Activation>(
             vectors::<f32>(a.sign, all, lanes),
             vectors::<i32>(a.plastic, all, lanes),
             vectors::<f32>(a.strain_rate, all, lanes),
-            arg::<u32>(a.active_count, crate::count_ring::words(replicas)),
+            arg::<u32>(a.active_count, count_words(replicas)),
             arg::<u32>(a.keys, 2 * replicas),
             arg::<f32>(a.parameters, replicas),
             rule.launch_arg(),

@@ -1,7 +1,6 @@
 //! The activation kernel against its CPU reference (bit for bit), and the random model's
 //! stationary activity against the requested one (within three standard errors).
 
-use crate::count_ring::RING_WORDS;
 use cubecl::prelude::*;
 use epm::activation::{
     Activation, COUNT_LANES, Random, StepParams, Thermal, activation_step_cpu, count_index,
@@ -46,8 +45,12 @@ impl DeviceState {
             plastic: client.create_from_slice(i32::as_bytes(&vec![0; n])),
             strain_rate: client.create_from_slice(f32::as_bytes(&strain_rate_of(active, sign))),
             // One ring per replica: room for as many replicas as the lattice has `SITES` sites.
-            counts: client
-                .create_from_slice(u32::as_bytes(&vec![0; RING_WORDS * n.div_ceil(SITES)])),
+            counts: client.create_from_slice(u32::as_bytes(&vec![
+                0;
+                launch::count_words(
+                    n.div_ceil(SITES)
+                )
+            ])),
             event: client.create_from_slice(u32::as_bytes(&[0])),
         }
     }
@@ -61,7 +64,7 @@ impl DeviceState {
     fn replica_count(&self, client: &Client, r: usize, slot: usize) -> u32 {
         let counts = u32::from_bytes(&client.read_one(self.counts.clone()).unwrap()).to_vec();
         (0..COUNT_LANES)
-            .map(|lane| counts[r * RING_WORDS + count_index(slot, lane)])
+            .map(|lane| counts[r * launch::count_words(1) + count_index(slot, lane)])
             .sum()
     }
 }
