@@ -218,10 +218,10 @@ pub fn activation_step<R: ActivationRule, N: Size>(
     #[comptime] sites: usize,
     #[comptime] per_unit: usize,
     #[comptime] lanes: usize,
-    #[comptime] replicas: usize,
 ) {
     let stride = comptime![sites / per_unit];
-    if ABSOLUTE_POS >= comptime![stride * replicas] {
+    // One rate parameter per replica: the ensemble's size is the launch's, not the kernel's.
+    if ABSOLUTE_POS >= stride * parameters.len() {
         terminate!();
     }
     let replica = ABSOLUTE_POS / stride;

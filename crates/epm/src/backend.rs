@@ -17,7 +17,7 @@ use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm_fft::kernels::in_cube::CubeTransform;
 use epm_fft::{
-    Accumulate, ComplexBuffers, Fft2d, FftError, Input, PlanOptions, Shape2d, Transform,
+    Accumulate, ComplexBuffers, Fft2d, FftError, Input, Kernel, PlanOptions, Shape2d, Transform,
 };
 
 use crate::activation::{Activation, StepParams};
@@ -220,6 +220,19 @@ impl Propagation {
     /// asked for, and both plans run radix passes that one cube per replica can make.
     pub fn whole_steps(&self) -> bool {
         self.whole.is_some()
+    }
+
+    /// The transforms' kernels of a dense step through separate launches (the strain rates'
+    /// forward transform, then the filtered inverse), as they are compiled
+    /// ([`Fft2d::kernels`]): the same for every number of replicas, so the separate launches
+    /// too compile once per lattice for every ensemble size.
+    pub fn step_kernels(&self) -> Vec<Kernel> {
+        let mut kernels = self.forward.kernels(Transform::ForwardRealRows);
+        kernels.extend(self.inverse.kernels(Transform::InverseFilteredRows {
+            filters: INCREMENT_FIELDS,
+            accumulate: true,
+        }));
+        kernels
     }
 
     /// The whole-step kernel's comptime shape for `tracers` tracers per replica (`None` where

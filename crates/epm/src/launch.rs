@@ -211,7 +211,6 @@ pub fn activation_with_layout<A: Activation>(
         sites,
         per_unit,
         lanes,
-        replicas,
     );
 }
 
@@ -248,7 +247,6 @@ pub fn advection(
         arg::<f32>(&increments.re, increments_len(sites, replicas)),
         arg::<f32>(&increments.im, increments_len(sites, replicas)),
         (sites.trailing_zeros() / 2) as usize,
-        all,
         tracers,
     );
 }
@@ -268,7 +266,6 @@ pub mod resync {
             arg::<i32>(plastic, sites),
             arg::<f32>(strain, sites),
             unit,
-            sites,
         );
     }
 
@@ -289,7 +286,6 @@ pub mod resync {
             arg::<f32>(&spectrum.re, sites),
             arg::<f32>(&spectrum.im, sites),
             arg::<f32>(table, table_len),
-            sites,
             table_len,
         );
     }
@@ -304,7 +300,6 @@ pub mod resync {
             arg::<f32>(initial, sites),
             arg::<f32>(z_re, sites),
             arg::<f32>(stress, sites),
-            sites,
         );
     }
 }

@@ -357,26 +357,26 @@ pub fn stress_of_strain_cpu(e: &[Complex64], tables: &StepTables) -> Vec<Complex
 /// The plastic strain `eps_p = unit * count` of every site, from the signed count of its
 /// active steps (exact integers: the resynchronisation cannot drift).
 #[cube(launch)]
-pub fn plastic_strain(count: &[i32], strain: &mut [f32], unit: f32, #[comptime] n: usize) {
+pub fn plastic_strain(count: &[i32], strain: &mut [f32], unit: f32) {
     let s = ABSOLUTE_POS;
-    if s >= n {
+    if s >= strain.len() {
         terminate!();
     }
     strain[s] = f32::cast_from(count[s]) * unit;
 }
 
 /// `E *= table`, in place, one unit per wave vector (the stress of a plastic strain: table
-/// `2 mu G`); `n` wave vectors in all, the table's `table_len` repeated for each replica.
+/// `2 mu G`); as many wave vectors as `e_re` holds, the table's `table_len` repeated for each
+/// replica.
 #[cube(launch)]
 pub fn scale_spectrum(
     e_re: &mut [f32],
     e_im: &mut [f32],
     table: &[f32],
-    #[comptime] n: usize,
     #[comptime] table_len: usize,
 ) {
     let q = ABSOLUTE_POS;
-    if q >= n {
+    if q >= e_re.len() {
         terminate!();
     }
     let k = table[q % table_len];
@@ -387,9 +387,9 @@ pub fn scale_spectrum(
 /// The exact resynchronisation: `sigma = sigma_0 + 2 mu G * eps_p` from the inverse
 /// transform's real part.
 #[cube(launch)]
-pub fn resynchronise(initial: &[f32], z_re: &[f32], stress: &mut [f32], #[comptime] n: usize) {
+pub fn resynchronise(initial: &[f32], z_re: &[f32], stress: &mut [f32]) {
     let s = ABSOLUTE_POS;
-    if s >= n {
+    if s >= stress.len() {
         terminate!();
     }
     stress[s] = initial[s] + z_re[s];

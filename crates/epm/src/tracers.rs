@@ -209,11 +209,11 @@ pub fn advect_tracers<N: Size>(
     increments_re: &[Vector<f32, N>],
     increments_im: &[Vector<f32, N>],
     #[comptime] log2_l: usize,
-    #[comptime] count: usize,
     #[comptime] per_replica: usize,
 ) {
     let i = ABSOLUTE_POS;
-    if i >= count {
+    // Two cells per tracer: the ensemble's size is the launch's, not the kernel's.
+    if i >= cells.len() / 2 {
         terminate!();
     }
     advect_tracer::<N>(

@@ -50,7 +50,7 @@ pub mod twiddles;
 pub use error::FftError;
 pub use field::ComplexField;
 pub use plan::{
-    Accumulate, ComplexBuffers, Fft2d, FftFloat, Input, PlanOptions, Strategy, Transform,
+    Accumulate, ComplexBuffers, Fft2d, FftFloat, Input, Kernel, PlanOptions, Strategy, Transform,
 };
 pub use planner::Fft2dPlanner;
 pub use shape::{MAX_LEN, Shape2d};

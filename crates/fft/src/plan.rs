@@ -142,7 +142,8 @@ pub enum Input {
     },
 }
 
-/// A transform of a plan made in one cube per group of fields ([`Fft2d::in_cube`]).
+/// A transform of a plan, as [`Fft2d::in_cube`] makes it in one cube per group of fields and
+/// [`Fft2d::kernels`] describes its separate launches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transform {
     /// [`Fft2d::forward_real`].
@@ -164,6 +165,15 @@ pub enum Transform {
         /// An [`Accumulate`] is given.
         accumulate: bool,
     },
+}
+
+/// One launch of a plan's separate kernels, as it is compiled ([`Fft2d::kernels`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// An axis in shared-memory lines ([`crate::kernels::shared_line`]).
+    Lines(LinePlan),
+    /// One radix pass ([`crate::kernels::radix`]).
+    Pass(Pass),
 }
 
 /// The accumulation fused into the last store of [`Fft2d::inverse_filtered`].
@@ -235,6 +245,18 @@ struct AxisRun {
 }
 
 impl AxisRun {
+    /// An axis in shared-memory lines as this run launches it.
+    fn lines(&self, plan: &LinePlan) -> LinePlan {
+        LinePlan {
+            inverse: self.inverse,
+            norm_log2: self.norm_log2,
+            zero_imag: self.load == Load::Real,
+            row_pairs: self.load == Load::RealRows,
+            fusion: self.fusion,
+            ..*plan
+        }
+    }
+
     /// The passes of an axis as this run launches them: the direction everywhere, the real
     /// input and the filter on the first, the normalisation and the accumulation on the last.
     fn passes(&self, passes: &[Pass]) -> Vec<Pass> {
@@ -616,7 +638,6 @@ impl<F: FftFloat> Fft2d<F> {
                 buffer::arg::<F>(&spectrum_b.im, len),
                 self.shape.ly.trailing_zeros() as usize,
                 self.shape.lx.trailing_zeros() as usize,
-                len,
             );
         }
         Ok(())
@@ -650,7 +671,6 @@ impl<F: FftFloat> Fft2d<F> {
                 buffer::arg::<F>(&spectrum_b.im, len),
                 buffer::arg::<F>(&packed.re, len),
                 buffer::arg::<F>(&packed.im, len),
-                len,
             );
         }
         let output = ComplexBuffers {
@@ -823,18 +843,7 @@ impl<F: FftFloat> Fft2d<F> {
         {
             return None;
         }
-        let (row_run, column_run) = match transform {
-            Transform::ForwardReal => self.axis_runs(false, Load::Real, None, false, false),
-            Transform::ForwardRealRows => self.axis_runs(false, Load::RealRows, None, false, true),
-            Transform::InverseFiltered {
-                filters,
-                accumulate,
-            } => self.axis_runs(true, Load::Complex, Some(filters), accumulate, false),
-            Transform::InverseFilteredRows {
-                filters,
-                accumulate,
-            } => self.axis_runs(true, Load::Complex, Some(filters), accumulate, true),
-        };
+        let (row_run, column_run) = self.transform_runs(transform);
         let pad = |passes: Vec<Pass>| {
             let mut out = [passes[0]; MAX_PASSES];
             out[..passes.len()].copy_from_slice(&passes);
@@ -877,6 +886,33 @@ impl<F: FftFloat> Fft2d<F> {
             lanes_log2: 0,
         };
         Some(transform.in_lanes(lanes_log2))
+    }
+
+    /// The kernels `transform` launches through the plan's separate launches, in order, as
+    /// they are compiled. They describe the shape and the transform, not the batch (each
+    /// kernel stops at the fields its destination holds): plans of every batch of a shape, an
+    /// ensemble of any size, run the same compiled kernels.
+    pub fn kernels(&self, transform: Transform) -> Vec<Kernel> {
+        let (rows, columns) = self.transform_runs(transform);
+        let mut launches = self.axis_launches(&self.rows, rows);
+        launches.extend(self.axis_launches(&self.columns, columns));
+        launches.into_iter().map(|(kernel, _)| kernel).collect()
+    }
+
+    /// What the rows and the columns do in `transform`.
+    fn transform_runs(&self, transform: Transform) -> (AxisRun, AxisRun) {
+        match transform {
+            Transform::ForwardReal => self.axis_runs(false, Load::Real, None, false, false),
+            Transform::ForwardRealRows => self.axis_runs(false, Load::RealRows, None, false, true),
+            Transform::InverseFiltered {
+                filters,
+                accumulate,
+            } => self.axis_runs(true, Load::Complex, Some(filters), accumulate, false),
+            Transform::InverseFilteredRows {
+                filters,
+                accumulate,
+            } => self.axis_runs(true, Load::Complex, Some(filters), accumulate, true),
+        }
     }
 
     /// The twiddle tables of the rows (`n / 2` forward twiddles each, real and imaginary), which
@@ -1173,6 +1209,26 @@ impl<F: FftFloat> Fft2d<F> {
         (h_re, h_im, acc, status, tag, src_len)
     }
 
+    /// The launches of one axis in `run`, in order: each kernel as it is compiled (for any
+    /// batch, [`Fft2d::kernels`]) and its units (cubes for lines, units for passes).
+    fn axis_launches(&self, axis: &Axis, run: AxisRun) -> Vec<(Kernel, usize)> {
+        let batch = self.shape.batch;
+        match &axis.kind {
+            AxisKind::Shared(plan) => {
+                let plan = run.lines(plan);
+                vec![(Kernel::Lines(plan.for_any_batch(batch)), plan.cubes())]
+            }
+            AxisKind::Radix(passes) => run
+                .passes(passes)
+                .into_iter()
+                .map(|pass| {
+                    let pass = pass.with_lanes(self.lanes_log2);
+                    (Kernel::Pass(pass.for_any_batch(batch)), pass.units())
+                })
+                .collect(),
+        }
+    }
+
     fn run_axis(
         &self,
         axis: &Axis,
@@ -1183,26 +1239,94 @@ impl<F: FftFloat> Fft2d<F> {
     ) {
         let len = self.shape.len();
         let n = 1usize << axis.log2_n;
-        match &axis.kind {
-            AxisKind::Shared(plan) => {
-                let plan = LinePlan {
-                    inverse: run.inverse,
-                    norm_log2: run.norm_log2,
-                    zero_imag: run.load == Load::Real,
-                    row_pairs: run.load == Load::RealRows,
-                    fusion: run.fusion,
-                    ..*plan
-                };
-                let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, 1);
-                let src_len = src_len << usize::from(plan.row_pairs);
-                let count = CubeCount::new_1d(plan.cubes() as u32);
-                // SAFETY: buffers were checked to hold `len` elements; each cube reads and writes
-                // the `n` elements of its own lines, all inside `len`.
+        for (i, (kernel, units)) in self.axis_launches(axis, run).into_iter().enumerate() {
+            let pass = match kernel {
+                Kernel::Pass(pass) => pass,
+                Kernel::Lines(plan) => {
+                    let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, 1);
+                    let src_len = src_len << usize::from(plan.row_pairs);
+                    // SAFETY: buffers were checked to hold `len` elements; each cube reads and
+                    // writes the `n` elements of its own lines, all inside `len`.
+                    unsafe {
+                        shared_line::shared_lines::launch_unchecked::<F>(
+                            &self.client,
+                            CubeCount::new_1d(units as u32),
+                            CubeDim::new_1d(plan.cube_units() as u32),
+                            buffer::arg::<F>(&src.re, src_len),
+                            buffer::arg::<F>(&src.im, src_len),
+                            h_re,
+                            h_im,
+                            buffer::arg::<F>(&dst.re, len),
+                            buffer::arg::<F>(&dst.im, len),
+                            acc,
+                            status,
+                            buffer::arg::<F>(&axis.tw_re, n / 2),
+                            buffer::arg::<F>(&axis.tw_im, n / 2),
+                            tag,
+                            plan,
+                        );
+                    }
+                    continue;
+                }
+            };
+            let (count, dim) = self.elementwise(units);
+            if pass.lanes_log2 > 0 {
+                let lanes = 1 << pass.lanes_log2;
+                let vectors = |h: &Handle| buffer::vectors::<F>(h, len, lanes);
+                let twiddles = |h: &Handle| buffer::arg::<F>(h, n / 2);
+                let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, lanes);
+                let src_len = src_len << usize::from(pass.row_pairs);
+                // SAFETY: as below; a lanes unit covers `lanes` units' blocks, which
+                // sit side by side and start at a multiple of `lanes` (`with_lanes`).
                 unsafe {
-                    shared_line::shared_lines::launch_unchecked::<F>(
+                    if i == 0 {
+                        radix::first_pass_lanes::launch_unchecked::<F>(
+                            &self.client,
+                            count,
+                            dim,
+                            lanes,
+                            buffer::vectors::<F>(&src.re, src_len, lanes),
+                            buffer::vectors::<F>(&src.im, src_len, lanes),
+                            h_re,
+                            h_im,
+                            vectors(&dst.re),
+                            vectors(&dst.im),
+                            acc,
+                            status,
+                            twiddles(&axis.tw_re),
+                            twiddles(&axis.tw_im),
+                            tag,
+                            pass,
+                        );
+                    } else {
+                        radix::inner_pass_lanes::launch_unchecked::<F>(
+                            &self.client,
+                            count,
+                            dim,
+                            lanes,
+                            vectors(&dst.re),
+                            vectors(&dst.im),
+                            acc,
+                            status,
+                            twiddles(&axis.tw_re),
+                            twiddles(&axis.tw_im),
+                            tag,
+                            pass,
+                        );
+                    }
+                }
+                continue;
+            }
+            let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, 1);
+            let src_len = src_len << usize::from(pass.row_pairs);
+            // SAFETY: buffers were checked to hold `len` elements; the units map one to
+            // one onto blocks of lines inside the batch, and the kernels stop past it.
+            unsafe {
+                if i == 0 {
+                    radix::first_pass::launch_unchecked::<F>(
                         &self.client,
                         count,
-                        CubeDim::new_1d(plan.cube_units() as u32),
+                        dim,
                         buffer::arg::<F>(&src.re, src_len),
                         buffer::arg::<F>(&src.im, src_len),
                         h_re,
@@ -1214,100 +1338,22 @@ impl<F: FftFloat> Fft2d<F> {
                         buffer::arg::<F>(&axis.tw_re, n / 2),
                         buffer::arg::<F>(&axis.tw_im, n / 2),
                         tag,
-                        plan,
+                        pass,
                     );
-                }
-            }
-            AxisKind::Radix(passes) => {
-                for (i, pass) in run.passes(passes).into_iter().enumerate() {
-                    let pass = pass.with_lanes(self.lanes_log2);
-                    let (count, dim) = self.elementwise(pass.units());
-                    if pass.lanes_log2 > 0 {
-                        let lanes = 1 << pass.lanes_log2;
-                        let vectors = |h: &Handle| buffer::vectors::<F>(h, len, lanes);
-                        let twiddles = |h: &Handle| buffer::arg::<F>(h, n / 2);
-                        let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, lanes);
-                        let src_len = src_len << usize::from(pass.row_pairs);
-                        // SAFETY: as below; a lanes unit covers `lanes` units' blocks, which
-                        // sit side by side and start at a multiple of `lanes` (`with_lanes`).
-                        unsafe {
-                            if i == 0 {
-                                radix::first_pass_lanes::launch_unchecked::<F>(
-                                    &self.client,
-                                    count,
-                                    dim,
-                                    lanes,
-                                    buffer::vectors::<F>(&src.re, src_len, lanes),
-                                    buffer::vectors::<F>(&src.im, src_len, lanes),
-                                    h_re,
-                                    h_im,
-                                    vectors(&dst.re),
-                                    vectors(&dst.im),
-                                    acc,
-                                    status,
-                                    twiddles(&axis.tw_re),
-                                    twiddles(&axis.tw_im),
-                                    tag,
-                                    pass,
-                                );
-                            } else {
-                                radix::inner_pass_lanes::launch_unchecked::<F>(
-                                    &self.client,
-                                    count,
-                                    dim,
-                                    lanes,
-                                    vectors(&dst.re),
-                                    vectors(&dst.im),
-                                    acc,
-                                    status,
-                                    twiddles(&axis.tw_re),
-                                    twiddles(&axis.tw_im),
-                                    tag,
-                                    pass,
-                                );
-                            }
-                        }
-                        continue;
-                    }
-                    let (h_re, h_im, acc, status, tag, src_len) = self.fused_args(fused, 1);
-                    let src_len = src_len << usize::from(pass.row_pairs);
-                    // SAFETY: buffers were checked to hold `len` elements; the units map one to
-                    // one onto blocks of lines inside the batch, and the kernels stop past it.
-                    unsafe {
-                        if i == 0 {
-                            radix::first_pass::launch_unchecked::<F>(
-                                &self.client,
-                                count,
-                                dim,
-                                buffer::arg::<F>(&src.re, src_len),
-                                buffer::arg::<F>(&src.im, src_len),
-                                h_re,
-                                h_im,
-                                buffer::arg::<F>(&dst.re, len),
-                                buffer::arg::<F>(&dst.im, len),
-                                acc,
-                                status,
-                                buffer::arg::<F>(&axis.tw_re, n / 2),
-                                buffer::arg::<F>(&axis.tw_im, n / 2),
-                                tag,
-                                pass,
-                            );
-                        } else {
-                            radix::inner_pass::launch_unchecked::<F>(
-                                &self.client,
-                                count,
-                                dim,
-                                buffer::arg::<F>(&dst.re, len),
-                                buffer::arg::<F>(&dst.im, len),
-                                acc,
-                                status,
-                                buffer::arg::<F>(&axis.tw_re, n / 2),
-                                buffer::arg::<F>(&axis.tw_im, n / 2),
-                                tag,
-                                pass,
-                            );
-                        }
-                    }
+                } else {
+                    radix::inner_pass::launch_unchecked::<F>(
+                        &self.client,
+                        count,
+                        dim,
+                        buffer::arg::<F>(&dst.re, len),
+                        buffer::arg::<F>(&dst.im, len),
+                        acc,
+                        status,
+                        buffer::arg::<F>(&axis.tw_re, n / 2),
+                        buffer::arg::<F>(&axis.tw_im, n / 2),
+                        tag,
+                        pass,
+                    );
                 }
             }
         }

@@ -5,7 +5,9 @@ use std::sync::OnceLock;
 
 use cubecl::prelude::*;
 use epm_fft::reference::{dft2d, relative_l2, rustfft2d};
-use epm_fft::{ComplexBuffers, ComplexField, Fft2d, FftError, PlanOptions, Shape2d, Strategy};
+use epm_fft::{
+    ComplexBuffers, ComplexField, Fft2d, FftError, PlanOptions, Shape2d, Strategy, Transform,
+};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 fn client() -> Client {
@@ -770,17 +772,57 @@ fn transforms_in_one_cube_per_group_are_the_plans_bit_for_bit() {
         Err(FftError::StrategyUnsupported { .. })
     ));
     let fft = plan::<f32>(2, 16, 16, radix);
-    assert!(fft.in_cube(epm_fft::Transform::ForwardReal, 3).is_none());
-    assert!(fft.in_cube(epm_fft::Transform::ForwardReal, 2).is_some());
+    assert!(fft.in_cube(Transform::ForwardReal, 3).is_none());
+    assert!(fft.in_cube(Transform::ForwardReal, 2).is_some());
     // The description is one group's: one kernel for any number of groups of a size.
     let one_group = |batch, groups| {
         plan::<f32>(batch, 16, 16, radix)
-            .in_cube(epm_fft::Transform::ForwardReal, groups)
+            .in_cube(Transform::ForwardReal, groups)
             .unwrap()
     };
     assert_eq!(one_group(2, 2), one_group(16, 16), "one field per group");
     assert_eq!(one_group(4, 2), one_group(6, 3), "two fields per group");
     assert_ne!(one_group(2, 2), one_group(4, 2));
+}
+
+#[test]
+fn separate_launches_compile_once_for_every_batch() {
+    // The kernels' comptime descriptions hold the shape and the transform, not the batch: an
+    // ensemble of any size runs the kernels compiled for the first (each stops at the fields
+    // its destination holds; the batches of 3 and 6 above check that it stops right).
+    let transforms = [
+        Transform::ForwardReal,
+        Transform::ForwardRealRows,
+        Transform::InverseFiltered {
+            filters: 3,
+            accumulate: true,
+        },
+        Transform::InverseFilteredRows {
+            filters: 3,
+            accumulate: false,
+        },
+    ];
+    for (strategy, lanes_log2) in [
+        (Strategy::RadixPasses, 0),
+        (Strategy::RadixPasses, 2),
+        (Strategy::SharedLines, 0),
+    ] {
+        let options = PlanOptions {
+            strategy,
+            lanes_log2,
+            ..PlanOptions::default()
+        };
+        for transform in transforms {
+            let kernels = |batch, l| plan::<f32>(batch, l, l, options).kernels(transform);
+            let one = kernels(3, 64);
+            let case = format!("{strategy:?}, lanes 2^{lanes_log2}, {transform:?}");
+            assert!(!one.is_empty(), "{case}");
+            for batch in [6, 9, 48] {
+                assert_eq!(kernels(batch, 64), one, "{case}: batch {batch}");
+            }
+            assert_ne!(kernels(3, 32), one, "{case}: another shape");
+        }
+    }
 }
 
 #[test]

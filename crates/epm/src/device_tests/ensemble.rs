@@ -326,17 +326,24 @@ fn ensemble_runs_write_the_tables_of_their_single_runs() {
 /// runs one compiled kernel (on lavapipe a compilation takes some 20 s): the shapes of 1 to 16
 /// replicas are equal, and differ where the lattice or the tracers do.
 #[test]
-fn every_ensemble_size_runs_one_whole_step_kernel() {
+fn every_ensemble_size_runs_the_same_compiled_kernels() {
     use crate::backend::Propagation;
     use crate::propagator::StepTables;
     let client = device().client();
     let config = Config::default();
-    let shape = |l: usize, replicas: usize, tracers: usize| {
+    let propagation = |l: usize, replicas: usize| {
         let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
-        Propagation::new(&client, l, replicas, &tables, false, true)
-            .unwrap()
-            .whole_step(&client, tracers)
+        Propagation::new(&client, l, replicas, &tables, false, true).unwrap()
     };
+    // The separate launches' transforms (GPUs; CPU adapters past the whole step's size).
+    let kernels = |l, replicas| propagation(l, replicas).step_kernels();
+    let separate = kernels(64, 1);
+    for replicas in [2, 3, 6, 16, 64] {
+        assert_eq!(kernels(64, replicas), separate, "{replicas} replicas");
+    }
+    assert_ne!(kernels(32, 4), separate, "another lattice");
+    // The whole-step kernel.
+    let shape = |l, replicas, tracers| propagation(l, replicas).whole_step(&client, tracers);
     let one = shape(64, 1, 32);
     assert_eq!(
         one.is_some(),

@@ -100,6 +100,17 @@ impl Pass {
         (self.layout.lines() << (self.log2_n - self.radix_log2)) >> self.lanes_log2
     }
 
+    /// This pass as its kernel is compiled for a plan of `batch` fields: with one field's
+    /// layout ([`LineLayout::first_fields`]), since the kernel bounds its units by its
+    /// destination's length (`locate`), so plans of every batch of a shape (every ensemble size)
+    /// run the same compiled kernels.
+    pub fn for_any_batch(self, batch: usize) -> Self {
+        Self {
+            layout: self.layout.first_fields(1, batch),
+            ..self
+        }
+    }
+
     /// This pass in `2^max_lanes_log2` lanes where its values sit that many side by side, else
     /// scalar: columns when there are that many (neighbouring units are neighbouring columns,
     /// same block); rows from stage `l` on (neighbouring units are neighbouring `j` of one
@@ -140,9 +151,11 @@ pub fn bit_reverse(i: usize, #[comptime] bits: usize) -> usize {
 }
 
 /// Address of element 0 of the line of unit `pos`, and the index of its block within the line.
-/// The units of one field are contiguous (the field is the outermost index of `pos`).
+/// The units of one field are contiguous (the field is the outermost index of `pos`). A
+/// launched pass is compiled for any batch ([`Pass::for_any_batch`]): its units stop at the
+/// fields its destination holds, `values` values of whole fields.
 #[cube]
-fn locate(pos: usize, #[comptime] pass: Pass) -> (usize, usize, bool) {
+fn locate(pos: usize, values: usize, #[comptime] pass: Pass) -> (usize, usize, bool) {
     let layout = comptime![pass.layout];
     let block_log2 = comptime![pass.log2_n - pass.radix_log2];
     let inner = pos & comptime![(1usize << layout.inner_log2) - 1];
@@ -152,7 +165,7 @@ fn locate(pos: usize, #[comptime] pass: Pass) -> (usize, usize, bool) {
     let base = outer * comptime![layout.outer_step] + inner * comptime![layout.inner_step];
     let mut inside = true;
     if comptime![layout.outer_count != LineLayout::UNBOUNDED] {
-        inside = outer < comptime![layout.outer_count];
+        inside = outer < values >> comptime![layout.outer_step.trailing_zeros() as usize];
     }
     (base, block, inside)
 }
@@ -271,7 +284,7 @@ pub fn first_pass<F: Float>(
     tag: u32,
     #[comptime] pass: Pass,
 ) {
-    let (base, block, inside) = locate(ABSOLUTE_POS, pass);
+    let (base, block, inside) = locate(ABSOLUTE_POS, dst_re.len(), pass);
     if inside {
         let radix = comptime![1usize << pass.radix_log2];
         let es = comptime![pass.layout.elem_stride];
@@ -321,7 +334,7 @@ pub fn inner_pass<F: Float>(
     tag: u32,
     #[comptime] pass: Pass,
 ) {
-    let (base, block, inside) = locate(ABSOLUTE_POS, pass);
+    let (base, block, inside) = locate(ABSOLUTE_POS, data_re.len(), pass);
     if inside {
         let radix = comptime![1usize << pass.radix_log2];
         let h = comptime![1usize << pass.stage];
@@ -483,7 +496,8 @@ pub fn first_pass_lanes_at<F: Float, N: Size>(
     #[comptime] pass: Pass,
 ) {
     let lanes_log2 = comptime![pass.lanes_log2];
-    let (base, block, inside) = locate(pos << lanes_log2, pass);
+    let values = dst_re.len() << lanes_log2;
+    let (base, block, inside) = locate(pos << lanes_log2, values, pass);
     if inside {
         let radix = comptime![1usize << pass.radix_log2];
         let es = comptime![pass.layout.elem_stride];
@@ -598,7 +612,8 @@ pub fn inner_pass_lanes_at<F: Float, N: Size>(
     #[comptime] pass: Pass,
 ) {
     let lanes_log2 = comptime![pass.lanes_log2];
-    let (base, block, inside) = locate(pos << lanes_log2, pass);
+    let values = data_re.len() << lanes_log2;
+    let (base, block, inside) = locate(pos << lanes_log2, values, pass);
     if inside {
         let radix = comptime![1usize << pass.radix_log2];
         let h = comptime![1usize << pass.stage];

@@ -8,7 +8,8 @@
 use cubecl::prelude::*;
 
 /// Split the spectrum `z` of `a + i b` into the spectra of `a` and `b`.
-/// `log2_lx`, `log2_ly` give the field shape; one unit per element of the batch.
+/// `log2_lx`, `log2_ly` give the field shape; one unit per element of the batch (`z`'s length,
+/// not compiled in: one kernel for every batch of a shape).
 #[cube(launch_unchecked)]
 pub fn separate<F: Float>(
     z_re: &[F],
@@ -19,10 +20,9 @@ pub fn separate<F: Float>(
     b_im: &mut [F],
     #[comptime] log2_ly: usize,
     #[comptime] log2_lx: usize,
-    #[comptime] len: usize,
 ) {
     let pos = ABSOLUTE_POS;
-    if pos >= len {
+    if pos >= z_re.len() {
         terminate!();
     }
     let lx_mask = comptime![(1usize << log2_lx) - 1];
@@ -43,7 +43,7 @@ pub fn separate<F: Float>(
 }
 
 /// `z = a + i b` for spectra `a`, `b`: the input of an inverse transform that returns the two
-/// real fields as its real and imaginary planes.
+/// real fields as its real and imaginary planes; one unit per element of `z`.
 #[cube(launch_unchecked)]
 pub fn combine<F: Float>(
     a_re: &[F],
@@ -52,10 +52,9 @@ pub fn combine<F: Float>(
     b_im: &[F],
     z_re: &mut [F],
     z_im: &mut [F],
-    #[comptime] len: usize,
 ) {
     let pos = ABSOLUTE_POS;
-    if pos >= len {
+    if pos >= z_re.len() {
         terminate!();
     }
     z_re[pos] = a_re[pos] - b_im[pos];

@@ -74,6 +74,16 @@ impl LinePlan {
     pub fn cubes(&self) -> usize {
         self.layout.lines() >> self.lines_per_cube_log2
     }
+
+    /// This plan as its kernel is compiled for a plan of `batch` fields: one field's layout,
+    /// the kernel's cubes stopping at the fields its destination holds (as
+    /// [`Pass::for_any_batch`]).
+    pub fn for_any_batch(self, batch: usize) -> Self {
+        Self {
+            layout: self.layout.first_fields(1, batch),
+            ..self
+        }
+    }
 }
 
 /// Shared memory `lines` lines of length `n` need, in bytes.
@@ -156,7 +166,8 @@ pub fn shared_lines<F: Float>(
     let inner = line & comptime![(1usize << layout.inner_log2) - 1];
     let outer = line >> comptime![layout.inner_log2];
     let base = outer * comptime![layout.outer_step] + inner * comptime![layout.inner_step];
-    let inside = outer < comptime![layout.outer_count];
+    // Compiled for any batch (`LinePlan::for_any_batch`): the fields the destination holds.
+    let inside = outer < dst_re.len() >> comptime![layout.outer_step.trailing_zeros() as usize];
     let line_off = line_local * n;
 
     let mut sh_re = Shared::<[F]>::new_slice(comptime![n * lpc]);
