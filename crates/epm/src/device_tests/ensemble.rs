@@ -322,9 +322,10 @@ fn ensemble_runs_write_the_tables_of_their_single_runs() {
     std::fs::remove_dir_all(&root).unwrap();
 }
 
-/// The whole-step kernel's comptime shape is one replica's, so every ensemble size of a lattice
-/// runs one compiled kernel (on lavapipe a compilation takes some 20 s): the shapes of 1 to 16
-/// replicas are equal, and differ where the lattice or the tracers do.
+/// Every ensemble size of a lattice runs the same compiled kernels (on lavapipe a new shape
+/// compiles for seconds): the separate launches' transforms of 1 to 64 replicas are the same
+/// kernels, and so are the whole-step kernel's shapes of 1 to 16 replicas; they differ where
+/// the lattice or the tracers do.
 #[test]
 fn every_ensemble_size_runs_the_same_compiled_kernels() {
     use crate::backend::Propagation;
