@@ -7,6 +7,8 @@ pub mod radix;
 pub mod real_pair;
 pub mod shared_line;
 
+use cubecl::prelude::*;
+
 /// Where the lines of one axis sit in a batch of row-major fields.
 ///
 /// A line (a row or a column) is addressed by an `outer` and an `inner` index:
@@ -77,4 +79,13 @@ impl LineLayout {
 
     /// `outer_count` of an [`LineLayout::unbounded`] layout (no lines to count).
     pub const UNBOUNDED: usize = usize::MAX;
+}
+
+/// The `outer` lines of `layout` that `values` values of whole fields hold: the bound of a
+/// kernel compiled for any batch (`radix::Pass::for_any_batch`,
+/// `shared_line::LinePlan::for_any_batch`), from its destination's length. A batch of fields
+/// holds `outer_count * outer_step` values, and `outer_step` is a power of two.
+#[cube]
+pub fn outer_lines(values: usize, #[comptime] layout: LineLayout) -> usize {
+    values >> comptime![layout.outer_step.trailing_zeros() as usize]
 }

@@ -25,8 +25,8 @@
 
 use cubecl::prelude::*;
 
-use super::LineLayout;
 use super::fused::{self, Fusion};
+use super::{LineLayout, outer_lines};
 
 /// The comptime description of one pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,7 +165,7 @@ fn locate(pos: usize, values: usize, #[comptime] pass: Pass) -> (usize, usize, b
     let base = outer * comptime![layout.outer_step] + inner * comptime![layout.inner_step];
     let mut inside = true;
     if comptime![layout.outer_count != LineLayout::UNBOUNDED] {
-        inside = outer < values >> comptime![layout.outer_step.trailing_zeros() as usize];
+        inside = outer < outer_lines(values, layout);
     }
     (base, block, inside)
 }

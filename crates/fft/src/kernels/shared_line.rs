@@ -13,9 +13,9 @@
 
 use cubecl::prelude::*;
 
-use super::LineLayout;
 use super::fused::{self, Fusion};
 use super::radix::{Pass, bit_reverse, butterflies};
+use super::{LineLayout, outer_lines};
 
 /// Passes one kernel can fuse: 3 passes of up to radix 32 cover lines up to 2^15.
 pub const MAX_PASSES: usize = 3;
@@ -167,7 +167,7 @@ pub fn shared_lines<F: Float>(
     let outer = line >> comptime![layout.inner_log2];
     let base = outer * comptime![layout.outer_step] + inner * comptime![layout.inner_step];
     // Compiled for any batch (`LinePlan::for_any_batch`): the fields the destination holds.
-    let inside = outer < dst_re.len() >> comptime![layout.outer_step.trailing_zeros() as usize];
+    let inside = outer < outer_lines(dst_re.len(), layout);
     let line_off = line_local * n;
 
     let mut sh_re = Shared::<[F]>::new_slice(comptime![n * lpc]);
