@@ -9,6 +9,9 @@
 //! Run with `cargo xtask bench` (adds the markdown table) or `cargo bench --bench fft2d`;
 //! pick the backend with a cargo feature, e.g. `--no-default-features --features cuda`.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Tensor, TensorData};
@@ -59,7 +62,7 @@ fn ours(c: &mut Criterion) {
     let adapter = epm_fft::device::describe(&client);
     eprintln!("fft2d: {adapter}");
     // For `cargo xtask bench`'s table: which device these numbers belong to.
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../criterion");
+    let dir = common::criterion_dir();
     if std::fs::create_dir_all(&dir).is_ok() {
         let _ = std::fs::write(dir.join("adapter.txt"), &adapter);
     }

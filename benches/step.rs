@@ -25,6 +25,9 @@
 //! Run with `cargo xtask bench` (adds the markdown table) or `cargo bench --bench step`; pick
 //! the backend with a cargo feature, e.g. `--no-default-features --features cuda`.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -138,7 +141,7 @@ fn record_adapter(client: &Client, device: &cubecl::Device) {
             t.launches, t.bytes, t.minimum_bytes
         );
     }
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../criterion");
+    let dir = common::criterion_dir();
     if std::fs::create_dir_all(&dir).is_ok() {
         let _ = std::fs::write(dir.join("adapter.txt"), &adapter);
         let _ = std::fs::write(dir.join("step-traffic.jsonl"), traffic);

@@ -38,13 +38,17 @@ pub fn render(dir: &Path) -> Result<String, String> {
             "step" => {
                 let traffic = read_lines(&dir.join("step-traffic.jsonl"));
                 let anchor = read_lines(&dir.join("jax-anchor.jsonl"));
-                steps_table(&rows)
-                    + "\n"
-                    + &updates_table(&rows)
-                    + "\n"
-                    + &whole_table(&rows)
-                    + "\n"
-                    + &traffic_table(&rows, &traffic, &anchor)
+                // A table without rows (ids a run skipped, e.g. on a GPU) is left out.
+                [
+                    steps_table(&rows),
+                    updates_table(&rows),
+                    whole_table(&rows),
+                    traffic_table(&rows, &traffic, &anchor),
+                ]
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n")
             }
             "step-kernels" => kernels_table(&rows) + "\n" + &bandwidth_table(&rows, &copy),
             "observers" => observers_table(&rows),
@@ -152,6 +156,7 @@ fn whole_table(rows: &Group) -> String {
          | L | launches | whole | launches / whole | launches, each | whole, each | launches / whole, each |\n\
          |---|---|---|---|---|---|---|\n",
     );
+    let header = out.len();
     for (l, m) in rows {
         let get = |id: &str| m.get(id).copied();
         let pair = |a: Option<f64>, b: Option<f64>| {
@@ -168,6 +173,9 @@ fn whole_table(rows: &Group) -> String {
                 pair(get("thermal-launches-each"), get("thermal-whole-each")),
             );
         }
+    }
+    if out.len() == header {
+        return String::new();
     }
     out
 }
@@ -187,6 +195,7 @@ fn updates_table(rows: &Group) -> String {
          | L | T | auto | dense | sparse | dense / sparse | auto / best |\n\
          |---|---|---|---|---|---|---|\n",
     );
+    let header = out.len();
     for (l, m) in rows {
         for (base, t) in UPDATE_BASES {
             let get = |suffix: &str| m.get(&format!("{base}{suffix}")).copied();
@@ -203,6 +212,9 @@ fn updates_table(rows: &Group) -> String {
                 dense / sparse
             );
         }
+    }
+    if out.len() == header {
+        return String::new();
     }
     out
 }
@@ -606,6 +618,16 @@ mod tests {
             plain.contains("thermal-lowT (ms") && !plain.contains("dense"),
             "{plain}"
         );
+    }
+
+    #[test]
+    fn a_run_without_the_ids_of_a_table_leaves_the_table_out() {
+        // A device run measures `thermal/L` only: no update or whole-step comparison.
+        let mut r = Group::new();
+        r.entry(64).or_default().insert("thermal".into(), 0.5e6);
+        assert_eq!(updates_table(&r), "");
+        assert_eq!(whole_table(&r), "");
+        assert!(steps_table(&r).contains("| 64 | 0.500 |"));
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! - `bench`: the criterion benchmarks, then the markdown table of their results.
 //! - `gpu-check`: on a GPU machine, whether the project works there and how fast, in one
 //!   report.
+//! - `device-bundle`, `device-table`: the same measurements on a lent GPU machine without a
+//!   Rust toolchain: executables built here, run there by `xtask/device/run.sh`, the table made
+//!   here from what came back (see `device`).
 //!
 //! Each first makes sure a compute adapter exists and prints it (`epm info`): on Linux with
 //! none it installs Mesa's software Vulkan driver (lavapipe) when running as root with apt,
@@ -17,6 +20,7 @@ use std::process::{Command, ExitCode};
 
 mod bench_table;
 mod book_links;
+mod device;
 mod gpu_check;
 
 /// The project's automation. Cargo flags after the command go to every cargo it runs
@@ -35,6 +39,16 @@ enum Task {
     /// On a GPU machine: the device tests, a short model run, the fft2d and step benchmarks,
     /// as one markdown report (target/gpu-check/report.md).
     GpuCheck(CargoFlags),
+    /// For a GPU machine without Rust: the release `epm`, the bench and device-test
+    /// executables, the JAX anchor and the Vulkan loader, packed into .device/ to carry there
+    /// and run with xtask/device/run.sh.
+    DeviceBundle(CargoFlags),
+    /// The benchmark tables of a run of xtask/device/run.sh, from the folder its files came
+    /// back to (target/device-table.md).
+    DeviceTable {
+        /// The folder holding the run's criterion.tar.xz.
+        dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -52,6 +66,8 @@ fn main() -> ExitCode {
         Task::Bench(f) => bench(&f.cargo),
         Task::BenchTable => bench_table(),
         Task::GpuCheck(f) => gpu_check::run(&f.cargo),
+        Task::DeviceBundle(f) => device::bundle(&f.cargo),
+        Task::DeviceTable { dir } => device::table(&dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
