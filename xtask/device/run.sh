@@ -2,8 +2,8 @@
 # Runs on a lent GPU machine without Rust what `cargo xtask device-bundle` packed into .device/
 # (carried there by the device tool; this script runs in the repository root, results under
 # $OUT): the `step` and `ensemble` benchmarks through wgpu/Vulkan, the JAX anchor on that
-# machine's JAX, then, while time is left, the low-temperature and kernel benchmarks, the FFT
-# pair and the device tests. After each phase the criterion results so far are packed into
+# machine's JAX, the device tests, then, while time is left, the low-temperature and kernel
+# benchmarks and the FFT pair. After each phase the criterion results so far are packed into
 # $OUT/criterion.tar.xz, so a run cut short still brings back what it measured. Back here:
 # `cargo xtask device-table <files_at>`.
 #
@@ -99,11 +99,6 @@ bench ensemble '^ensemble/thermal/'
 pack
 anchor <"$bundle/anchor-runs.txt"
 pack
-bench step '^step/thermal-(lowT|T0|dense|sparse)|^step/thermal\+observers'
-pack
-bench step '^(step|sparse)-kernels/'
-bench fft2d-bench '^fft2d/(ours|copy-pass|copy-pass-lanes)/'
-pack
 limit=$(left)
 if [ "$limit" -gt 30 ]; then
   say "device tests"
@@ -115,5 +110,10 @@ if [ "$limit" -gt 20 ]; then
   timeout "$limit" "$bin/fft2d-tests" >>"$out/tests.txt" 2>&1
   say "fft2d tests: exit $? ($(grep -E '^test result' "$out/tests.txt" | tail -1))"
 fi
+pack
+bench step '^step/thermal-(lowT|T0|dense|sparse)|^step/thermal\+observers'
+pack
+bench step '^(step|sparse)-kernels/'
+bench fft2d-bench '^fft2d/(ours|copy-pass|copy-pass-lanes)/'
 pack
 say "done"
