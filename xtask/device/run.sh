@@ -50,7 +50,7 @@ gpu=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/nu
     "$(awk '/MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)" "${gpu:-none seen by nvidia-smi}" \
     "$(date +%F)"
 } >"$CRITERION_HOME/host.txt"
-cat "$CRITERION_HOME/host.txt" | tee -a "$out/log.txt"
+tee -a "$out/log.txt" <"$CRITERION_HOME/host.txt"
 "$bin/epm" info 2>&1 | tee "$out/info.txt"
 python3 -c 'import jax; print("jax", jax.__version__, jax.devices())' 2>&1 | tail -1 | tee -a "$out/log.txt"
 

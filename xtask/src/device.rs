@@ -67,12 +67,11 @@ pub fn bundle(extra: &[String]) -> Result {
     }
 
     let anchor = root().join("../shared/anchors/jax_epm.py");
-    match std::fs::copy(&anchor, dir.join("jax_epm.py")) {
-        Ok(_) => {}
-        Err(e) => println!(
+    if let Err(e) = std::fs::copy(&anchor, dir.join("jax_epm.py")) {
+        println!(
             "device-bundle: no JAX anchor ({}: {e}); the table will have no epm / JAX ratio",
             anchor.display()
-        ),
+        );
     }
     std::fs::write(dir.join("anchor-runs.txt"), anchor_runs())
         .map_err(|e| format!("writing anchor-runs.txt: {e}"))?;
