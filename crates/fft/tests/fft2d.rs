@@ -48,32 +48,41 @@ fn error_vs(ours: &ComplexField<f32>, truth: &ComplexField<f64>) -> f64 {
 
 const POWERS: [usize; 10] = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
+/// Every shape forward; the inverse, whose kernels are the forward's with conjugate twiddles
+/// (a comptime flag, so each is a compile of its own: minutes on lavapipe), on the square
+/// shapes and the two most elongated ones, which give it every row and column length.
 #[test]
 fn matches_rustfft_for_every_shape_up_to_1024() {
     let mut rng = StdRng::seed_from_u64(1);
     let mut worst = (0.0f64, 0, 0);
+    let mut inverses = 0;
     for &ly in &POWERS {
         for &lx in &POWERS {
             let fft = plan::<f32>(1, ly, lx, PlanOptions::default());
             let x = random_field(&mut rng, ly, lx);
             let truth = rustfft2d(&x.to_f64(), false);
             let ours = fft.forward_host(std::slice::from_ref(&x)).unwrap();
-            let err = error_vs(&ours[0], &truth);
+            let mut err = error_vs(&ours[0], &truth);
             assert!(
                 err <= 1e-5,
                 "forward {ly} x {lx}: relative L2 error {err:e}"
             );
-            let truth_inv = rustfft2d(&x.to_f64(), true);
-            let err_inv = error_vs(&fft.inverse_host(&[x]).unwrap()[0], &truth_inv);
-            assert!(
-                err_inv <= 1e-5,
-                "inverse {ly} x {lx}: relative L2 error {err_inv:e}"
-            );
-            if err.max(err_inv) > worst.0 {
-                worst = (err.max(err_inv), ly, lx);
+            if ly == lx || (ly, lx) == (2, 1024) || (ly, lx) == (1024, 2) {
+                let truth_inv = rustfft2d(&x.to_f64(), true);
+                let err_inv = error_vs(&fft.inverse_host(&[x]).unwrap()[0], &truth_inv);
+                assert!(
+                    err_inv <= 1e-5,
+                    "inverse {ly} x {lx}: relative L2 error {err_inv:e}"
+                );
+                err = err.max(err_inv);
+                inverses += 1;
+            }
+            if err > worst.0 {
+                worst = (err, ly, lx);
             }
         }
     }
+    assert_eq!(inverses, POWERS.len() + 2);
     eprintln!(
         "worst relative L2 error {:e} at {} x {}",
         worst.0, worst.1, worst.2
