@@ -152,7 +152,26 @@ fn demo(extra: &[String]) -> Result {
 }
 
 fn test(extra: &[String]) -> Result {
-    cargo(&["fmt", "--all", "--check"], &[])?;
+    let mut phases = Phases::default();
+    let outcome = test_phases(extra, &mut phases);
+    // Where CI's minutes went (it has 45 to stay under), also when a phase failed.
+    println!("{}", phases.summary());
+    let (passed, skipped, failed) = outcome?;
+    for (test, why) in &skipped {
+        println!("skipped {test}: {why}");
+    }
+    // One closing line for the whole suite (cargo's own last line is a doc-test group's).
+    println!(
+        "{passed} passed, {} skipped, {failed} failed (tests, {} examples, the book)",
+        skipped.len(),
+        EXAMPLES.len()
+    );
+    Ok(())
+}
+
+/// The phases of `test`, each timed: tests passed, skipped (with why) and failed.
+fn test_phases(extra: &[String], phases: &mut Phases) -> Result<(usize, Skipped, usize)> {
+    phases.time("fmt", || cargo(&["fmt", "--all", "--check"], &[]))?;
     ensure_hdf5()?;
     // The workspace in one build, which the tests and examples then reuse; `epm info` from it.
     // Not the benches: clippy type-checks them, and linking four more binaries cost minutes.
@@ -164,28 +183,42 @@ fn test(extra: &[String]) -> Result {
         "--tests",
         "--examples",
     ];
-    cargo(&targets, extra)?;
+    phases.time("build", || cargo(&targets, extra))?;
     ensure_compute_driver(extra, Info::WorkspaceBuild)?;
     let skipped_dir = target_dir().join("tmp").join("skipped");
     let _ = std::fs::remove_dir_all(&skipped_dir);
-    let (mut passed, failed) = cargo_test(extra)?;
+    let (mut passed, failed) = phases.time("tests", || cargo_test(extra))?;
     // Tests that could not run here (a SLURM needs root) recorded why; they did not pass.
     let skipped = skipped_tests(&skipped_dir);
     passed -= skipped.len().min(passed);
-    passed += run_examples(extra)?;
-    book()?;
-    clippy(extra)?;
-    passed += 1;
-    for (test, why) in &skipped {
-        println!("skipped {test}: {why}");
+    passed += phases.time("examples", || run_examples(extra))?;
+    phases.time("book", book)?;
+    phases.time("clippy", || clippy(extra))?;
+    Ok((passed + 1, skipped, failed))
+}
+
+/// The wall time of each phase of a task, in order.
+#[derive(Default)]
+struct Phases(Vec<(&'static str, std::time::Duration)>);
+
+impl Phases {
+    fn time<T>(&mut self, name: &'static str, phase: impl FnOnce() -> Result<T>) -> Result<T> {
+        let start = std::time::Instant::now();
+        let out = phase();
+        self.0.push((name, start.elapsed()));
+        out
     }
-    // One closing line for the whole suite (cargo's own last line is a doc-test group's).
-    println!(
-        "{passed} passed, {} skipped, {failed} failed (tests, {} examples, the book)",
-        skipped.len(),
-        EXAMPLES.len()
-    );
-    Ok(())
+
+    /// `phases: fmt 1 s, build 1020 s, ... (total 2400 s)`.
+    fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|(name, d)| format!("{name} {} s", d.as_secs()))
+            .collect();
+        let total: std::time::Duration = self.0.iter().map(|(_, d)| *d).sum();
+        format!("phases: {} (total {} s)", parts.join(", "), total.as_secs())
+    }
 }
 
 /// clippy -D warnings over every target. Without cargo flags it also type-checks the backends
@@ -205,8 +238,11 @@ fn clippy(extra: &[String]) -> Result {
     }
 }
 
+/// Tests that could not run here: name, why.
+type Skipped = Vec<(String, String)>;
+
 /// The tests that recorded themselves as skipped (`<test>.txt` holding the reason).
-fn skipped_tests(dir: &Path) -> Vec<(String, String)> {
+fn skipped_tests(dir: &Path) -> Skipped {
     let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -600,6 +636,20 @@ fn has_vulkan_icd() -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn phases_are_timed_in_order_a_failed_one_too() {
+        let mut phases = super::Phases::default();
+        assert_eq!(phases.time("fmt", || Ok(3)), Ok(3));
+        let failed: super::Result = phases.time("build", || Err("broken".into()));
+        assert!(failed.is_err());
+        phases.0[0].1 = std::time::Duration::from_millis(1500);
+        phases.0[1].1 = std::time::Duration::from_secs(1020);
+        assert_eq!(
+            phases.summary(),
+            "phases: fmt 1 s, build 1020 s (total 1021 s)"
+        );
+    }
+
     #[test]
     fn sums_libtest_summaries() {
         let ok = "test result: ok. 11 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 90.19s";
