@@ -49,8 +49,8 @@ fn error_vs(ours: &ComplexField<f32>, truth: &ComplexField<f64>) -> f64 {
 const POWERS: [usize; 10] = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
 /// Every shape forward; the inverse, whose kernels are the forward's with conjugate twiddles
-/// (a comptime flag, so each is a compile of its own: minutes on lavapipe), on the square
-/// shapes and the two most elongated ones, which give it every row and column length.
+/// (a comptime flag: each a compile of its own, and all 100 took four minutes on lavapipe), on
+/// the square shapes and the two most elongated ones, which give it every row and column length.
 #[test]
 fn matches_rustfft_for_every_shape_up_to_1024() {
     let mut rng = StdRng::seed_from_u64(1);
