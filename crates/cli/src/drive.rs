@@ -21,8 +21,19 @@ pub enum Outcome {
 /// The signal that stopped the command (0: none yet).
 static SIGNAL: AtomicUsize = AtomicUsize::new(0);
 
+/// Set while checkpoints and outputs are being written after the device finished its work:
+/// the stop bound waits for it, so that the files of one moment are written together.
+static WRITING: AtomicBool = AtomicBool::new(false);
+
+/// Seconds from a stop signal to the exit, whatever the device is doing: after it `epm` exits
+/// with the signal's status, its last checkpoint intact, even when the work queued on the
+/// device has not finished (the time to write files once it has comes on top). A SLURM task
+/// gets SIGTERM 300 s before its time limit ([`crate::sweep::SLURM_STOP_LEAD_SECONDS`]).
+pub const STOP_BOUND_SECONDS: u64 = 60;
+
 /// Set by SIGINT or SIGTERM. A second signal while it is set ends the process at once, with
-/// the exit status of that signal.
+/// the exit status of that signal; without one, the process ends [`STOP_BOUND_SECONDS`] after
+/// the first unless it has finished by then.
 pub fn interrupt_flag() -> Arc<AtomicBool> {
     static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
     FLAG.get_or_init(|| {
@@ -34,9 +45,52 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
             let _ = signal_hook::flag::register_usize(signal, &SIGNAL, signal as usize);
             let _ = signal_hook::flag::register(signal, flag.clone());
         }
+        let watched = flag.clone();
+        let bound = stop_bound();
+        let _ = std::thread::Builder::new()
+            .name("epm-stop-bound".into())
+            .spawn(move || stop_bound_watch(&watched, bound));
         flag
     })
     .clone()
+}
+
+/// [`STOP_BOUND_SECONDS`], or `EPM_STOP_SECONDS` where set (tests use a short one).
+fn stop_bound() -> Duration {
+    let seconds = std::env::var("EPM_STOP_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(STOP_BOUND_SECONDS as f64);
+    Duration::from_secs_f64(seconds)
+}
+
+/// Waits for the first signal, then for `bound`, then ends the process unless it is writing
+/// its files (then it waits for them: a half-written set of replicas' checkpoints would not
+/// resume together).
+fn stop_bound_watch(flag: &AtomicBool, bound: Duration) {
+    let tick = Duration::from_millis(50);
+    while !flag.load(Ordering::SeqCst) {
+        std::thread::sleep(tick);
+    }
+    std::thread::sleep(bound);
+    while WRITING.load(Ordering::SeqCst) {
+        std::thread::sleep(tick);
+    }
+    eprintln!(
+        "epm: the device did not finish its queued work within {:.0} s of the signal; \
+         stopping with the last checkpoint kept (run the same command again to continue)",
+        bound.as_secs_f64()
+    );
+    std::process::exit(i32::from(interrupted_status()));
+}
+
+/// Runs `write` with the stop bound held off: what it writes is written whole.
+fn writing<T>(write: impl FnOnce() -> T) -> T {
+    WRITING.store(true, Ordering::SeqCst);
+    let out = write();
+    WRITING.store(false, Ordering::SeqCst);
+    out
 }
 
 /// The exit status of a command that a signal stopped after it wrote everything: `128 +` the
@@ -70,6 +124,8 @@ pub trait Driven {
     fn remaining(&self) -> u64;
     /// Runs `steps` more steps with the measurements.
     fn advance(&mut self, steps: u64) -> Result<(), SimError>;
+    /// Waits until the device has done the work queued so far.
+    fn settle(&self) -> Result<(), SimError>;
     /// Writes the checkpoint(s).
     fn checkpoint(&self) -> Result<(), SimError>;
     /// Writes the manifest(s) and tables.
@@ -90,6 +146,9 @@ impl Driven for Run {
     }
     fn advance(&mut self, steps: u64) -> Result<(), SimError> {
         Run::advance(self, steps)
+    }
+    fn settle(&self) -> Result<(), SimError> {
+        self.simulation().settle()
     }
     fn checkpoint(&self) -> Result<(), SimError> {
         Run::checkpoint(self)
@@ -120,6 +179,9 @@ impl Driven for EnsembleRun {
     }
     fn advance(&mut self, steps: u64) -> Result<(), SimError> {
         EnsembleRun::advance(self, steps)
+    }
+    fn settle(&self) -> Result<(), SimError> {
+        self.ensemble().settle()
     }
     fn checkpoint(&self) -> Result<(), SimError> {
         EnsembleRun::checkpoint(self)
@@ -167,8 +229,12 @@ pub fn drive(
     while run.remaining() > 0 {
         if interrupt.load(Ordering::SeqCst) {
             bar.abandon_with_message("interrupted: writing the checkpoint and the outputs");
-            run.checkpoint()?;
-            run.write_outputs()?;
+            // The wait the stop bound may cut short, then the writes it may not.
+            run.settle()?;
+            writing(|| -> Result<(), SimError> {
+                run.checkpoint()?;
+                run.write_outputs()
+            })?;
             return Ok(Outcome::Interrupted);
         }
         let start = Instant::now();
@@ -179,13 +245,19 @@ pub fn drive(
         bar.set_position(run.step());
         bar.set_message(run.status());
         if last_checkpoint.elapsed() >= options.checkpoint_every && run.remaining() > 0 {
-            run.checkpoint()?;
-            run.write_outputs()?;
+            run.settle()?;
+            writing(|| -> Result<(), SimError> {
+                run.checkpoint()?;
+                run.write_outputs()
+            })?;
             last_checkpoint = Instant::now();
         }
     }
-    run.checkpoint()?;
-    run.write_outputs()?;
+    run.settle()?;
+    writing(|| -> Result<(), SimError> {
+        run.checkpoint()?;
+        run.write_outputs()
+    })?;
     bar.finish_with_message("done");
     Ok(Outcome::Completed)
 }

@@ -34,7 +34,8 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Config { .. } | CliError::Usage(_) => 2,
-            CliError::Sim(epm::SimError::Config(_)) => 2,
+            // A run too large for the machine is refused like a bad value: nothing started.
+            CliError::Sim(epm::SimError::Config(_) | epm::SimError::Resources { .. }) => 2,
             _ => 1,
         }
     }

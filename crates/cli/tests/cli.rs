@@ -177,6 +177,73 @@ fn configuration_errors_name_the_file_and_key_and_exit_2() {
 }
 
 #[test]
+fn a_damaged_checkpoint_is_refused_and_left_as_it_is() {
+    let dir = scratch("damaged-checkpoint");
+    let short = dir.join("short.toml");
+    std::fs::write(&short, TINY.replace("steps = 6000", "steps = 200")).unwrap();
+    let longer = dir.join("longer.toml");
+    std::fs::write(&longer, TINY.replace("steps = 6000", "steps = 400")).unwrap();
+    let out = dir.join("run");
+    let run = |config: &Path| {
+        epm()
+            .args(["run"])
+            .arg(config)
+            .arg("--out")
+            .arg(&out)
+            .args(["--quiet", "--resume"])
+            .output()
+            .unwrap()
+    };
+    check(&run(&short), "the first 200 steps");
+    let checkpoint = out.join("checkpoint.epm");
+    let mut bytes = std::fs::read(&checkpoint).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    bytes[middle + 1] ^= 0x40;
+    std::fs::write(&checkpoint, &bytes).unwrap();
+    let resumed = run(&longer);
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert_eq!(resumed.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("checkpoint.epm"),
+        "the file is not named: {stderr}"
+    );
+    assert!(stderr.contains("damaged or truncated"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&checkpoint).unwrap(),
+        bytes,
+        "left for the user to look at"
+    );
+    std::fs::write(&checkpoint, &bytes[..bytes.len() / 2]).unwrap();
+    let truncated = run(&longer);
+    let stderr = String::from_utf8_lossy(&truncated.stderr);
+    assert_eq!(truncated.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("damaged or truncated"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_run_too_large_for_the_machine_is_refused_before_it_allocates() {
+    let dir = scratch("too-large");
+    let config = dir.join("huge.toml");
+    std::fs::write(&config, "l = 64\ntracers = 100000000\n").unwrap();
+    let out = epm()
+        .args(["run"])
+        .arg(&config)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("memory"), "{stderr}");
+    assert!(stderr.contains("tracer dynamics (tracers"), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("memory allocation of"));
+    assert!(!dir.join("out").exists(), "nothing may be written");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn sweeps_skip_finished_runs_resume_broken_ones_and_emit_slurm() {
     let dir = scratch("sweep");
     let file = dir.join("sweep.toml");

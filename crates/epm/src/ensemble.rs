@@ -60,7 +60,8 @@ fn replica_key(key: &str) -> bool {
         .any(|k| key == *k || (k.ends_with('.') && key.starts_with(k)))
 }
 /// Ensemble checkpoint format version.
-const FORMAT: u32 = 1;
+/// Ensemble checkpoint format: 2 ends with a digest ([`crate::sealed`]); 1 is still read.
+const FORMAT: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct EnsembleFile {
@@ -118,6 +119,7 @@ impl Ensemble {
     /// is not the ensemble's business: [`Ensemble::advance`] says how far to go.)
     pub fn new(configs: Vec<Config>, device: &cubecl::Device) -> Result<Self, SimError> {
         let configs = replica_configs(configs)?;
+        crate::resources::ensure(&configs[0], configs.len(), false, device)?;
         let states = configs.iter().map(State::initial).collect();
         Self::from_states(configs, None, states, device)
     }
@@ -130,6 +132,7 @@ impl Ensemble {
         device: &cubecl::Device,
     ) -> Result<Self, SimError> {
         let configs = replica_configs(configs)?;
+        crate::resources::ensure(&configs[0], configs.len(), false, device)?;
         let states = configs.iter().map(State::initial).collect();
         let rules = rules
             .into_iter()
@@ -148,6 +151,7 @@ impl Ensemble {
     ) -> Result<Self, SimError> {
         let configs = replica_configs(configs)?;
         let b = configs.len();
+        crate::resources::ensure(&configs[0], b, false, device)?;
         let invalid =
             |argument: &'static str, value: String, reason: String| SimError::InvalidArgument {
                 argument,
@@ -256,9 +260,9 @@ impl Ensemble {
                 .map(|r| self.replica_checkpoint_bytes(r))
                 .collect::<Result<_, _>>()?,
         };
-        let bytes = postcard::to_stdvec(&file).map_err(|e| SimError::Checkpoint {
+        let bytes = crate::sealed::encode(&file).map_err(|message| SimError::Checkpoint {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message,
         })?;
         crate::output::write_atomic(path, &bytes)
     }
@@ -270,14 +274,9 @@ impl Ensemble {
             path: path.to_path_buf(),
             message,
         };
-        let file: EnsembleFile = postcard::from_bytes(&bytes)
-            .map_err(|e| bad(format!("not an ensemble checkpoint: {e}")))?;
-        if file.format != FORMAT {
-            return Err(bad(format!(
-                "format {} (this version reads {FORMAT})",
-                file.format
-            )));
-        }
+        const WHAT: &str = "an ensemble checkpoint";
+        let opened = crate::sealed::open(&bytes, FORMAT, 1..=1, WHAT).map_err(bad)?;
+        let file: EnsembleFile = crate::sealed::decode(opened.payload, WHAT).map_err(bad)?;
         let checkpoints = file
             .replicas
             .iter()
@@ -539,6 +538,12 @@ impl Ensemble {
         let t = Tensor::<1>::from_data(TensorData::new(values, [len]), (&self.device, DType::F32));
         fields.stress = t.into_dispatch();
         Ok(())
+    }
+
+    /// Waits until the device has done every launch queued so far (what a read-back waits
+    /// for), so that what follows takes only its own time.
+    pub fn settle(&self) -> Result<(), SimError> {
+        crate::pacing::settle(&self.client)
     }
 
     /// What observers see of replica `r` ([`View`]).

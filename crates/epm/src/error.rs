@@ -97,6 +97,23 @@ pub enum SimError {
         /// What it must be.
         reason: String,
     },
+    /// A run does not fit in memory: refused before anything was allocated
+    /// ([`crate::resources`]).
+    #[error(
+        "the run needs about {} of {memory} memory, and {} is available ({detail})",
+        crate::resources::bytes(*needed),
+        crate::resources::bytes(*limit)
+    )]
+    Resources {
+        /// `device` or `host`.
+        memory: &'static str,
+        /// Bytes the run needs, estimated from its configuration.
+        needed: u64,
+        /// Bytes the device or the host offers.
+        limit: u64,
+        /// Which limit, and the parts that need most.
+        detail: String,
+    },
     /// An observer failed; the simulation stopped after the step it was observing.
     #[error("observer `{observer}`: {message}")]
     Observer {

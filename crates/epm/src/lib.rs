@@ -45,8 +45,10 @@ mod pacing;
 pub mod propagator;
 #[cfg(test)]
 mod reference;
+pub mod resources;
 pub mod rng;
 pub mod run;
+mod sealed;
 mod simulation;
 pub mod snapshots;
 pub mod sparse;

@@ -58,8 +58,7 @@ impl Pacer {
     /// Waits for the device when the queued launches reached the limit.
     pub fn wait_if_due(&mut self, client: &Client) -> Result<(), SimError> {
         if self.due() {
-            cubecl::future::block_on(client.sync())
-                .map_err(|e| SimError::Device(format!("waiting for the device: {e:?}")))?;
+            settle(client)?;
         }
         Ok(())
     }
@@ -68,6 +67,12 @@ impl Pacer {
     pub fn waited(&mut self) {
         self.queued = 0;
     }
+}
+
+/// Waits until `client`'s device has done every launch queued so far.
+pub(crate) fn settle(client: &Client) -> Result<(), SimError> {
+    cubecl::future::block_on(client.sync())
+        .map_err(|e| SimError::Device(format!("waiting for the device: {e:?}")))
 }
 
 #[cfg(test)]

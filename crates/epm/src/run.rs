@@ -27,7 +27,8 @@ use crate::view::View;
 
 /// The checkpoint's file name in a run directory.
 pub const CHECKPOINT: &str = "checkpoint.epm";
-const FORMAT: u32 = 1;
+/// Run checkpoint format: 2 ends with a digest ([`crate::sealed`]); 1 is still read.
+const FORMAT: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct SavedRun {
@@ -104,9 +105,9 @@ impl Outputs {
             measurements: self.measurements.save()?,
             wall_time_seconds: self.earlier_wall_time + session,
         };
-        let bytes = postcard::to_stdvec(&saved).map_err(|e| SimError::Checkpoint {
+        let bytes = crate::sealed::encode(&saved).map_err(|message| SimError::Checkpoint {
             path: self.dir.file(CHECKPOINT),
-            message: e.to_string(),
+            message,
         })?;
         crate::output::write_atomic(&self.dir.file(CHECKPOINT), &bytes)
     }
@@ -165,14 +166,9 @@ fn read_saved(dir: &Path, config: Option<&Config>) -> Result<(SavedRun, Checkpoi
         path: path.clone(),
         message,
     };
-    let saved: SavedRun =
-        postcard::from_bytes(&bytes).map_err(|e| bad(format!("not a run checkpoint: {e}")))?;
-    if saved.format != FORMAT {
-        return Err(bad(format!(
-            "format {} (this version reads {FORMAT})",
-            saved.format
-        )));
-    }
+    const WHAT: &str = "a run checkpoint";
+    let opened = crate::sealed::open(&bytes, FORMAT, 1..=1, WHAT).map_err(bad)?;
+    let saved: SavedRun = crate::sealed::decode(opened.payload, WHAT).map_err(bad)?;
     let mut checkpoint =
         Simulation::decode_checkpoint(&saved.simulation).map_err(|e| bad(e.to_string()))?;
     if let Some(config) = config {
@@ -223,6 +219,7 @@ impl Run {
         config.validate()?;
         // Refused before any device work.
         refuse_existing(dir)?;
+        crate::resources::ensure(&config, 1, true, device)?;
         let sim = Simulation::new(config, device)?;
         let out = Outputs::create(dir, &sim.view())?;
         Ok(Self {
@@ -240,6 +237,7 @@ impl Run {
         device: &cubecl::Device,
     ) -> Result<Self, SimError> {
         let (saved, checkpoint) = read_saved(dir, config)?;
+        crate::resources::ensure(&checkpoint.config, 1, true, device)?;
         let sim = Simulation::from_checkpoint(checkpoint, None, device)
             .map_err(|e| e.in_checkpoint(&dir.join(CHECKPOINT)))?;
         let out = Outputs::resume(dir, &saved, &sim.view())?;
@@ -332,6 +330,9 @@ impl EnsembleRun {
         for dir in dirs {
             refuse_existing(dir)?;
         }
+        if let Some(first) = configs.first() {
+            crate::resources::ensure(first, configs.len(), true, device)?;
+        }
         let ensemble = Ensemble::new(configs, device)?;
         let outs = dirs
             .iter()
@@ -359,6 +360,9 @@ impl EnsembleRun {
             .map(|(r, dir)| read_saved(dir, configs.map(|c| &c[r])))
             .collect::<Result<Vec<_>, _>>()?;
         let (saved, checkpoints): (Vec<SavedRun>, Vec<Checkpoint>) = saved.into_iter().unzip();
+        if let Some(first) = checkpoints.first() {
+            crate::resources::ensure(&first.config, checkpoints.len(), true, device)?;
+        }
         let ensemble = Ensemble::from_checkpoints(checkpoints, None, device)?;
         let outs = dirs
             .iter()
@@ -519,6 +523,40 @@ pub fn differing_keys(a: &Config, b: &Config) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_checkpoint_with_two_bytes_flipped_is_refused_naming_the_file() {
+        let config = Config {
+            l: 8,
+            ..Config::default()
+        };
+        let state = crate::State::initial(&config);
+        let saved = SavedRun {
+            format: FORMAT,
+            simulation: crate::simulation::encode_checkpoint(&config, "Thermal", state).unwrap(),
+            measurements: vec![7; 300],
+            wall_time_seconds: 12.5,
+        };
+        let dir = std::env::temp_dir().join(format!("epm-run-damaged-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(CHECKPOINT);
+        let bytes = crate::sealed::encode(&saved).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        let back = saved_checkpoint(&dir).unwrap().unwrap();
+        assert_eq!(back.config, config);
+        let mut damaged = bytes.clone();
+        let middle = damaged.len() / 2;
+        damaged[middle] ^= 0x10;
+        damaged[middle + 1] ^= 0x01;
+        std::fs::write(&path, &damaged).unwrap();
+        let err = saved_checkpoint(&dir).unwrap_err().to_string();
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("damaged or truncated"), "{err}");
+        std::fs::write(&path, &bytes[..bytes.len() / 3]).unwrap();
+        let err = saved_checkpoint(&dir).unwrap_err().to_string();
+        assert!(err.contains("damaged or truncated"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn differing_keys_are_named_with_their_table() {

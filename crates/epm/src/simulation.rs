@@ -36,8 +36,8 @@ use crate::view::View;
 
 /// Longest batch of steps run ahead while no site is active (see [`Simulation::advance`]).
 const MAX_BATCH: u64 = RING as u64;
-/// Checkpoint format version.
-const CHECKPOINT_FORMAT: u32 = 2;
+/// Checkpoint format version: 3 ends with a digest ([`crate::sealed`]); 1 and 2 are still read.
+const CHECKPOINT_FORMAT: u32 = 3;
 
 /// Everything a run needs to continue: what a checkpoint holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -201,6 +201,7 @@ impl Simulation {
     /// activation rule the configuration names. The configuration is checked first.
     pub fn new(config: Config, device: &cubecl::Device) -> Result<Self, SimError> {
         config.validate()?;
+        crate::resources::ensure(&config, 1, false, device)?;
         let state = State::initial(&config);
         Self::from_state(config, None, state, device)
     }
@@ -212,6 +213,7 @@ impl Simulation {
         device: &cubecl::Device,
     ) -> Result<Self, SimError> {
         config.validate()?;
+        crate::resources::ensure(&config, 1, false, device)?;
         let state = State::initial(&config);
         Self::from_state(config, Some(Arc::new(rule)), state, device)
     }
@@ -225,6 +227,7 @@ impl Simulation {
         device: &cubecl::Device,
     ) -> Result<Self, SimError> {
         config.validate()?;
+        crate::resources::ensure(&config, 1, false, device)?;
         state
             .check(&config)
             .map_err(|reason| SimError::InvalidArgument {
@@ -326,23 +329,19 @@ impl Simulation {
         Self::decode_checkpoint(&bytes).map_err(|e| e.in_checkpoint(path))
     }
 
-    /// What checkpoint bytes ([`Simulation::checkpoint_bytes`]) hold.
+    /// What checkpoint bytes ([`Simulation::checkpoint_bytes`]) hold. Their digest is checked
+    /// first: damaged or truncated bytes are refused, never restored.
     pub fn decode_checkpoint(bytes: &[u8]) -> Result<Checkpoint, SimError> {
         let bad = |message: String| SimError::Checkpoint {
             path: "<bytes>".into(),
             message,
         };
-        let (format, rest): (u32, _) =
-            postcard::take_from_bytes(bytes).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
-        if format != 1 && format != CHECKPOINT_FORMAT {
-            return Err(bad(format!(
-                "format {format} (this version reads 1 and {CHECKPOINT_FORMAT})"
-            )));
-        }
-        let file: CheckpointFile = if format == 1 {
+        const WHAT: &str = "a checkpoint";
+        let opened = crate::sealed::open(bytes, CHECKPOINT_FORMAT, 1..=2, WHAT).map_err(bad)?;
+        let file: CheckpointFile = if opened.format == 1 {
             // Format 1 had no window count: the window restarts from the current activity.
-            let old: CheckpointFileV1 =
-                postcard::from_bytes(rest).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
+            let (_, old): (u32, CheckpointFileV1) =
+                crate::sealed::decode(opened.payload, WHAT).map_err(bad)?;
             let s = old.state;
             CheckpointFile {
                 format: CHECKPOINT_FORMAT,
@@ -360,7 +359,7 @@ impl Simulation {
                 },
             }
         } else {
-            postcard::from_bytes(bytes).map_err(|e| bad(format!("not a checkpoint: {e}")))?
+            crate::sealed::decode(opened.payload, WHAT).map_err(bad)?
         };
         let config = Config::from_toml(&file.config_toml)?;
         file.state.check(&config).map_err(bad)?;
@@ -385,6 +384,12 @@ impl Simulation {
     /// The whole state, read back from the device.
     pub fn state(&self) -> Result<State, SimError> {
         self.view().state()
+    }
+
+    /// Waits until the device has done every launch queued so far (what a read-back waits
+    /// for), so that what follows takes only its own time.
+    pub fn settle(&self) -> Result<(), SimError> {
+        crate::pacing::settle(&self.client)
     }
 
     /// What observers see of this run ([`View`]).
@@ -921,9 +926,9 @@ pub(crate) fn encode_checkpoint(
         rule: rule.to_string(),
         state,
     };
-    postcard::to_stdvec(&file).map_err(|e| SimError::Checkpoint {
+    crate::sealed::encode(&file).map_err(|message| SimError::Checkpoint {
         path: "<bytes>".into(),
-        message: e.to_string(),
+        message,
     })
 }
 
@@ -989,8 +994,59 @@ mod tests {
             }
         );
         // A format this version does not know is refused by number.
-        let v3 = (3u32, config.to_toml());
-        let err = Simulation::decode_checkpoint(&postcard::to_stdvec(&v3).unwrap()).unwrap_err();
-        assert!(err.to_string().contains("format 3"), "{err}");
+        let v4 = (4u32, config.to_toml());
+        let err = Simulation::decode_checkpoint(&postcard::to_stdvec(&v4).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("format 4"), "{err}");
+    }
+
+    fn small_checkpoint() -> (Config, State, Vec<u8>) {
+        let config = Config {
+            l: 8,
+            ..Config::default()
+        };
+        let mut state = State::initial(&config);
+        state.active[5] = 1;
+        state.stress[5] = 0.75;
+        state.window_active = 1;
+        let bytes = encode_checkpoint(&config, "Thermal", state.clone()).unwrap();
+        (config, state, bytes)
+    }
+
+    #[test]
+    fn a_format_2_checkpoint_without_a_digest_is_still_read() {
+        let (config, state, _) = small_checkpoint();
+        let v2 = CheckpointFile {
+            format: 2,
+            config_toml: config.to_toml(),
+            rule: "Thermal".into(),
+            state: state.clone(),
+        };
+        let back = Simulation::decode_checkpoint(&postcard::to_stdvec(&v2).unwrap()).unwrap();
+        assert_eq!((back.config, back.state), (config, state));
+    }
+
+    #[test]
+    fn a_damaged_or_truncated_checkpoint_is_refused_by_name() {
+        let (config, state, bytes) = small_checkpoint();
+        let back = Simulation::decode_checkpoint(&bytes).unwrap();
+        assert_eq!((back.config, back.state), (config, state));
+        // Two bytes flipped in the middle: before the digest, postcard decoded this silently.
+        let mut flipped = bytes.clone();
+        let middle = bytes.len() / 2;
+        flipped[middle] ^= 0x01;
+        flipped[middle + 1] ^= 0x80;
+        let err = Simulation::decode_checkpoint(&flipped).unwrap_err();
+        assert!(matches!(err, SimError::Checkpoint { .. }), "{err}");
+        assert!(err.to_string().contains("damaged or truncated"), "{err}");
+        let truncated = &bytes[..bytes.len() - 100];
+        let err = Simulation::decode_checkpoint(truncated).unwrap_err();
+        assert!(err.to_string().contains("damaged or truncated"), "{err}");
+        let dir = std::env::temp_dir().join(format!("epm-damaged-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("damaged.epm");
+        std::fs::write(&path, &flipped).unwrap();
+        let err = Simulation::read_checkpoint(&path).unwrap_err().to_string();
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
