@@ -100,12 +100,12 @@ pub enum SimError {
     /// A run does not fit in memory: refused before anything was allocated
     /// ([`crate::resources`]).
     #[error(
-        "the run needs about {} of {memory} memory, and {} is available ({detail})",
+        "{memory}: the run needs about {}, and {} is available ({detail})",
         crate::resources::bytes(*needed),
         crate::resources::bytes(*limit)
     )]
     Resources {
-        /// `device` or `host`.
+        /// `device memory`, `host memory` or `one device buffer`.
         memory: &'static str,
         /// Bytes the run needs, estimated from its configuration.
         needed: u64,

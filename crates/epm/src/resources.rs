@@ -184,20 +184,26 @@ pub fn estimate(config: &Config, replicas: usize, observers: bool) -> Footprint 
 pub struct Limits {
     /// Device memory (`None`: the device does not say).
     pub device: Option<u64>,
-    /// The largest single allocation the device allows.
+    /// The largest buffer one kernel may bind (WebGPU and Vulkan through wgpu cap it; CUDA
+    /// does not).
     pub buffer: Option<u64>,
     /// Host memory available now (the job's limit on a cluster where it is lower).
     pub host: Option<u64>,
+    /// The device's memory is the host's (a CPU adapter such as lavapipe): the two needs
+    /// add up against [`Limits::host`].
+    pub shared: bool,
 }
 
 impl Limits {
     /// What `client`'s device says of its memory, and what this machine has available.
     pub fn of(client: &cubecl::prelude::Client) -> Self {
         let memory = &client.properties().memory;
+        let binds_whole_buffers = crate::device::BACKEND != "cuda";
         Self {
             device: memory.max_memory(),
-            buffer: Some(memory.max_page_size).filter(|&b| b > 0),
+            buffer: Some(memory.max_page_size).filter(|&b| b > 0 && binds_whole_buffers),
             host: host_available(),
+            shared: epm_fft::device::is_cpu_adapter(client),
         }
     }
 }
@@ -218,23 +224,24 @@ fn host_available() -> Option<u64> {
 
 /// Refuses `footprint` where it does not fit `limits`.
 pub fn check(footprint: &Footprint, limits: &Limits) -> Result<(), SimError> {
-    let refuse = |memory: Memory, needed: u64, limit: u64, what: &str| SimError::Resources {
-        memory: match memory {
-            Memory::Device => "device",
-            Memory::Host => "host",
-        },
+    let refuse = |memory: &'static str, needed: u64, limit: u64, what: &str| SimError::Resources {
+        memory,
         needed,
         limit,
         detail: format!(
             "{what}; the largest parts: {}. Lower the keys they name",
-            footprint.largest(memory)
+            footprint.largest(if memory == "host memory" {
+                Memory::Host
+            } else {
+                Memory::Device
+            })
         ),
     };
     if let Some(limit) = limits.device
         && footprint.device() > limit
     {
         return Err(refuse(
-            Memory::Device,
+            "device memory",
             footprint.device(),
             limit,
             "the device's memory",
@@ -244,21 +251,29 @@ pub fn check(footprint: &Footprint, limits: &Limits) -> Result<(), SimError> {
         && footprint.largest_buffer > limit
     {
         return Err(refuse(
-            Memory::Device,
+            "one device buffer",
             footprint.largest_buffer,
             limit,
-            "the largest buffer the device allocates at once",
+            "the largest buffer a kernel may bind on this device",
         ));
     }
-    if let Some(limit) = limits.host
-        && footprint.host() > limit
-    {
-        return Err(refuse(
-            Memory::Host,
-            footprint.host(),
-            limit,
-            "the memory available on this machine",
-        ));
+    if let Some(limit) = limits.host {
+        if limits.shared && footprint.device() + footprint.host() > limit {
+            return Err(refuse(
+                "device memory",
+                footprint.device() + footprint.host(),
+                limit,
+                "the memory available on this machine, which the CPU adapter shares",
+            ));
+        }
+        if footprint.host() > limit {
+            return Err(refuse(
+                "host memory",
+                footprint.host(),
+                limit,
+                "the memory available on this machine",
+            ));
+        }
     }
     Ok(())
 }
@@ -317,9 +332,10 @@ mod tests {
             device: Some(24_000_000_000),
             buffer: None,
             host: Some(20_000_000_000),
+            shared: false,
         };
         let err = check(&footprint, &limits).unwrap_err().to_string();
-        assert!(err.contains("device memory"), "{err}");
+        assert!(err.starts_with("device memory"), "{err}");
         assert!(err.contains("tracer dynamics (tracers"), "{err}");
         assert!(err.contains("24.0 GB"), "{err}");
         // Without observers (a bare simulation) it needs the tracers' 1.6 GB only.
@@ -332,9 +348,10 @@ mod tests {
         let config = Config::default();
         let footprint = estimate(&config, 4, true);
         let roomy = Limits {
-            device: Some(u64::MAX),
-            buffer: Some(u64::MAX),
-            host: Some(u64::MAX),
+            device: Some(u64::MAX / 4),
+            buffer: Some(u64::MAX / 4),
+            host: Some(u64::MAX / 4),
+            shared: false,
         };
         assert!(check(&footprint, &roomy).is_ok());
         let small_host = Limits {
@@ -351,7 +368,21 @@ mod tests {
             ..roomy
         };
         let err = check(&footprint, &small_buffer).unwrap_err().to_string();
-        assert!(err.contains("largest buffer"), "{err}");
+        assert!(err.starts_with("one device buffer"), "{err}");
+        // A CPU adapter's device memory is the host's: both needs count against it.
+        let host = footprint.device() + footprint.host() / 2;
+        let separate = Limits {
+            device: None,
+            host: Some(host),
+            ..roomy
+        };
+        assert!(check(&footprint, &separate).is_ok());
+        let shared = Limits {
+            shared: true,
+            ..separate
+        };
+        let err = check(&footprint, &shared).unwrap_err().to_string();
+        assert!(err.contains("which the CPU adapter shares"), "{err}");
         assert_eq!(bytes(999), "999 B");
         assert_eq!(bytes(204_800_000_000), "204.8 GB");
     }
