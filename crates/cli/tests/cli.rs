@@ -243,6 +243,104 @@ fn a_run_too_large_for_the_machine_is_refused_before_it_allocates() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Sends `signal` to `child` and returns its output and how long it took to exit.
+fn stop(child: std::process::Child, signal: &str) -> (std::process::Output, Duration) {
+    let kill = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let sent = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    (out, sent.elapsed())
+}
+
+#[test]
+fn a_large_run_stops_promptly_on_sigterm_with_its_files_written() {
+    // L = 1024 from rest at T = 0.1: about 700 sites activate a step. The first window used
+    // to take the sparse update (no site was active at its start), minutes for the chunk of
+    // 16 steps a stop waits for; the window now takes the transforms.
+    let dir = scratch("large-stop");
+    let config = dir.join("large.toml");
+    std::fs::write(&config, "l = 1024\nsteps = 200\ntracers = 4096\n").unwrap();
+    let out = dir.join("run");
+    let child = epm()
+        .args(["run"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Compiling or in the first window then. The stop waits for the chunk in flight: 16 steps
+    // through the transforms now, not 16 sparse ones of seconds each. Under 60 s, the bound
+    // past which `epm` would exit without writing (then it does not print the line below).
+    std::thread::sleep(Duration::from_secs(15));
+    let (stopped, took) = stop(child, "TERM");
+    let stdout = String::from_utf8_lossy(&stopped.stdout);
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(143), "{stderr}");
+    assert!(stdout.contains("interrupted at step"), "{stdout}{stderr}");
+    assert!(
+        took < Duration::from_secs(58),
+        "{took:?} from SIGTERM to exit: {stderr}"
+    );
+    assert!(out.join("checkpoint.epm").exists() && out.join("manifest.json").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn past_the_stop_bound_epm_exits_with_its_last_checkpoint_kept() {
+    // A bound of zero: the stop cannot wait for the device, as when a device hangs.
+    let dir = scratch("stop-bound");
+    let config = dir.join("tiny.toml");
+    std::fs::write(&config, TINY.replace("steps = 6000", "steps = 200000")).unwrap();
+    let out = dir.join("run");
+    let child = epm()
+        .args(["run"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .args(["--quiet", "--checkpoint-minutes", "0.005"])
+        .env("EPM_STOP_SECONDS", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !out.join("checkpoint.epm").exists() {
+        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (stopped, took) = stop(child, "TERM");
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(143), "{stderr}");
+    assert!(took < Duration::from_secs(10), "{took:?}: {stderr}");
+    // Whichever moment the bound cut, the checkpoint on disk is a whole one.
+    let resumed = epm()
+        .args(["run"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .args(["--quiet", "--resume"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let (again, _) = stop(resumed, "INT");
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(
+        again.status.code(),
+        Some(130),
+        "the checkpoint resumed: {stderr}"
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("interrupted at step"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn sweeps_skip_finished_runs_resume_broken_ones_and_emit_slurm() {
     let dir = scratch("sweep");

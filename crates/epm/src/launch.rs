@@ -56,6 +56,22 @@ pub fn sparse_max_active(client: &Client, sites: usize) -> u32 {
     }
 }
 
+/// The sparse limit a run takes by default: the adapter's ([`sparse_max_active`]) less the
+/// activations a window of [`crate::sparse::WINDOW`] steps brings even where no site is
+/// stressed, `sites * unstressed_rate * dt * WINDOW` (the rule's rate at zero stress, a floor
+/// for the thermal and random rules). A window that starts with few active sites but is
+/// sure to activate many more cannot be cheaper sparse: the sparse sums cost each step its
+/// active sites times the lattice. At `L = 2048` and `T = 0.1` a window from rest activates
+/// about 2 800 sites a step, and took minutes a step sparse against seconds dense.
+pub fn sparse_limit_for_rate(limit: u32, sites: usize, unstressed_rate: f64, dt: f64) -> u32 {
+    let expected = sites as f64 * unstressed_rate.max(0.0) * dt * crate::sparse::WINDOW as f64;
+    if expected.is_finite() {
+        limit.saturating_sub(expected.ceil().min(f64::from(u32::MAX)) as u32)
+    } else {
+        0
+    }
+}
+
 /// `(L, crossing)` measured on a CPU adapter, `Simulation::advance` with either update forced
 /// over 300 to 4000 steps from a warmed state at temperatures giving 3 to 92 active sites,
 /// ms per step (dense; sparse at a few activities, fitted as `a + b active`):
@@ -554,5 +570,18 @@ mod tests {
         assert_eq!(limit(32), 6);
         assert_eq!(limit(1024), 21, "above it: the largest");
         assert_eq!(limit(4096), 21);
+    }
+
+    #[test]
+    fn a_window_sure_to_activate_many_sites_is_never_sparse() {
+        let thermal = |t: f64| (-1.0 / (2.0 * t)).exp();
+        // L = 2048 from rest at T = 0.1: about 2 800 activations a step.
+        assert_eq!(sparse_limit_for_rate(21, 2048 * 2048, thermal(0.1), 0.1), 0);
+        // L = 256 at T = 0.04 (the paper's coldest): 0.04 a window, the limit stays whole
+        // but for that one.
+        assert_eq!(sparse_limit_for_rate(26, 256 * 256, thermal(0.04), 0.1), 25);
+        // Nothing activates by itself (the random model at rate 0): the limit as it is.
+        assert_eq!(sparse_limit_for_rate(26, 256 * 256, 0.0, 0.1), 26);
+        assert_eq!(sparse_limit_for_rate(26, 64, f64::INFINITY, 0.1), 0);
     }
 }

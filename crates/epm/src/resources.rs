@@ -224,18 +224,20 @@ fn host_available() -> Option<u64> {
 
 /// Refuses `footprint` where it does not fit `limits`.
 pub fn check(footprint: &Footprint, limits: &Limits) -> Result<(), SimError> {
-    let refuse = |memory: &'static str, needed: u64, limit: u64, what: &str| SimError::Resources {
-        memory,
-        needed,
-        limit,
-        detail: format!(
-            "{what}; the largest parts: {}. Lower the keys they name",
-            footprint.largest(if memory == "host memory" {
-                Memory::Host
-            } else {
-                Memory::Device
-            })
-        ),
+    let refuse = |memory: &'static str, needed: u64, limit: u64, what: &str| {
+        let parts = match memory {
+            "host memory" => Memory::Host,
+            _ => Memory::Device,
+        };
+        SimError::Resources {
+            memory,
+            needed,
+            limit,
+            detail: format!(
+                "{what}; the largest parts: {}. Lower the keys they name",
+                footprint.largest(parts)
+            ),
+        }
     };
     if let Some(limit) = limits.device
         && footprint.device() > limit
@@ -245,16 +247,6 @@ pub fn check(footprint: &Footprint, limits: &Limits) -> Result<(), SimError> {
             footprint.device(),
             limit,
             "the device's memory",
-        ));
-    }
-    if let Some(limit) = limits.buffer
-        && footprint.largest_buffer > limit
-    {
-        return Err(refuse(
-            "one device buffer",
-            footprint.largest_buffer,
-            limit,
-            "the largest buffer a kernel may bind on this device",
         ));
     }
     if let Some(limit) = limits.host {
@@ -274,6 +266,16 @@ pub fn check(footprint: &Footprint, limits: &Limits) -> Result<(), SimError> {
                 "the memory available on this machine",
             ));
         }
+    }
+    if let Some(limit) = limits.buffer
+        && footprint.largest_buffer > limit
+    {
+        return Err(refuse(
+            "one device buffer",
+            footprint.largest_buffer,
+            limit,
+            "the largest buffer a kernel may bind on this device",
+        ));
     }
     Ok(())
 }

@@ -240,9 +240,14 @@ impl Simulation {
         let l = config.l;
         let client = device.client();
         let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
-        let sparse_limit = config
-            .sparse_max_active
-            .unwrap_or_else(|| crate::launch::sparse_max_active(&client, config.sites()));
+        let sparse_limit = config.sparse_max_active.unwrap_or_else(|| {
+            crate::launch::sparse_limit_for_rate(
+                crate::launch::sparse_max_active(&client, config.sites()),
+                config.sites(),
+                f64::from(rule.rate_cpu(0.0)),
+                config.dt,
+            )
+        });
         let whole = config
             .whole_steps
             .unwrap_or_else(|| crate::launch::whole_steps_for(&client, l, 1));
@@ -734,7 +739,8 @@ impl Simulation {
     }
 
     /// The most active sites at a window's start for which steps take the sparse update
-    /// ([`crate::sparse`]): `sparse_max_active` of the configuration, or the adapter's choice.
+    /// ([`crate::sparse`]): `sparse_max_active` of the configuration, or the adapter's choice
+    /// less what a window activates at zero stress ([`crate::launch::sparse_limit_for_rate`]).
     pub fn sparse_max_active(&self) -> u32 {
         self.sparse_limit
     }
