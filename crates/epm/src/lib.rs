@@ -38,6 +38,8 @@ pub mod ensemble;
 mod error;
 pub mod fit;
 pub mod launch;
+#[cfg(test)]
+mod malformed;
 pub mod observables;
 mod observer;
 pub mod output;

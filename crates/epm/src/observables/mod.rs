@@ -124,9 +124,20 @@ impl Table {
             .enumerate()
             .filter(|(_, l)| !l.is_empty())
             .map(|(i, l)| {
-                l.split(',')
+                let row = l
+                    .split(',')
                     .map(|v| v.parse::<f64>().map_err(|e| format!("line {}: {e}", i + 2)))
-                    .collect()
+                    .collect::<Result<Vec<f64>, String>>()?;
+                // Every reader indexes rows by column: a short or long row is damage.
+                if row.len() != columns.len() {
+                    return Err(format!(
+                        "line {}: {} values, the header has {} columns",
+                        i + 2,
+                        row.len(),
+                        columns.len()
+                    ));
+                }
+                Ok(row)
             })
             .collect::<Result<Vec<_>, String>>()?;
         Ok(Self {
