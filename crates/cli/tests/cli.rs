@@ -243,6 +243,27 @@ fn a_run_too_large_for_the_machine_is_refused_before_it_allocates() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `epm run CONFIG --out OUT --quiet EXTRA...`, started with its output captured.
+fn spawn_run(
+    config: &Path,
+    out: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    epm()
+        .args(["run"])
+        .arg(config)
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(extra)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Sends `signal` to `child` and returns its output and how long it took to exit.
 fn stop(child: std::process::Child, signal: &str) -> (std::process::Output, Duration) {
     let kill = Command::new("kill")
@@ -264,16 +285,7 @@ fn a_large_run_stops_promptly_on_sigterm_with_its_files_written() {
     let config = dir.join("large.toml");
     std::fs::write(&config, "l = 1024\nsteps = 200\ntracers = 4096\n").unwrap();
     let out = dir.join("run");
-    let child = epm()
-        .args(["run"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&out)
-        .arg("--quiet")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_run(&config, &out, &[], &[]);
     // Compiling or in the first window then. The stop waits for the chunk in flight: 16 steps
     // through the transforms now, not 16 sparse ones of seconds each. Under 60 s, the bound
     // past which `epm` would exit without writing (then it does not print the line below).
@@ -298,17 +310,8 @@ fn past_the_stop_bound_epm_exits_with_its_last_checkpoint_kept() {
     let config = dir.join("tiny.toml");
     std::fs::write(&config, TINY.replace("steps = 6000", "steps = 200000")).unwrap();
     let out = dir.join("run");
-    let child = epm()
-        .args(["run"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&out)
-        .args(["--quiet", "--checkpoint-minutes", "0.005"])
-        .env("EPM_STOP_SECONDS", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let every = ["--checkpoint-minutes", "0.005"];
+    let child = spawn_run(&config, &out, &every, &[("EPM_STOP_SECONDS", "0")]);
     let start = Instant::now();
     while !out.join("checkpoint.epm").exists() {
         assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint");
@@ -319,16 +322,7 @@ fn past_the_stop_bound_epm_exits_with_its_last_checkpoint_kept() {
     assert_eq!(stopped.status.code(), Some(143), "{stderr}");
     assert!(took < Duration::from_secs(10), "{took:?}: {stderr}");
     // Whichever moment the bound cut, the checkpoint on disk is a whole one.
-    let resumed = epm()
-        .args(["run"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&out)
-        .args(["--quiet", "--resume"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let resumed = spawn_run(&config, &out, &["--resume"], &[]);
     std::thread::sleep(Duration::from_secs(3));
     let (again, _) = stop(resumed, "INT");
     let stderr = String::from_utf8_lossy(&again.stderr);

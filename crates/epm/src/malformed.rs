@@ -122,11 +122,11 @@ fn configurations_never_panic() {
     let mut seeds: Vec<Vec<u8>> = files("config").into_iter().map(|(_, b)| b).collect();
     seeds.push(Config::default().to_toml().into_bytes());
     survive("configuration", &seeds, 4000, |bytes| {
-        if let Ok(config) = Config::from_toml(&String::from_utf8_lossy(bytes)) {
-            if config.validate().is_ok() {
-                let _ = Config::from_toml(&config.to_toml());
-                let _ = crate::resources::estimate(&config, 4, true);
-            }
+        if let Ok(config) = Config::from_toml(&String::from_utf8_lossy(bytes))
+            && config.validate().is_ok()
+        {
+            let _ = Config::from_toml(&config.to_toml());
+            let _ = crate::resources::estimate(&config, 4, true);
         }
     });
 }
@@ -144,7 +144,7 @@ fn checkpoints_never_panic_damaged_or_resealed() {
     let sealed = encode_checkpoint(&config, "Thermal", state).unwrap();
     let payload = sealed[..sealed.len() - crate::sealed::DIGEST_BYTES].to_vec();
     // As damage arrives: the digest refuses it.
-    survive("checkpoint", &[sealed.clone()], 1500, |bytes| {
+    survive("checkpoint", std::slice::from_ref(&sealed), 1500, |bytes| {
         let _ = Simulation::decode_checkpoint(bytes);
     });
     // As if the digest had been made again over the damage: the decoding itself.
