@@ -71,7 +71,8 @@ pub struct Summary {
     pub runs: usize,
     /// `a = A exp(-E / T)` over the thermal runs (absent with fewer than 3 temperatures).
     pub arrhenius: Option<Vec<Quantity>>,
-    /// Why a fit is absent.
+    /// Why a fit is absent, and which tables were left out of the merge and why (a file
+    /// missing or damaged in one run, columns that differ).
     pub notes: Vec<String>,
 }
 
@@ -126,6 +127,8 @@ pub fn collect(dir: &Path) -> Result<PathBuf, CliError> {
     );
     let mut merged: BTreeMap<(&str, String), Table> = BTreeMap::new();
     let mut arrhenius_points: Vec<Point<f64>> = vec![];
+    // Tables left out of the merge, and why: said in summary.json, never dropped unseen.
+    let mut left_out: Vec<String> = vec![];
     for ((model, _), group) in &groups {
         let t = group[0].temperature.expect("grouped by temperature");
         let values: Vec<(f64, f64)> = group
@@ -151,12 +154,22 @@ pub fn collect(dir: &Path) -> Result<PathBuf, CliError> {
         // Every table of the group's first run, averaged over the group.
         for entry in &group[0].manifest.tables {
             let name = entry.file.trim_end_matches(".csv");
-            let tables: Vec<Table> = group
-                .iter()
-                .filter_map(|r| RunDirectory::open(&r.dir).and_then(|d| d.table(name)).ok())
-                .collect();
-            if tables.len() != group.len() || tables.iter().any(|t| t.columns != tables[0].columns)
-            {
+            let mut tables: Vec<Table> = vec![];
+            for r in group {
+                match RunDirectory::open(&r.dir).and_then(|d| d.table(name)) {
+                    Ok(table) => tables.push(table),
+                    Err(e) => left_out.push(format!("{name} at T = {t} ({model}) left out: {e}")),
+                }
+            }
+            if tables.len() != group.len() {
+                continue;
+            }
+            if let Some(other) = tables.iter().position(|x| x.columns != tables[0].columns) {
+                left_out.push(format!(
+                    "{name} at T = {t} ({model}) left out: the columns of {} differ from those of {}",
+                    group[other].dir.display(),
+                    group[0].dir.display()
+                ));
                 continue;
             }
             let mean = mean_table(&tables);
@@ -189,7 +202,7 @@ pub fn collect(dir: &Path) -> Result<PathBuf, CliError> {
     let mut summary = Summary {
         runs: runs.len(),
         arrhenius: None,
-        notes: vec![],
+        notes: left_out,
     };
     if arrhenius_points.len() >= 3 {
         match arrhenius(&arrhenius_points) {
@@ -209,4 +222,104 @@ pub fn collect(dir: &Path) -> Result<PathBuf, CliError> {
     let json = serde_json::to_string_pretty(&summary).expect("a summary serialises");
     epm::output::write_atomic(&out.join("summary.json"), json.as_bytes())?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use super::*;
+
+    /// The tables and manifest of a short finished run (`crates/epm/tests/corpus/run`).
+    fn corpus() -> Vec<(String, Vec<u8>)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../epm/tests/corpus/run");
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Two seeds of one temperature under `dir`, the second with `damage` applied to `file`.
+    fn sweep(dir: &Path, file: &str, damage: impl Fn(&[u8]) -> Vec<u8>) {
+        let _ = std::fs::remove_dir_all(dir);
+        for seed in ["seed1", "seed2"] {
+            std::fs::create_dir_all(dir.join(seed)).unwrap();
+            for (name, bytes) in corpus() {
+                let bytes = if seed == "seed2" && name == file {
+                    damage(&bytes)
+                } else {
+                    bytes
+                };
+                std::fs::write(dir.join(seed).join(name), bytes).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_table_is_left_out_and_said_never_dropped_unseen() {
+        let dir = std::env::temp_dir().join(format!("epm-collect-damaged-{}", std::process::id()));
+        // A row cut short in the second seed's MSD.
+        sweep(&dir, "msd.csv", |b| {
+            let text = String::from_utf8_lossy(b);
+            let mut lines: Vec<String> = text.lines().map(String::from).collect();
+            let cut = lines[3].rfind(',').unwrap();
+            lines[3].truncate(cut);
+            lines.join("\n").into_bytes()
+        });
+        let out = collect(&dir).unwrap();
+        let summary: Summary =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        let note = summary
+            .notes
+            .iter()
+            .find(|n| n.starts_with("msd at T = 0.15"));
+        let note = note.unwrap_or_else(|| panic!("{:?}", summary.notes));
+        assert!(note.contains("seed2") && note.contains("line 4"), "{note}");
+        assert!(!out.join("thermal/msd.csv").exists());
+        assert!(out.join("thermal/structure_factor.csv").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn collecting_runs_with_a_damaged_file_never_panics() {
+        let dir = std::env::temp_dir().join(format!("epm-collect-mutated-{}", std::process::id()));
+        let files = corpus();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..80 {
+            let (file, _) = &files[next() as usize % files.len()];
+            let (at, len, what) = (next() as usize, 1 + next() as usize % 40, next() % 3);
+            sweep(&dir, file, |b| {
+                let mut v = b.to_vec();
+                let at = at % (v.len() + 1);
+                match what {
+                    0 => v.truncate(at),
+                    1 => {
+                        v.drain(at..(at + len).min(v.len()));
+                    }
+                    _ => v
+                        .splice(at..at, b"nan,1e308,".iter().copied())
+                        .for_each(drop),
+                }
+                v
+            });
+            let collected = catch_unwind(AssertUnwindSafe(|| collect(&dir)));
+            assert!(collected.is_ok(), "round {round}: {file} damaged: panicked");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
