@@ -85,12 +85,14 @@ fn stop_bound_watch(flag: &AtomicBool, bound: Duration) {
     std::process::exit(i32::from(interrupted_status()));
 }
 
-/// Runs `write` with the stop bound held off: what it writes is written whole.
-fn writing<T>(write: impl FnOnce() -> T) -> T {
+/// Writes the checkpoint(s) and outputs of `run`: first the wait for the device, which the
+/// stop bound may cut short, then the writes, which it may not (they are written whole).
+fn save(run: &mut impl Driven) -> Result<(), SimError> {
+    run.settle()?;
     WRITING.store(true, Ordering::SeqCst);
-    let out = write();
+    let written = run.checkpoint().and_then(|()| run.write_outputs());
     WRITING.store(false, Ordering::SeqCst);
-    out
+    written
 }
 
 /// The exit status of a command that a signal stopped after it wrote everything: `128 +` the
@@ -229,12 +231,7 @@ pub fn drive(
     while run.remaining() > 0 {
         if interrupt.load(Ordering::SeqCst) {
             bar.abandon_with_message("interrupted: writing the checkpoint and the outputs");
-            // The wait the stop bound may cut short, then the writes it may not.
-            run.settle()?;
-            writing(|| -> Result<(), SimError> {
-                run.checkpoint()?;
-                run.write_outputs()
-            })?;
+            save(run)?;
             return Ok(Outcome::Interrupted);
         }
         let start = Instant::now();
@@ -245,19 +242,11 @@ pub fn drive(
         bar.set_position(run.step());
         bar.set_message(run.status());
         if last_checkpoint.elapsed() >= options.checkpoint_every && run.remaining() > 0 {
-            run.settle()?;
-            writing(|| -> Result<(), SimError> {
-                run.checkpoint()?;
-                run.write_outputs()
-            })?;
+            save(run)?;
             last_checkpoint = Instant::now();
         }
     }
-    run.settle()?;
-    writing(|| -> Result<(), SimError> {
-        run.checkpoint()?;
-        run.write_outputs()
-    })?;
+    save(run)?;
     bar.finish_with_message("done");
     Ok(Outcome::Completed)
 }

@@ -59,7 +59,6 @@ fn replica_key(key: &str) -> bool {
         .iter()
         .any(|k| key == *k || (k.ends_with('.') && key.starts_with(k)))
 }
-/// Ensemble checkpoint format version.
 /// Ensemble checkpoint format: 2 ends with a digest ([`crate::sealed`]); 1 is still read.
 const FORMAT: u32 = 2;
 
@@ -121,7 +120,7 @@ impl Ensemble {
         let configs = replica_configs(configs)?;
         crate::resources::ensure(&configs[0], configs.len(), false, device)?;
         let states = configs.iter().map(State::initial).collect();
-        Self::from_states(configs, None, states, device)
+        Self::from_checked_states(configs, None, states, device)
     }
 
     /// Replicas with rules of your own (one per configuration, which differ only in their
@@ -138,7 +137,7 @@ impl Ensemble {
             .into_iter()
             .map(|r| Arc::new(r) as Arc<dyn DynActivation>)
             .collect();
-        Self::from_states(configs, Some(rules), states, device)
+        Self::from_checked_states(configs, Some(rules), states, device)
     }
 
     /// Replicas that start from `states` (one per configuration); `rules`: `None` for the
@@ -150,8 +149,19 @@ impl Ensemble {
         device: &cubecl::Device,
     ) -> Result<Self, SimError> {
         let configs = replica_configs(configs)?;
+        crate::resources::ensure(&configs[0], configs.len(), false, device)?;
+        Self::from_checked_states(configs, rules, states, device)
+    }
+
+    /// [`Ensemble::from_states`] of configurations already checked as replicas
+    /// ([`replica_configs`]) and found to fit.
+    fn from_checked_states(
+        configs: Vec<Config>,
+        rules: Option<Vec<Arc<dyn DynActivation>>>,
+        states: Vec<State>,
+        device: &cubecl::Device,
+    ) -> Result<Self, SimError> {
         let b = configs.len();
-        crate::resources::ensure(&configs[0], b, false, device)?;
         let invalid =
             |argument: &'static str, value: String, reason: String| SimError::InvalidArgument {
                 argument,

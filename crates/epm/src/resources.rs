@@ -77,17 +77,29 @@ impl Footprint {
     }
 }
 
+/// What a limit bounds.
 #[derive(Debug, Clone, Copy)]
 enum Memory {
     Device,
     Host,
+    /// One device buffer: its parts are the device's.
+    Buffer,
 }
 
 impl Memory {
     fn of(self, p: &Part) -> u64 {
         match self {
-            Memory::Device => p.device,
+            Memory::Device | Memory::Buffer => p.device,
             Memory::Host => p.host,
+        }
+    }
+
+    /// How [`SimError::Resources`] names it.
+    fn label(self) -> &'static str {
+        match self {
+            Memory::Device => "device memory",
+            Memory::Host => "host memory",
+            Memory::Buffer => "one device buffer",
         }
     }
 }
@@ -224,26 +236,20 @@ fn host_available() -> Option<u64> {
 
 /// Refuses `footprint` where it does not fit `limits`.
 pub fn check(footprint: &Footprint, limits: &Limits) -> Result<(), SimError> {
-    let refuse = |memory: &'static str, needed: u64, limit: u64, what: &str| {
-        let parts = match memory {
-            "host memory" => Memory::Host,
-            _ => Memory::Device,
-        };
-        SimError::Resources {
-            memory,
-            needed,
-            limit,
-            detail: format!(
-                "{what}; the largest parts: {}. Lower the keys they name",
-                footprint.largest(parts)
-            ),
-        }
+    let refuse = |parts: Memory, needed: u64, limit: u64, what: &str| SimError::Resources {
+        memory: parts.label(),
+        needed,
+        limit,
+        detail: format!(
+            "{what}; the largest parts: {}. Lower the keys they name",
+            footprint.largest(parts)
+        ),
     };
     if let Some(limit) = limits.device
         && footprint.device() > limit
     {
         return Err(refuse(
-            "device memory",
+            Memory::Device,
             footprint.device(),
             limit,
             "the device's memory",
@@ -252,7 +258,7 @@ pub fn check(footprint: &Footprint, limits: &Limits) -> Result<(), SimError> {
     if let Some(limit) = limits.host {
         if limits.shared && footprint.device() + footprint.host() > limit {
             return Err(refuse(
-                "device memory",
+                Memory::Device,
                 footprint.device() + footprint.host(),
                 limit,
                 "the memory available on this machine, which the CPU adapter shares",
@@ -260,7 +266,7 @@ pub fn check(footprint: &Footprint, limits: &Limits) -> Result<(), SimError> {
         }
         if footprint.host() > limit {
             return Err(refuse(
-                "host memory",
+                Memory::Host,
                 footprint.host(),
                 limit,
                 "the memory available on this machine",
@@ -271,7 +277,7 @@ pub fn check(footprint: &Footprint, limits: &Limits) -> Result<(), SimError> {
         && footprint.largest_buffer > limit
     {
         return Err(refuse(
-            "one device buffer",
+            Memory::Buffer,
             footprint.largest_buffer,
             limit,
             "the largest buffer a kernel may bind on this device",

@@ -203,7 +203,7 @@ impl Simulation {
         config.validate()?;
         crate::resources::ensure(&config, 1, false, device)?;
         let state = State::initial(&config);
-        Self::from_state(config, None, state, device)
+        Self::from_checked_state(config, None, state, device)
     }
 
     /// A new run with a rule of your own instead of `config.activation` (which is then unused).
@@ -215,7 +215,7 @@ impl Simulation {
         config.validate()?;
         crate::resources::ensure(&config, 1, false, device)?;
         let state = State::initial(&config);
-        Self::from_state(config, Some(Arc::new(rule)), state, device)
+        Self::from_checked_state(config, Some(Arc::new(rule)), state, device)
     }
 
     /// A run that starts from `state` (for example a prepared stress field, or a single
@@ -228,6 +228,16 @@ impl Simulation {
     ) -> Result<Self, SimError> {
         config.validate()?;
         crate::resources::ensure(&config, 1, false, device)?;
+        Self::from_checked_state(config, rule, state, device)
+    }
+
+    /// [`Simulation::from_state`] of a configuration already validated and found to fit.
+    fn from_checked_state(
+        config: Config,
+        rule: Option<Arc<dyn DynActivation>>,
+        state: State,
+        device: &cubecl::Device,
+    ) -> Result<Self, SimError> {
         state
             .check(&config)
             .map_err(|reason| SimError::InvalidArgument {
