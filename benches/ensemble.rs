@@ -50,11 +50,12 @@ fn ensemble(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(8));
     for (l, replicas) in RUNS {
         let mut warm: Option<epm::State> = None;
-        // The adapter's choice, and the other of whole steps (`epm::whole_step`) and separate
-        // launches beside it where whole steps can run (CPU adapters, L <= 128).
-        let can_whole = epm::launch::whole_steps_for(&client, l, 1);
+        // The profile's choice, and the other of whole steps (`epm::whole_step`) and separate
+        // launches beside it where whole steps can run (the CPU profile, L <= 128).
+        let profile = epm::Profile::default_for(&client).unwrap();
+        let can_whole = profile.whole_steps_for(l, 1);
         for &b in replicas {
-            let whole = epm::launch::whole_steps_for(&client, l, b);
+            let whole = profile.whole_steps_for(l, b);
             let other = if whole {
                 ("thermal-launches", Some(false))
             } else {
@@ -77,15 +78,16 @@ fn ensemble(c: &mut Criterion) {
                             sim.state().unwrap()
                         })
                         .clone();
-                    let configs: Vec<Config> = (1..=b as u64)
-                        .map(|seed| Config {
-                            whole_steps,
-                            ..config(l, seed)
-                        })
-                        .collect();
+                    let configs: Vec<Config> = (1..=b as u64).map(|seed| config(l, seed)).collect();
                     let states = vec![state; b];
+                    let options = epm::RunOptions {
+                        whole_steps,
+                        ..epm::RunOptions::sparse_max_active(0)
+                    };
+                    let profile = Some(options.resolve(&client, None).unwrap());
                     let mut ensemble =
-                        Ensemble::from_states(configs, None, states, &device).unwrap();
+                        Ensemble::from_states_with_profile(configs, None, states, &device, profile)
+                            .unwrap();
                     let mut observers: Vec<Vec<&mut dyn epm::Observer>> =
                         (0..b).map(|_| vec![]).collect();
                     // Untimed, to one step past the next resynchronisation: every kernel of

@@ -18,7 +18,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use epm_fft::cubecl::{self, prelude::*};
 use epm_fft::reference::RustFft2d;
-use epm_fft::{ComplexBuffers, ComplexField, Fft2d, PlanOptions, Shape2d};
+use epm_fft::{ComplexBuffers, ComplexField, Fft2d, Shape2d};
 use rustfft::num_complex::Complex;
 
 const SIZES: [usize; 4] = [128, 256, 512, 1024];
@@ -75,7 +75,8 @@ fn ours(c: &mut Criterion) {
         let fft = Fft2d::<f32>::new(
             &client,
             Shape2d::new(1, l, l).unwrap(),
-            PlanOptions::default(),
+            // What a run on this adapter plans: the execution profile's options.
+            epm::Profile::default_for(&client).unwrap().plan_options(),
         )
         .unwrap();
         let buffers = fft.upload(&[field(l)]).unwrap();

@@ -37,7 +37,7 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criteri
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm::activation::{StepParams, Thermal};
-use epm::fft::{Accumulate, ComplexBuffers, Fft2d, PlanOptions, Shape2d};
+use epm::fft::{Accumulate, ComplexBuffers, Fft2d, Shape2d};
 use epm::launch;
 use epm::observables::measurements::Measurements;
 use epm::propagator::StepTables;
@@ -213,12 +213,16 @@ fn step(c: &mut Criterion) {
                 }
                 let id = BenchmarkId::new(format!("{name}{suffix}"), l);
                 group.bench_function(id, |b| {
-                    let config = Config {
+                    let config = config_at(l, t);
+                    let options = epm::RunOptions {
                         sparse_max_active,
-                        ..config_at(l, t)
+                        ..Default::default()
                     };
+                    let profile = Some(options.resolve(&client, None).unwrap());
                     let state = warmed_state(&states, l, t);
-                    let mut sim = ready(Simulation::from_state(config, None, state, &device));
+                    let sim =
+                        Simulation::from_state_with_profile(config, None, state, &device, profile);
+                    let mut sim = ready(sim);
                     b.iter_custom(|iters| {
                         timed(&client, 1, || sim.advance(iters, &mut []).unwrap())
                     })
@@ -237,12 +241,15 @@ fn step(c: &mut Criterion) {
             ("thermal-whole-each", true, true),
         ] {
             group.bench_function(BenchmarkId::new(name, l), |b| {
-                let config = Config {
+                let options = epm::RunOptions {
                     whole_steps: Some(whole),
-                    ..config(l)
+                    ..Default::default()
                 };
+                let profile = Some(options.resolve(&client, None).unwrap());
                 let state = warmed_state(&states, l, TEMPERATURE);
-                let mut sim = ready(Simulation::from_state(config, None, state, &device));
+                let sim =
+                    Simulation::from_state_with_profile(config(l), None, state, &device, profile);
+                let mut sim = ready(sim);
                 b.iter_custom(|iters| {
                     timed(&client, 1, || {
                         if each {
@@ -333,6 +340,8 @@ fn bench_kernels<K>(
 struct SparseKernels {
     client: Client,
     n: usize,
+    /// Sites per unit of the sparse stress sums ([`epm::Profile::sites_per_unit`]).
+    per_unit: usize,
     tracers: usize,
     active: Handle,
     strain_rate: Handle,
@@ -358,9 +367,11 @@ impl SparseKernels {
             .map(|(&a, &s)| a as f32 * s * 0.5)
             .collect();
         let n = l * l;
+        let profile = epm::Profile::default_for(client).unwrap();
         let k = Self {
             client: client.clone(),
             n,
+            per_unit: profile.sites_per_unit(n),
             tracers: state.tracers.len(),
             active: u32s(&state.active),
             strain_rate: f32s(&strain_rate),
@@ -397,7 +408,8 @@ impl SparseKernels {
 
     fn stress(&self) {
         let b = self.buffers();
-        launch::sparse::stress(&self.client, self.n, &b, &self.stress, &self.status, 7);
+        let shape = (self.n, self.per_unit);
+        launch::sparse::stress(&self.client, shape, &b, &self.stress, &self.status, 7);
     }
 
     fn advect(&self) {
@@ -410,6 +422,8 @@ impl SparseKernels {
 struct Kernels {
     client: Client,
     n: usize,
+    /// Sites per unit of the activation ([`epm::Profile::sites_per_unit`]).
+    per_unit: usize,
     tracers: usize,
     rule: Thermal,
     stress: Handle,
@@ -445,10 +459,12 @@ impl Kernels {
             .zip(&state.sign)
             .map(|(&a, &s)| a as f32 * s * 0.5)
             .collect();
-        let options = PlanOptions::default();
+        let profile = epm::Profile::default_for(client).unwrap();
+        let options = profile.plan_options();
         Self {
             client: client.clone(),
             n,
+            per_unit: profile.sites_per_unit(n),
             tracers: state.tracers.len(),
             rule: Thermal {
                 temperature: TEMPERATURE as f32,
@@ -502,8 +518,7 @@ impl Kernels {
         };
         launch::activation(
             &self.client,
-            self.n,
-            1,
+            (self.n, self.per_unit, 1),
             &buffers,
             &self.rule,
             &params,

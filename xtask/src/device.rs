@@ -93,14 +93,14 @@ pub fn bundle(extra: &[String]) -> Result {
 }
 
 /// One executable cargo reported building.
-struct Artifact {
-    target: String,
-    kind: String,
-    path: PathBuf,
+pub(crate) struct Artifact {
+    pub target: String,
+    pub kind: String,
+    pub path: PathBuf,
 }
 
 /// Runs `cargo args --message-format=json` and returns the executables it built.
-fn built(args: &[&str], extra: &[String]) -> Result<Vec<Artifact>> {
+pub(crate) fn built(args: &[&str], extra: &[String]) -> Result<Vec<Artifact>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!(
         "+ cargo {} --message-format=json {}",

@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::{
-    Info, Result, bench_table, cargo, cargo_test, ensure_compute_driver, ensure_hdf5,
-    fresh_criterion_dir, jax_anchor, root, target_dir,
+    Info, Result, bench_table, cargo, cargo_test, device_tests_gpu, ensure_compute_driver,
+    ensure_hdf5, fresh_criterion_dir, jax_anchor, root, target_dir,
 };
 
 /// Runs the checks; a failed test suite is reported and the rest still runs, then it fails.
@@ -34,7 +34,9 @@ pub fn run(extra: &[String]) -> Result {
 
     report += "## Device tests\n\n";
     let start = Instant::now();
-    let tests = cargo_test(extra);
+    // Every test under the CPU execution profile, the device tests under the GPU one.
+    let tests = cargo_test(extra)
+        .and_then(|(p, f)| device_tests_gpu(extra).map(|(gp, gf)| (p + gp, f + gf)));
     let seconds = start.elapsed().as_secs_f64();
     report += &match &tests {
         Ok((passed, failed)) => format!("{passed} passed, {failed} failed in {seconds:.0} s.\n\n"),

@@ -187,7 +187,13 @@ fn test_phases(extra: &[String], phases: &mut Phases) -> Result<(usize, Skipped,
     ensure_compute_driver(extra, Info::WorkspaceBuild)?;
     let skipped_dir = target_dir().join("tmp").join("skipped");
     let _ = std::fs::remove_dir_all(&skipped_dir);
-    let (mut passed, failed) = phases.time("tests", || cargo_test(extra))?;
+    // Every test under the CPU execution profile, then the device tests again under the GPU
+    // profile: the code a GPU runs is run here too (on lavapipe in CI).
+    let (mut passed, mut failed) = phases.time("tests (profile cpu)", || cargo_test(extra))?;
+    let (gpu_passed, gpu_failed) =
+        phases.time("device tests (profile gpu)", || device_tests_gpu(extra))?;
+    passed += gpu_passed;
+    failed += gpu_failed;
     // Tests that could not run here (a SLURM needs root) recorded why; they did not pass.
     let skipped = skipped_tests(&skipped_dir);
     passed -= skipped.len().min(passed);
@@ -351,17 +357,57 @@ fn book() -> Result {
 }
 
 /// `cargo test --workspace`, its output passed through, its `test result:` lines summed.
+/// The execution profile the tests run under (`epm::profile::ENV`).
+const PROFILE_ENV: &str = "EPM_PROFILE";
+
+/// The test executables that run kernels on the device: the `epm` library's device tests and
+/// the FFT's.
+const DEVICE_TESTS: [(&str, &str); 2] = [("lib", "epm"), ("test", "fft2d")];
+
+/// Every test of the workspace, under the CPU execution profile.
 fn cargo_test(extra: &[String]) -> Result<(usize, usize)> {
-    use std::io::{BufRead, BufReader};
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("+ cargo test --workspace {}", extra.join(" "));
-    let mut child = Command::new(cargo)
+    eprintln!(
+        "+ {PROFILE_ENV}=cpu cargo test --workspace {}",
+        extra.join(" ")
+    );
+    let mut command = Command::new(cargo);
+    command
         .args(["test", "--workspace"])
         .args(extra)
+        .env(PROFILE_ENV, "cpu");
+    counted_tests(command, "`cargo test --workspace`")
+}
+
+/// The device tests ([`DEVICE_TESTS`]) again, under the GPU execution profile: the executables
+/// `cargo test` built, run as they are.
+fn device_tests_gpu(extra: &[String]) -> Result<(usize, usize)> {
+    let built = device::built(&["test", "--workspace", "--no-run"], extra)?;
+    let (mut passed, mut failed) = (0, 0);
+    for (kind, target) in DEVICE_TESTS {
+        let exe = built
+            .iter()
+            .find(|a| a.kind == kind && a.target == target)
+            .ok_or_else(|| format!("cargo built no {kind} test executable `{target}`"))?;
+        eprintln!("+ {PROFILE_ENV}=gpu {}", exe.path.display());
+        let mut command = Command::new(&exe.path);
+        command.env(PROFILE_ENV, "gpu");
+        let (p, f) = counted_tests(command, &format!("{target} under the GPU profile"))?;
+        passed += p;
+        failed += f;
+    }
+    Ok((passed, failed))
+}
+
+/// Runs `command` (a libtest run) in the repository, echoing its output: tests passed and
+/// failed, or an error naming `what` when it fails.
+fn counted_tests(mut command: Command, what: &str) -> Result<(usize, usize)> {
+    use std::io::{BufRead, BufReader};
+    let mut child = command
         .current_dir(root())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
+        .map_err(|e| format!("could not run {what}: {e}"))?;
     let (mut passed, mut failed) = (0, 0);
     for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines() {
         let line = line.map_err(|e| format!("reading cargo test output: {e}"))?;
@@ -371,10 +417,10 @@ fn cargo_test(extra: &[String]) -> Result<(usize, usize)> {
             failed += f;
         }
     }
-    let status = child.wait().map_err(|e| format!("cargo test: {e}"))?;
+    let status = child.wait().map_err(|e| format!("{what}: {e}"))?;
     if !status.success() {
         println!("{passed} passed, {failed} failed");
-        return Err(format!("`cargo test --workspace` failed ({status})"));
+        return Err(format!("{what} failed ({status})"));
     }
     Ok((passed, failed))
 }

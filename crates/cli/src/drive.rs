@@ -114,6 +114,9 @@ pub struct DriveOptions {
     pub progress: bool,
     /// Text before the bar (`[2/10] T0.1_thermal_seed1`).
     pub label: String,
+    /// The run options runs start (or resume) with: the execution profile and the choices
+    /// set by hand.
+    pub run: epm::RunOptions,
 }
 
 /// What [`drive`] runs to its end: a run, or the runs of an ensemble.

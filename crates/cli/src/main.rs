@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use epm::Config;
 use epm::run::Run;
 use epm_cli::drive::{DriveOptions, Outcome, drive, interrupt_flag, interrupted_status};
@@ -19,6 +19,31 @@ use epm_cli::{CliError, collect, figures, paper};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Speed choices of the runs a command starts or resumes (the numbers agree to `f32`
+/// rounding whatever they are).
+#[derive(Args, Clone, Copy)]
+struct RunArgs {
+    /// The execution profile: `auto` (the adapter's), `gpu` or `cpu`. Default: `EPM_PROFILE`,
+    /// else `auto`; a resumed run keeps its checkpoint's unless this is given.
+    #[arg(long)]
+    profile: Option<epm::ProfileChoice>,
+    /// Steps take the sparse real-space update when at most this many sites were active at
+    /// the start of their window of 16 steps (0: always the transforms). Default: the
+    /// profile's.
+    #[arg(long, value_name = "SITES")]
+    sparse_max_active: Option<u32>,
+}
+
+impl RunArgs {
+    fn options(self) -> epm::RunOptions {
+        epm::RunOptions {
+            profile: self.profile,
+            sparse_max_active: self.sparse_max_active,
+            whole_steps: None,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -37,6 +62,8 @@ enum Command {
         /// Minutes between checkpoints.
         #[arg(long, default_value_t = 10.0)]
         checkpoint_minutes: f64,
+        #[command(flatten)]
+        speed: RunArgs,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -67,6 +94,8 @@ enum Command {
         /// ensemble costs about one run, or to make the grouping independent of the machine).
         #[arg(long)]
         together: bool,
+        #[command(flatten)]
+        speed: RunArgs,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -102,6 +131,8 @@ enum Command {
         /// ensemble costs about one run, or to make the grouping independent of the machine).
         #[arg(long)]
         together: bool,
+        #[command(flatten)]
+        speed: RunArgs,
         /// No progress bars.
         #[arg(long)]
         quiet: bool,
@@ -140,8 +171,16 @@ fn main() -> ExitCode {
             out,
             resume,
             checkpoint_minutes,
+            speed,
             quiet,
-        } => run(&config, &out, resume, checkpoint_minutes, quiet),
+        } => run(
+            &config,
+            &out,
+            resume,
+            checkpoint_minutes,
+            speed.options(),
+            quiet,
+        ),
         Command::Sweep {
             sweep,
             out,
@@ -150,6 +189,7 @@ fn main() -> ExitCode {
             wait_for_twin,
             ensemble,
             together,
+            speed,
             quiet,
         } => sweep_command(
             &sweep,
@@ -161,6 +201,7 @@ fn main() -> ExitCode {
                 ensemble,
                 together,
                 progress: !quiet,
+                run: speed.options(),
             },
         ),
         Command::Collect { dir } => collect::collect(&dir).map(|out| {
@@ -174,6 +215,7 @@ fn main() -> ExitCode {
             out,
             ensemble,
             together,
+            speed,
             quiet,
         } => reproduce_command(
             figure,
@@ -184,6 +226,7 @@ fn main() -> ExitCode {
                 ensemble,
                 together,
                 progress: !quiet,
+                run: speed.options(),
             },
         ),
         Command::Plot { dir, reanalyse } => plot(&dir, reanalyse).map(|()| Ended::Complete),
@@ -252,6 +295,7 @@ fn run(
     out: &Path,
     resume: bool,
     minutes: f64,
+    options: epm::RunOptions,
     quiet: bool,
 ) -> Result<Ended, CliError> {
     let config = load_config(config_path)?;
@@ -262,8 +306,9 @@ fn run(
     }
     let device = device()?;
     let interrupt = interrupt_flag();
-    let mut run = if resume && out.join(epm::run::CHECKPOINT).exists() {
-        Run::resume(out, Some(&config), &device)?
+    let resuming = resume && out.join(epm::run::CHECKPOINT).exists();
+    let mut run = if resuming {
+        Run::resume_with(out, Some(&config), &device, &options)?
     } else {
         if resume {
             eprintln!(
@@ -271,17 +316,27 @@ fn run(
                 out.display()
             );
         }
-        Run::start(config.clone(), out, &device)?
+        Run::start_with(config.clone(), out, &device, &options)?
     };
     epm::output::write_atomic(
         &out.join("config.toml"),
         run.simulation().config().to_toml().as_bytes(),
     )?;
     eprintln!("epm: {}", epm::device::describe(run.simulation().client()));
+    let whence = match (options.profile.is_some(), resuming) {
+        (true, _) => "asked for",
+        (false, true) => "the checkpoint's",
+        (false, false) => "EPM_PROFILE or the adapter's",
+    };
+    eprintln!(
+        "epm: execution profile {} ({whence})",
+        run.simulation().profile()
+    );
     let options = DriveOptions {
         checkpoint_every: Duration::from_secs_f64(minutes * 60.0),
         progress: !quiet,
         label: out.display().to_string(),
+        run: options,
     };
     Ok(match drive(&mut run, &interrupt, &options)? {
         Outcome::Completed => {
@@ -318,7 +373,7 @@ fn sweep_command(
     if let Some(script) = emit_slurm {
         let epm = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("epm"));
         let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-        let text = slurm_script(&absolute(path), &absolute(out), &runs, &epm);
+        let text = slurm_script(&absolute(path), &absolute(out), &runs, &epm, &running.run);
         epm::output::write_atomic(&script, text.as_bytes())?;
         println!(
             "epm: SLURM script for {} runs: {} (sbatch {})",
@@ -377,6 +432,7 @@ fn sweep_command(
             checkpoint_every: Duration::from_secs(600),
             progress: running.progress,
             label: format!("[{}/{}] {}", index + 1, runs.len(), group[0].name),
+            run: running.run,
         };
         let finished: Vec<&str> = group
             .iter()
@@ -537,6 +593,13 @@ fn info() -> Result<(), CliError> {
     }
     let device = device()?;
     println!("a run would use: {device:?}");
-    println!("  {}", epm::device::describe(&device.client()));
+    let client = device.client();
+    println!("  {}", epm::device::describe(&client));
+    let profile = epm::Profile::default_for(&client)?;
+    println!(
+        "  execution profile {profile} (adapter's: {}; `--profile` or EPM_PROFILE to choose)",
+        epm::Profile::for_client(&client).name
+    );
+    println!("  {}", profile.to_json());
     Ok(())
 }

@@ -204,6 +204,8 @@ pub struct Running {
     pub together: bool,
     /// Progress bars on stderr.
     pub progress: bool,
+    /// The run options of every run (`--profile`, `--sparse-max-active`).
+    pub run: epm::RunOptions,
 }
 
 /// Runs what `figures` need and draws them. Returns the report's path, or `None` when a
@@ -221,6 +223,7 @@ pub fn reproduce(
         ensemble,
         together,
         progress,
+        run,
     } = running;
     let runs = plan(figures, scale, propagator);
     let runs_dir = out.join("runs");
@@ -257,6 +260,7 @@ pub fn reproduce(
             checkpoint_every: Duration::from_secs(300),
             progress,
             label: format!("[{}/{}] {}", i + 1, runs.len(), group[0].name),
+            run,
         };
         if run_group(
             &runs_dir,

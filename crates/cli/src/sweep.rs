@@ -23,8 +23,8 @@
 //! Runs of one model that differ only in temperature (or activity) and seed run together as
 //! the replicas of an ensemble ([`epm::Ensemble`], at most `--ensemble` each; random twins
 //! after their thermal twins), each still in its own directory with its own checkpoint: a
-//! replica of an ensemble is, bit for bit, its single run with `sparse_max_active = 0`,
-//! which its configuration records.
+//! replica of an ensemble is, bit for bit, its single run with a sparse limit of 0
+//! (`--sparse-max-active 0`), which its checkpoint's profile records.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -286,9 +286,9 @@ pub fn run_one(
     }
     let config = resolved_config(dir, spec, wait_for_twin)?;
     let mut run = if out.join(epm::run::CHECKPOINT).exists() {
-        Run::resume(&out, Some(&config), device)?
+        Run::resume_with(&out, Some(&config), device, &options.run)?
     } else {
-        Run::start(config.clone(), &out, device)?
+        Run::start_with(config.clone(), &out, device, &options.run)?
     };
     if spec.model == Model::Random {
         run.set_twin_temperature(Some(spec.temperature));
@@ -351,7 +351,7 @@ pub fn run_group(
     for spec in pending {
         let step = match epm::run::saved_checkpoint(&dir.join(&spec.name))? {
             None => None,
-            Some(c) if c.config.sparse_max_active == Some(0) => Some(c.state.step),
+            Some(c) if c.dense_only() => Some(c.state.step),
             Some(_) => {
                 alone.push(spec);
                 continue;
@@ -376,8 +376,8 @@ pub fn run_group(
         let dirs: Vec<std::path::PathBuf> = specs.iter().map(|s| dir.join(&s.name)).collect();
         let dirs: Vec<&Path> = dirs.iter().map(|d| d.as_path()).collect();
         let mut run = match step {
-            Some(_) => EnsembleRun::resume(&dirs, Some(&configs), device)?,
-            None => EnsembleRun::start(configs, &dirs, device)?,
+            Some(_) => EnsembleRun::resume_with(&dirs, Some(&configs), device, &options.run)?,
+            None => EnsembleRun::start_with(configs, &dirs, device, &options.run)?,
         };
         for (r, spec) in specs.iter().enumerate() {
             if spec.model == Model::Random {
@@ -407,7 +407,13 @@ pub const SLURM_STOP_LEAD_SECONDS: u32 = 300;
 /// there is one. SLURM sends SIGTERM [`SLURM_STOP_LEAD_SECONDS`] before the time limit
 /// (`--signal=B:TERM@...`; `exec` makes `epm` the batch shell that receives it) and requeues
 /// a preempted task (`--requeue`); a task stopped so exits 143 after writing everything.
-pub fn slurm_script(sweep_file: &Path, dir: &Path, runs: &[RunSpec], epm: &Path) -> String {
+pub fn slurm_script(
+    sweep_file: &Path,
+    dir: &Path,
+    runs: &[RunSpec],
+    epm: &Path,
+    options: &epm::RunOptions,
+) -> String {
     let mut s = String::new();
     s += "#!/usr/bin/env bash\n";
     s += &format!(
@@ -427,11 +433,24 @@ pub fn slurm_script(sweep_file: &Path, dir: &Path, runs: &[RunSpec], epm: &Path)
     }
     s += "set -euo pipefail\n";
     s += &format!(
-        "exec {} sweep {} --out {} --only \"$SLURM_ARRAY_TASK_ID\" --wait-for-twin 172800 --quiet\n",
+        "exec {} sweep {} --out {} --only \"$SLURM_ARRAY_TASK_ID\" --wait-for-twin 172800{} --quiet\n",
         shell_quote(&epm.display().to_string()),
         shell_quote(&sweep_file.display().to_string()),
-        shell_quote(&dir.display().to_string())
+        shell_quote(&dir.display().to_string()),
+        run_flags(options)
     );
+    s
+}
+
+/// The command-line flags that ask for `options` (each with a space before it).
+pub fn run_flags(options: &epm::RunOptions) -> String {
+    let mut s = String::new();
+    if let Some(p) = options.profile {
+        s += &format!(" --profile {p}");
+    }
+    if let Some(k) = options.sparse_max_active {
+        s += &format!(" --sparse-max-active {k}");
+    }
     s
 }
 

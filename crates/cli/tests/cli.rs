@@ -143,6 +143,8 @@ fn configuration_errors_name_the_file_and_key_and_exit_2() {
         ),
         ("[observables]\nq = [100.0]", "`observables.q` = 100"),
         ("steps = 0", "`steps` = 0"),
+        // A speed choice, not a parameter: a run option now.
+        ("sparse_max_active = 0", "--sparse-max-active"),
     ];
     for (i, (text, key)) in cases.iter().enumerate() {
         let file = dir.join(format!("bad{i}.toml"));
@@ -609,7 +611,6 @@ fn an_ensemble_sweep_stopped_and_run_again_gives_the_tables_of_one_that_never_st
 [base]
 l = 16
 steps = 2000
-sparse_max_active = 0
 [base.observables]
 warm_up = 200
 points_per_level = 8
@@ -623,10 +624,13 @@ models = ["thermal"]
     std::fs::write(&file, sweep_toml).unwrap();
     let sweep = |out: &Path, ensemble: &str| {
         let mut c = epm();
+        // Single runs with the dense update, as the replicas take it.
         c.args(["sweep"]).arg(&file).arg("--out").arg(out).args([
             "--quiet",
             "--ensemble",
             ensemble,
+            "--sparse-max-active",
+            "0",
         ]);
         if ensemble != "1" {
             c.arg("--together");
@@ -698,5 +702,75 @@ models = ["thermal"]
             );
         }
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--profile` chooses the execution profile, the manifest records it, a resume keeps the
+/// checkpoint's and says so, and `--profile` on resume replaces it.
+#[test]
+fn the_execution_profile_is_recorded_kept_on_resume_and_replaced_when_asked() {
+    let dir = scratch("profile");
+    let config = dir.join("short.toml");
+    let write = |steps: u64| {
+        let text = TINY.replace("steps = 6000", &format!("steps = {steps}"));
+        std::fs::write(&config, text.replace("warm_up = 500", "warm_up = 50")).unwrap();
+    };
+    let out = dir.join("run");
+    let run = |extra: &[&str]| {
+        let o = epm()
+            .args(["run"])
+            .arg(&config)
+            .arg("--out")
+            .arg(&out)
+            .args(["--quiet", "--resume"])
+            .args(extra)
+            .output()
+            .unwrap();
+        check(&o, &format!("epm run {extra:?}"));
+        let manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap())
+                .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        (
+            manifest["profile"]["name"].as_str().unwrap().to_string(),
+            stderr,
+        )
+    };
+    write(300);
+    let (name, stderr) = run(&["--profile", "gpu"]);
+    assert_eq!(name, "gpu");
+    assert!(
+        stderr.contains("execution profile gpu (asked for)"),
+        "{stderr}"
+    );
+    write(600);
+    let (name, stderr) = run(&[]);
+    assert_eq!(name, "gpu", "kept from the checkpoint");
+    assert!(
+        stderr.contains("execution profile gpu (the checkpoint's)"),
+        "{stderr}"
+    );
+    write(900);
+    let (name, stderr) = run(&["--profile", "cpu"]);
+    assert_eq!(name, "cpu", "replaced on resume");
+    assert!(
+        stderr.contains("execution profile cpu (asked for)"),
+        "{stderr}"
+    );
+
+    let bad = epm()
+        .args(["run"])
+        .arg(&config)
+        .arg("--out")
+        .arg(dir.join("bad"))
+        .args(["--profile", "fast"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("fast") && stderr.contains("auto, gpu or cpu"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

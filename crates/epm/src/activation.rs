@@ -183,7 +183,7 @@ pub fn replica_keys(seeds: &[u64]) -> Vec<u32> {
 /// makes the same draw and decision as a unit of one site would (`decide`). Each unit takes
 /// `per_unit` sites (a multiple of `lanes`) in vectors `sites / per_unit` vectors apart
 /// (neighbouring units still touch neighbouring sites), and adds its count with one atomic:
-/// see [`crate::launch::sites_per_unit`].
+/// see [`crate::profile::Profile::sites_per_unit`].
 ///
 /// Batches of steps without events: with `in_batch = 1` the step belongs to a batch that
 /// started at step `batch_start` (low 32 bits) from a state without active sites, launched

@@ -16,12 +16,11 @@ use burn_cubecl::{CubeBackend, tensor::CubeTensor};
 use cubecl::prelude::*;
 use cubecl::server::Handle;
 use epm_fft::kernels::in_cube::CubeTransform;
-use epm_fft::{
-    Accumulate, ComplexBuffers, Fft2d, FftError, Input, Kernel, PlanOptions, Shape2d, Transform,
-};
+use epm_fft::{Accumulate, ComplexBuffers, Fft2d, FftError, Input, Kernel, Shape2d, Transform};
 
 use crate::activation::{Activation, StepParams};
 use crate::launch;
+use crate::profile::Profile;
 use crate::propagator::{INCREMENT_FIELDS, StepTables};
 use crate::sparse::RealSpaceTables;
 use crate::whole_step::WholeStep;
@@ -84,6 +83,8 @@ pub enum Update {
 pub struct Propagation {
     l: usize,
     replicas: usize,
+    /// The speed choices every launch of the step follows.
+    profile: Profile,
     /// The strain rates in row pairs ([`epm_fft::real_rows`]): `B` fields of `L / 2 x L`.
     forward: Arc<Fft2d<f32>>,
     /// The increments in row pairs: `3 B` fields of `L / 2 x L`.
@@ -120,23 +121,25 @@ struct SparseSide {
 }
 
 impl Propagation {
-    /// Plans and tables for `replicas` lattices of `l x l` on `client`; the sparse update's
-    /// only with `sparse` (they cost three `f64` transforms on the host and five fields on the
-    /// device), which a single run (`replicas = 1`) alone may ask for; the whole-step kernel's
-    /// with `whole`, where the plans allow it ([`Propagation::whole_steps`]).
+    /// Plans and tables for `replicas` lattices of `l x l` on `client`, as `profile` chooses;
+    /// the sparse update's only with `sparse` (they cost three `f64` transforms on the host
+    /// and five fields on the device), which a single run (`replicas = 1`) alone may ask for;
+    /// the whole-step kernel's where the profile asks for it and the plans allow it
+    /// ([`Propagation::whole_steps`]).
     pub fn new(
         client: &Client,
         l: usize,
         replicas: usize,
         tables: &StepTables,
+        profile: Profile,
         sparse: bool,
-        whole: bool,
     ) -> Result<Self, FftError> {
         assert!(
             replicas == 1 || !sparse,
             "the sparse update serves single runs only"
         );
-        let options = PlanOptions::default();
+        let whole = profile.whole_steps_for(l, replicas);
+        let options = profile.plan_options();
         let half = |batch: usize| Fft2d::new(client, Shape2d::new(batch, l / 2, l)?, options);
         let forward = Arc::new(half(replicas)?);
         let inverse = Arc::new(half(INCREMENT_FIELDS * replicas)?);
@@ -168,7 +171,7 @@ impl Propagation {
             );
             // One vector width for the whole kernel: the transforms' lanes where both have
             // the same and the activation's units hold whole vectors.
-            let per_unit = launch::sites_per_unit(client, n);
+            let per_unit = profile.sites_per_unit(n);
             let plans = match plans {
                 (Some(f), Some(i))
                     if f.lanes_log2 == i.lanes_log2
@@ -197,6 +200,7 @@ impl Propagation {
         Ok(Self {
             l,
             replicas,
+            profile,
             forward,
             inverse,
             spectrum: ComplexBuffers::empty::<f32>(client, replicas * n / 2),
@@ -214,6 +218,11 @@ impl Propagation {
             sparse,
             whole,
         })
+    }
+
+    /// The profile these plans follow.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
     }
 
     /// Whether dense steps run as one launch of the whole-step kernel ([`crate::whole_step`]):
@@ -238,12 +247,12 @@ impl Propagation {
     /// The whole-step kernel's comptime shape for `tracers` tracers per replica (`None` where
     /// [`Propagation::whole_steps`] is false). One replica's: the same for every number of
     /// replicas, so one compiled kernel serves every ensemble size of a lattice.
-    pub fn whole_step(&self, client: &Client, tracers: usize) -> Option<WholeStep> {
+    pub fn whole_step(&self, tracers: usize) -> Option<WholeStep> {
         let whole = self.whole.as_ref()?;
         let n = self.l * self.l;
         Some(WholeStep {
             sites: n,
-            per_unit: launch::sites_per_unit(client, n),
+            per_unit: self.profile.sites_per_unit(n),
             tracers,
             forward: whole.forward,
             inverse: whole.inverse,
@@ -342,6 +351,7 @@ pub trait ModelBackend: Backend {
     fn activate<A: Activation>(
         #[extension_type] fields: ModelFields<Self>,
         rule: A,
+        propagation: &Propagation,
         params: StepParams,
         slot: u32,
         batch_start: Option<u64>,
@@ -439,6 +449,7 @@ impl ModelBackend for CubeBackend {
     fn activate<A: Activation>(
         fields: ModelFields<Self>,
         rule: A,
+        propagation: &Propagation,
         params: StepParams,
         slot: u32,
         batch_start: Option<u64>,
@@ -458,8 +469,7 @@ impl ModelBackend for CubeBackend {
         let n = sites(&fields.stress) / replicas;
         launch::activation(
             client,
-            n,
-            replicas,
+            (n, propagation.profile.sites_per_unit(n), replicas),
             &buffers,
             &rule,
             &params,
@@ -488,7 +498,8 @@ impl ModelBackend for CubeBackend {
             let (active, rate) = (&fields.active.handle, &fields.strain_rate.handle);
             launch::sparse::compaction(client, n, active, rate, &sparse);
             let (stress, status) = (&fields.stress.handle, &fields.status.handle);
-            launch::sparse::stress(client, n, &sparse, stress, status, step);
+            let per_unit = p.profile.sites_per_unit(n);
+            launch::sparse::stress(client, (n, per_unit), &sparse, stress, status, step);
             return fields;
         }
         let fields = ModelFields {
@@ -576,7 +587,7 @@ impl ModelBackend for CubeBackend {
         };
         let client = &fields.stress.client;
         let plan = p
-            .whole_step(client, tracers)
+            .whole_step(tracers)
             .expect("whole steps run only where Propagation::whole_steps");
         let increments = increments(&fields);
         let buffers = launch::WholeStepBuffers {
@@ -591,7 +602,7 @@ impl ModelBackend for CubeBackend {
             cells: &fields.tracer_cells.handle,
             fractions: &fields.tracer_fractions.handle,
         };
-        let units = launch::whole_step_units(client);
+        let units = p.profile.whole_step_units(client);
         let run = (slot, steps, window_limit);
         launch::whole_steps(
             client, plan, p.replicas, units, &buffers, &rule, &params, run,
@@ -652,6 +663,7 @@ pub trait DynActivation: Send + Sync + core::fmt::Debug {
     fn activate(
         &self,
         fields: ModelFields<Dispatch>,
+        propagation: &Propagation,
         params: StepParams,
         slot: u32,
         batch_start: Option<u64>,
@@ -681,11 +693,20 @@ impl<A: Activation + Send + Sync> DynActivation for A {
     fn activate(
         &self,
         fields: ModelFields<Dispatch>,
+        propagation: &Propagation,
         params: StepParams,
         slot: u32,
         batch_start: Option<u64>,
     ) -> ModelFields<Dispatch> {
-        <Dispatch as ModelBackend>::activate::<A>(fields, self.clone(), params, slot, batch_start)
+        let rule = self.clone();
+        <Dispatch as ModelBackend>::activate::<A>(
+            fields,
+            rule,
+            propagation,
+            params,
+            slot,
+            batch_start,
+        )
     }
     fn whole_steps(
         &self,

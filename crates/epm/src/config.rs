@@ -98,17 +98,6 @@ pub struct Config {
     pub tracers: Option<usize>,
     /// Steps between exact resynchronisations of the stress from the plastic strain.
     pub resync_every: u64,
-    /// Steps with events use the sparse real-space update ([`crate::sparse`]) when at most this
-    /// many sites were active at the start of their window of
-    /// [`crate::sparse::WINDOW`] steps, and the transforms otherwise; `0`: always the
-    /// transforms. Absent: chosen for the adapter ([`crate::launch::sparse_max_active`]). Both
-    /// give the same numbers up to `f32` rounding; the choice is only about speed.
-    pub sparse_max_active: Option<u32>,
-    /// Dense steps run as one launch of the whole-step kernel ([`crate::whole_step`]) instead
-    /// of one launch per kernel and transform pass. Absent: chosen for the adapter
-    /// ([`crate::launch::whole_steps_for`]). Both give the same numbers, bit for bit; the choice is
-    /// only about speed, and is ignored where the FFT plans cannot run in one cube (GPUs).
-    pub whole_steps: Option<bool>,
     /// The activation rule.
     pub activation: ActivationConfig,
     /// The propagator.
@@ -200,8 +189,6 @@ impl Default for Config {
             steps: 10_000,
             tracers: None,
             resync_every: 1000,
-            sparse_max_active: None,
-            whole_steps: None,
             activation: ActivationConfig::default(),
             propagator: PropagatorSpec::default(),
             observables: ObservablesConfig::default(),
@@ -209,6 +196,13 @@ impl Default for Config {
         }
     }
 }
+
+/// The keys of [`MOVED_KEYS`] a configuration held, with their values as written.
+type MovedKeys = Vec<(&'static str, String)>;
+
+/// Keys a configuration held until they became run options ([`crate::RunOptions`]): speed
+/// choices, not parameters of the model.
+pub(crate) const MOVED_KEYS: [&str; 2] = ["sparse_max_active", "whole_steps"];
 
 /// Why a configuration was refused. Every variant names what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -266,12 +260,74 @@ impl Config {
     }
 
     fn parse(text: &str, source_name: &str) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let (config, moved) = Self::parse_keeping_run_options(text, source_name)?;
+        if let Some((key, value)) = moved.first() {
+            let instead = if *key == "sparse_max_active" {
+                "`epm run --sparse-max-active`, or `epm::RunOptions` in code"
+            } else {
+                "the execution profile chooses it (`epm run --profile`), or `epm::RunOptions` in code"
+            };
+            return Err(ConfigError::Invalid {
+                field: key,
+                value: value.clone(),
+                reason: format!(
+                    "a speed choice, not a parameter of the model: it is a run option now \
+                     ({instead}); remove it here"
+                ),
+            });
+        }
+        Ok(config)
+    }
+
+    /// [`Config::from_toml`] of a configuration that may still hold the run options it held
+    /// before they left it (a checkpoint written then): the configuration, and those options.
+    pub(crate) fn from_toml_with_run_options(
+        text: &str,
+    ) -> Result<(Self, crate::profile::RunOptions), ConfigError> {
+        let (config, moved) = Self::parse_keeping_run_options(text, "<string>")?;
+        let mut options = crate::profile::RunOptions::default();
+        for (key, value) in moved {
+            let bad = |reason: &str| ConfigError::Invalid {
+                field: key,
+                value: value.clone(),
+                reason: reason.into(),
+            };
+            match key {
+                "sparse_max_active" => {
+                    let v = value.parse().map_err(|_| bad("must be a count of sites"))?;
+                    options.sparse_max_active = Some(v);
+                }
+                _ => {
+                    let v = value.parse().map_err(|_| bad("must be true or false"))?;
+                    options.whole_steps = Some(v);
+                }
+            }
+        }
+        Ok((config, options))
+    }
+
+    /// The configuration in `text`, and the keys of [`MOVED_KEYS`] it held, with their values.
+    fn parse_keeping_run_options(
+        text: &str,
+        source_name: &str,
+    ) -> Result<(Self, MovedKeys), ConfigError> {
+        let parse_error = |e: toml::de::Error| ConfigError::Parse {
             source_name: source_name.into(),
             message: e.to_string(),
-        })?;
+        };
+        let mut table: toml::Table = toml::from_str(text).map_err(parse_error)?;
+        let moved: Vec<_> = MOVED_KEYS
+            .iter()
+            .filter_map(|&key| table.remove(key).map(|v| (key, v.to_string())))
+            .collect();
+        // From the text where it can be: its errors point at the line.
+        let config: Config = if moved.is_empty() {
+            toml::from_str(text).map_err(parse_error)?
+        } else {
+            table.try_into().map_err(parse_error)?
+        };
         config.validate()?;
-        Ok(config)
+        Ok((config, moved))
     }
 
     /// The configuration as TOML (what a run directory's manifest records).
@@ -453,6 +509,41 @@ impl ObservablesConfig {
 mod tests {
     use super::*;
     use crate::propagator::{Normalisation, PropagatorForm, PropagatorSpec, ZeroMode};
+
+    #[test]
+    fn the_run_options_that_left_the_file_are_refused_there_and_read_from_old_checkpoints() {
+        for (text, key, flag) in [
+            (
+                "sparse_max_active = 0",
+                "sparse_max_active",
+                "--sparse-max-active",
+            ),
+            ("whole_steps = false", "whole_steps", "--profile"),
+        ] {
+            match Config::from_toml(text) {
+                Err(ConfigError::Invalid { field, reason, .. }) => {
+                    assert_eq!(field, key);
+                    assert!(
+                        reason.contains(flag) && reason.contains("RunOptions"),
+                        "{reason}"
+                    );
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        let (config, options) = Config::from_toml_with_run_options(
+            "l = 32\nsparse_max_active = 0\nwhole_steps = false",
+        )
+        .unwrap();
+        assert_eq!(config.l, 32);
+        assert_eq!(options.sparse_max_active, Some(0));
+        assert_eq!(options.whole_steps, Some(false));
+        // Other errors still point at their line.
+        let err = Config::from_toml("l = 32\ntemprature = 1")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("temprature") && err.contains('2'), "{err}");
+    }
 
     #[test]
     fn defaults_are_the_papers() {

@@ -15,10 +15,11 @@
 //!   runs on the batch.
 //!
 //! Replica `r` makes, bit for bit, the run a single [`Simulation`] makes with its
-//! configuration and seed, with `sparse_max_active = 0`: an ensemble always takes the dense
-//! update (a replica's step without events adds zeros; a single run skips it, which changes
-//! nothing), so each replica's configuration records `sparse_max_active = 0`. Its checkpoint
-//! ([`Ensemble::replica_checkpoint_bytes`]) is a single run's.
+//! configuration and seed and a sparse limit of 0 ([`crate::Profile::with_sparse_max_active`]):
+//! an ensemble always takes the dense update (a replica's step without events adds zeros; a
+//! single run skips it, which changes nothing), so its profile, which each replica's checkpoint
+//! records, has that limit. Its checkpoint ([`Ensemble::replica_checkpoint_bytes`]) is a
+//! single run's.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use crate::count_ring::{self, DENSE, RING};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
 use crate::pacing::Pacer;
+use crate::profile::{Profile, SparseLimit};
 use crate::propagator::StepTables;
 use crate::run::differing_keys;
 use crate::simulation::{
@@ -110,6 +112,8 @@ pub struct Ensemble {
     failed: Option<(usize, u64, usize)>,
     /// Launches queued since the host last waited for the device ([`crate::pacing`]).
     pacer: Pacer,
+    /// The speed choices of every launch ([`crate::profile`]).
+    profile: Profile,
 }
 
 impl Ensemble {
@@ -120,7 +124,7 @@ impl Ensemble {
         let configs = replica_configs(configs)?;
         crate::resources::ensure(&configs[0], configs.len(), false, device)?;
         let states = configs.iter().map(State::initial).collect();
-        Self::from_checked_states(configs, None, states, device)
+        Self::from_checked_states(configs, None, states, device, None)
     }
 
     /// Replicas with rules of your own (one per configuration, which differ only in their
@@ -137,7 +141,7 @@ impl Ensemble {
             .into_iter()
             .map(|r| Arc::new(r) as Arc<dyn DynActivation>)
             .collect();
-        Self::from_checked_states(configs, Some(rules), states, device)
+        Self::from_checked_states(configs, Some(rules), states, device, None)
     }
 
     /// Replicas that start from `states` (one per configuration); `rules`: `None` for the
@@ -148,18 +152,31 @@ impl Ensemble {
         states: Vec<State>,
         device: &cubecl::Device,
     ) -> Result<Self, SimError> {
-        let configs = replica_configs(configs)?;
-        crate::resources::ensure(&configs[0], configs.len(), false, device)?;
-        Self::from_checked_states(configs, rules, states, device)
+        Self::from_states_with_profile(configs, rules, states, device, None)
     }
 
-    /// [`Ensemble::from_states`] of configurations already checked as replicas
+    /// [`Ensemble::from_states`] with the execution profile `profile` ([`crate::profile`]);
+    /// `None`: [`Profile::default_for`] the device (what the other constructors take).
+    pub fn from_states_with_profile(
+        configs: Vec<Config>,
+        rules: Option<Vec<Arc<dyn DynActivation>>>,
+        states: Vec<State>,
+        device: &cubecl::Device,
+        profile: Option<Profile>,
+    ) -> Result<Self, SimError> {
+        let configs = replica_configs(configs)?;
+        crate::resources::ensure(&configs[0], configs.len(), false, device)?;
+        Self::from_checked_states(configs, rules, states, device, profile)
+    }
+
+    /// [`Ensemble::from_states_with_profile`] of configurations already checked as replicas
     /// ([`replica_configs`]) and found to fit.
     fn from_checked_states(
         configs: Vec<Config>,
         rules: Option<Vec<Arc<dyn DynActivation>>>,
         states: Vec<State>,
         device: &cubecl::Device,
+        profile: Option<Profile>,
     ) -> Result<Self, SimError> {
         let b = configs.len();
         let invalid =
@@ -203,18 +220,30 @@ impl Ensemble {
         }
         let config = &configs[0];
         let client = device.client();
+        let profile = match profile {
+            Some(p) => p,
+            None => Profile::default_for(&client)?.with_sparse_max_active(0),
+        };
+        profile.validate()?;
+        if profile.sparse != (SparseLimit::Fixed { active: 0 }) {
+            return Err(invalid(
+                "profile",
+                format!("sparse {:?}", profile.sparse),
+                "an ensemble takes the dense update: set its sparse limit to 0 \
+                 (Profile::with_sparse_max_active(0))"
+                    .into(),
+            ));
+        }
         let tables = StepTables::new(config.l, &config.propagator, config.mu, config.dt);
-        let whole = config
-            .whole_steps
-            .unwrap_or_else(|| crate::launch::whole_steps_for(&client, config.l, b));
-        let propagation = Propagation::new(&client, config.l, b, &tables, false, whole)?;
+        let propagation = Propagation::new(&client, config.l, b, &tables, profile, false)?;
         let burn_device = BurnDevice::new(device.clone());
         let seeds: Vec<u64> = configs.iter().map(|c| c.seed).collect();
         let parameters: Vec<f32> = rules.iter().map(|r| r.parameter()).collect();
         let fields = upload_replicas(&burn_device, config, &states, &seeds, &parameters);
         let step = states[0].step;
-        let pacer = Pacer::for_client(&client);
+        let pacer = Pacer::with_limit(profile.launches_ahead);
         Ok(Self {
+            profile,
             rule_names: rules.iter().map(|r| format!("{r:?}")).collect(),
             rules,
             cube_device: device.clone(),
@@ -258,8 +287,15 @@ impl Ensemble {
                 });
             }
         }
+        // The first replica's profile: all were written by one ensemble.
+        let profile = match checkpoints.first() {
+            Some(Checkpoint {
+                profile: Some(p), ..
+            }) => Some(p.with_sparse_max_active(0)),
+            _ => None,
+        };
         let (configs, states) = checkpoints.into_iter().map(|c| (c.config, c.state)).unzip();
-        Self::from_states(configs, Some(rules), states, device)
+        Self::from_states_with_profile(configs, Some(rules), states, device, profile)
     }
 
     /// Writes the whole ensemble to `path`, atomically.
@@ -285,7 +321,7 @@ impl Ensemble {
             message,
         };
         const WHAT: &str = "an ensemble checkpoint";
-        let opened = crate::sealed::open(&bytes, FORMAT, 1..=1, WHAT).map_err(bad)?;
+        let opened = crate::sealed::open(&bytes, FORMAT..=FORMAT, 1..=1, WHAT).map_err(bad)?;
         let file: EnsembleFile = crate::sealed::decode(opened.payload, WHAT).map_err(bad)?;
         let checkpoints = file
             .replicas
@@ -304,7 +340,8 @@ impl Ensemble {
     /// Replica `r`'s state as a single run's checkpoint bytes: [`Simulation::restore`] and
     /// [`Simulation::decode_checkpoint`] read them.
     pub fn replica_checkpoint_bytes(&self, r: usize) -> Result<Vec<u8>, SimError> {
-        encode_checkpoint(&self.configs[r], &self.rule_names[r], self.view(r).state()?)
+        let (config, rule) = (&self.configs[r], &self.rule_names[r]);
+        encode_checkpoint(config, rule, &self.profile, self.view(r).state()?)
     }
 
     /// Runs `steps` steps of every replica, calling replica `r`'s `observers[r]` after each
@@ -368,7 +405,8 @@ impl Ensemble {
                 (true, steps)
             } else {
                 let low = self.last_counts.iter().all(|&c| c < DENSE);
-                self.fields = Some(self.rules[0].activate(fields, params, slot, None));
+                let p = &self.propagation;
+                self.fields = Some(self.rules[0].activate(fields, p, params, slot, None));
                 self.pacer.count(1);
                 // Few active sites in every replica: this step's counts are read, and when no
                 // replica has any, the transforms and the advection are skipped (as a single
@@ -562,6 +600,7 @@ impl Ensemble {
             config: &self.configs[r],
             device: &self.device,
             client: &self.client,
+            profile: &self.profile,
             fields: self.fields.as_ref().expect("fields are present"),
             replica: r,
             tracers: self.tracers,
@@ -570,12 +609,17 @@ impl Ensemble {
         }
     }
 
+    /// The execution profile the ensemble follows ([`crate::profile`]).
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
     /// Number of replicas `B`.
     pub fn replicas(&self) -> usize {
         self.configs.len()
     }
 
-    /// Replica `r`'s configuration (with `sparse_max_active = 0`).
+    /// Replica `r`'s configuration.
     pub fn config(&self, r: usize) -> &Config {
         &self.configs[r]
     }
@@ -618,9 +662,8 @@ impl Ensemble {
     }
 }
 
-/// Checks that `configs` can be replicas of one ensemble and returns them with
-/// `sparse_max_active = 0` (the ensemble's update); the first difference outside
-/// [`REPLICA_KEYS`] is an error that names it.
+/// Checks that `configs` can be replicas of one ensemble and returns them; the first
+/// difference outside [`REPLICA_KEYS`] is an error that names it.
 pub fn replica_configs(configs: Vec<Config>) -> Result<Vec<Config>, SimError> {
     let Some(first) = configs.first() else {
         return Err(SimError::InvalidArgument {
@@ -633,24 +676,13 @@ pub fn replica_configs(configs: Vec<Config>) -> Result<Vec<Config>, SimError> {
     configs
         .into_iter()
         .enumerate()
-        .map(|(r, mut c)| {
+        .map(|(r, c)| {
             c.validate()?;
             let replica = |key: String, reason: String| SimError::InvalidArgument {
                 argument: "configs",
                 value: format!("replica {r}: {key}"),
                 reason,
             };
-            match c.sparse_max_active {
-                None | Some(0) => c.sparse_max_active = Some(0),
-                Some(k) => {
-                    return Err(replica(
-                        format!("sparse_max_active = {k}"),
-                        "an ensemble takes the dense update: leave it out or set 0".into(),
-                    ));
-                }
-            }
-            let mut first = first.clone();
-            first.sparse_max_active = Some(0);
             if let Some(key) = differing_keys(&first, &c)
                 .into_iter()
                 .find(|k| !replica_key(k))

@@ -22,44 +22,10 @@ pub fn increments_len(sites: usize, replicas: usize) -> usize {
     INCREMENT_FIELDS * sites * replicas / 2
 }
 
-/// Sites (or wave vectors) each unit of the elementwise step kernels takes. On CPU adapters
-/// (lavapipe) fewer, fuller invocations are faster (measured 0.58 to 0.47 ms for the
-/// activation at L = 256 with 8; with them read as two vectors of four, 0.40 ms); on GPUs one
-/// per unit keeps every core busy.
-pub fn sites_per_unit(client: &Client, sites: usize) -> usize {
-    if epm_fft::device::is_cpu_adapter(client) {
-        8.min(sites)
-    } else {
-        1
-    }
-}
-
-/// The most active sites for which the sparse update ([`crate::sparse`]) is chosen on this
-/// adapter, for `sites` lattice sites (the default of the `sparse_max_active` key): where a
-/// sparse step (a fixed cost plus one proportional to the active sites) stops being faster
-/// than a dense one.
-///
-/// CPU adapters: the crossing measured at L = 64 to 512 (lavapipe on a 2-core x86,
-/// 2026-12-03; book, "Performance"), the nearest measured size's for other sizes. It does not
-/// follow one formula: at L = 64 the dense step is one launch of the whole-step kernel and
-/// barely costs more than the sparse update's fixed part; at L = 128 the whole-step kernel
-/// costs more per site than at 64; from L = 256 the sparse sums' cost per site grows as fast
-/// as the transforms'.
-/// GPUs: not measured yet; there the dense step is bound by its launches and the sparse sums
-/// are spread over thousands of cores, so the crossing should be higher: 4 per `log2(sites)`
-/// is a conservative estimate.
-pub fn sparse_max_active(client: &Client, sites: usize) -> u32 {
-    if epm_fft::device::is_cpu_adapter(client) {
-        cpu_sparse_max_active(sites)
-    } else {
-        (GPU_SPARSE_PER_LOG2 * sites.trailing_zeros() as f64).round() as u32
-    }
-}
-
-/// The sparse limit a run takes by default: the adapter's ([`sparse_max_active`]) less the
-/// activations a window of [`crate::sparse::WINDOW`] steps brings even where no site is
-/// stressed, `sites * unstressed_rate * dt * WINDOW` (the rule's rate at zero stress, a floor
-/// for the thermal and random rules). A window that starts with few active sites but is
+/// The sparse limit a run takes by default: the profile's ([`crate::profile::Profile::sparse_limit`])
+/// less the activations a window of [`crate::sparse::WINDOW`] steps brings even where no site
+/// is stressed, `sites * unstressed_rate * dt * WINDOW` (the rule's rate at zero stress, a
+/// floor for the thermal and random rules). A window that starts with few active sites but is
 /// sure to activate many more cannot be cheaper sparse: the sparse sums cost each step its
 /// active sites times the lattice. At `L = 2048` and `T = 0.1` a window from rest activates
 /// about 2 800 sites a step, and took minutes a step sparse against seconds dense.
@@ -71,61 +37,6 @@ pub fn sparse_limit_for_rate(limit: u32, sites: usize, unstressed_rate: f64, dt:
         0
     }
 }
-
-/// `(L, crossing)` measured on a CPU adapter, `Simulation::advance` with either update forced
-/// over 300 to 4000 steps from a warmed state at temperatures giving 3 to 92 active sites,
-/// ms per step (dense; sparse at a few activities, fitted as `a + b active`):
-/// L = 64, 0.34 (0.39 in 16-step calls, 0.62 below a few active sites, where each step's count
-/// is read); sparse 0.31 + 0.017 per site: crossing about 6.
-/// L = 128, 1.23 to 1.30; sparse 0.49 + 0.026 per site: 30.
-/// L = 256, 2.82 to 2.98; sparse 1.02 + 0.071 per site: 26.
-/// L = 512, 9.8 to 10.1; sparse 2.6 + 0.35 per site: 21.
-const CPU_SPARSE_CROSSING: [(usize, u32); 4] = [(64, 6), (128, 30), (256, 26), (512, 21)];
-
-/// The crossing of the measured size nearest to `sites` (in `log2`; the smaller on a tie).
-fn cpu_sparse_max_active(sites: usize) -> u32 {
-    let log2 = sites.trailing_zeros() as i64;
-    CPU_SPARSE_CROSSING
-        .iter()
-        .min_by_key(|(l, _)| (2 * l.trailing_zeros() as i64 - log2).abs())
-        .map(|&(_, limit)| limit)
-        .expect("the table is not empty")
-}
-
-/// See [`sparse_max_active`].
-const GPU_SPARSE_PER_LOG2: f64 = 4.0;
-
-/// Whether dense steps of `replicas` lattices of `l x l` run as one launch of the whole-step
-/// kernel ([`crate::whole_step`]), the default of the `whole_steps` key. CPU adapters only
-/// (there the FFT plans run radix passes that one cube can make, and a launch costs more than a
-/// small lattice's work), up to `CPU_WHOLE_STEP_MAX_L` a side and
-/// `CPU_WHOLE_STEP_MAX_SITES` sites in all. Measured on 2 cores (2026-12-02, the kernel's
-/// buffers in vectors of four; book, "Performance"), ms per ensemble step, whole against
-/// separate launches: L = 64, one replica 0.33 against 0.73, 4 replicas 0.65 against 1.22, 16
-/// 2.5 against 3.4, 32 5.1 against 5.3, 64 10.2 against 8.6; L = 128, one replica 1.24 against
-/// 1.23, 2 replicas 1.23 against 2.1, 4 2.4 against 3.7; L = 256, one replica 4.7 against 3.9,
-/// 4 replicas 9.5 against 9.9 (a replica is one cube, one thread of lavapipe's two).
-pub fn whole_steps_for(client: &Client, l: usize, replicas: usize) -> bool {
-    epm_fft::device::is_cpu_adapter(client)
-        && l <= CPU_WHOLE_STEP_MAX_L
-        && replicas * l * l <= CPU_WHOLE_STEP_MAX_SITES
-}
-
-/// See [`whole_steps_for`].
-const CPU_WHOLE_STEP_MAX_L: usize = 128;
-/// See [`whole_steps_for`].
-const CPU_WHOLE_STEP_MAX_SITES: usize = 16 * 64 * 64;
-
-/// Units in one cube of the whole-step kernel (one cube per replica). Lavapipe runs a cube on
-/// one thread, its units in SIMD groups of 8 that take turns at each barrier: 16 to 64 units
-/// ran alike at L = 64 (one replica 0.65 to 0.67 ms per step, 16 replicas 4.7 to 4.9 ms), 8,
-/// 128 and 256 slower (book, "Performance").
-pub fn whole_step_units(client: &Client) -> u32 {
-    WHOLE_STEP_UNITS.min(client.properties().hardware.max_units_per_cube)
-}
-
-/// See [`whole_step_units`].
-const WHOLE_STEP_UNITS: u32 = 32;
 
 fn grid(client: &Client, units: usize) -> (CubeCount, CubeDim) {
     let dim = CubeDim::new_1d(256);
@@ -169,27 +80,10 @@ pub struct ActivationBuffers<'a> {
 }
 
 /// Model notes steps 1 to 3 ([`activation_step()`]) with `rule`, for `replicas` lattices of
-/// `sites` sites; counts into ring slot `slot`. `batch_start`: the first step of the batch of
-/// empty steps this one belongs to, if any.
-#[allow(clippy::too_many_arguments)]
+/// `sites` sites, `per_unit` sites per unit
+/// ([`crate::profile::Profile::sites_per_unit`]); counts into ring slot `slot`. `batch_start`:
+/// the first step of the batch of empty steps this one belongs to, if any.
 pub fn activation<A: Activation>(
-    client: &Client,
-    sites: usize,
-    replicas: usize,
-    b: &ActivationBuffers,
-    rule: &A,
-    params: &StepParams,
-    slot: u32,
-    batch_start: Option<u64>,
-) {
-    let per_unit = sites_per_unit(client, sites);
-    let layout = (sites, per_unit, replicas);
-    activation_with_layout(client, layout, b, rule, params, slot, batch_start);
-}
-
-/// [`activation`] with the layout `(sites, per_unit, replicas)`: `per_unit` sites per unit
-/// instead of [`sites_per_unit`]'s choice (the device tests check both layouts).
-pub fn activation_with_layout<A: Activation>(
     client: &Client,
     (sites, per_unit, replicas): (usize, usize, usize),
     b: &ActivationBuffers,
@@ -377,16 +271,16 @@ pub mod sparse {
         };
     }
 
-    /// `sigma += sum_a S(r - a) e_a` ([`sparse_stress()`]), recording a non-finite stress.
+    /// `sigma += sum_a S(r - a) e_a` ([`sparse_stress()`]), recording a non-finite stress;
+    /// `per_unit` sites per unit.
     pub fn stress(
         client: &Client,
-        sites: usize,
+        (sites, per_unit): (usize, usize),
         b: &SparseBuffers,
         stress: &Handle,
         status: &Handle,
         step: u64,
     ) {
-        let per_unit = sites_per_unit(client, sites);
         let (count, dim) = grid(client, sites / per_unit);
         sparse_stress::launch(
             client,
@@ -558,19 +452,6 @@ pub fn whole_steps<A: Activation>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cpu_sparse_limit_is_the_nearest_measured_sizes_crossing() {
-        let limit = |l: usize| cpu_sparse_max_active(l * l);
-        assert_eq!(
-            [limit(64), limit(128), limit(256), limit(512)],
-            [6, 30, 26, 21]
-        );
-        assert_eq!(limit(16), 6, "below the table: the smallest measured size");
-        assert_eq!(limit(32), 6);
-        assert_eq!(limit(1024), 21, "above it: the largest");
-        assert_eq!(limit(4096), 21);
-    }
 
     #[test]
     fn a_window_sure_to_activate_many_sites_is_never_sparse() {

@@ -10,6 +10,7 @@
 //!   active sites;
 //! - [`Simulation`]: one step, in order (model notes, section 1), and the run of many;
 //! - [`launch`]: the step's kernel launches, written once;
+//! - [`profile`]: every choice that changes only speed (GPU or CPU adapter), made once;
 //! - [`observables`]: what the paper measures, computed while the simulation runs;
 //! - [`config`], [`run`], [`output`], [`analysis`], [`fit`]: a run from its TOML file to its
 //!   tables, manifest and fits.
@@ -44,6 +45,7 @@ pub mod observables;
 mod observer;
 pub mod output;
 mod pacing;
+pub mod profile;
 pub mod propagator;
 #[cfg(test)]
 mod reference;
@@ -64,5 +66,6 @@ pub use config::{ActivationConfig, Config, ConfigError};
 pub use ensemble::Ensemble;
 pub use error::SimError;
 pub use observer::{Observer, StepInfo};
+pub use profile::{Profile, ProfileChoice, ProfileName, RunOptions};
 pub use simulation::{Checkpoint, Simulation, State};
 pub use view::View;

@@ -141,7 +141,7 @@ fn checkpoints_never_panic_damaged_or_resealed() {
     let mut state = State::initial(&config);
     state.active[3] = 1;
     state.stress[3] = 0.5;
-    let sealed = encode_checkpoint(&config, "Thermal", state).unwrap();
+    let sealed = encode_checkpoint(&config, "Thermal", &crate::Profile::cpu(), state).unwrap();
     let payload = sealed[..sealed.len() - crate::sealed::DIGEST_BYTES].to_vec();
     // As damage arrives: the digest refuses it.
     survive("checkpoint", std::slice::from_ref(&sealed), 1500, |bytes| {

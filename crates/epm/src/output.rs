@@ -37,10 +37,16 @@ pub struct Manifest {
     pub adapter: String,
     /// The activation rule.
     pub rule: String,
-    /// The configuration.
+    /// The configuration. (Manifests written while it held the run options
+    /// `sparse_max_active` and `whole_steps` are read without them: [`Manifest::profile`] and
+    /// [`Manifest::sparse_max_active`] say what the run took.)
+    #[serde(deserialize_with = "config_without_run_options")]
     pub config: Config,
-    /// The sparse update's limit the run used: `config.sparse_max_active`, or the adapter's
-    /// choice when that is absent (see [`crate::launch::sparse_max_active`]).
+    /// The execution profile the run used ([`crate::profile`]); absent in manifests written
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<crate::profile::Profile>,
+    /// The sparse update's limit the run used ([`crate::profile::Profile::sparse_limit`]).
     #[serde(default)]
     pub sparse_max_active: u32,
     /// For a random-model run that copies a thermal run's activity (a random twin): that
@@ -61,6 +67,17 @@ pub struct Manifest {
     pub tables: Vec<TableEntry>,
     /// What could not be derived, and why.
     pub notes: Vec<String>,
+}
+
+/// A manifest's configuration, less the keys that became run options.
+fn config_without_run_options<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Config, D::Error> {
+    let mut value = serde_json::Value::deserialize(d)?;
+    if let Some(map) = value.as_object_mut() {
+        for key in crate::config::MOVED_KEYS {
+            map.remove(key);
+        }
+    }
+    serde_json::from_value(value).map_err(serde::de::Error::custom)
 }
 
 impl Manifest {
@@ -219,6 +236,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SimError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_manifest_whose_configuration_held_the_run_options_is_still_read() {
+        let manifest = Manifest {
+            epm_version: "0".into(),
+            backend: "wgpu".into(),
+            adapter: "a".into(),
+            rule: "Thermal".into(),
+            config: Config::default(),
+            profile: None,
+            sparse_max_active: 6,
+            twin_temperature: None,
+            steps: 1,
+            time: 0.1,
+            wall_time_seconds: 1.0,
+            completed: true,
+            quantities: vec![],
+            tables: vec![],
+            notes: vec![],
+        };
+        let mut json: serde_json::Value = serde_json::to_value(&manifest).unwrap();
+        json["config"]["sparse_max_active"] = serde_json::Value::Null;
+        json["config"]["whole_steps"] = serde_json::Value::Bool(true);
+        let back: Manifest = serde_json::from_value(json).unwrap();
+        assert_eq!(back, manifest);
+    }
 
     #[test]
     fn opening_a_missing_run_directory_is_an_error_and_creates_nothing() {

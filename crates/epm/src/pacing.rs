@@ -6,25 +6,21 @@
 //! core and nothing else. On a CPU adapter (lavapipe) the kernels run on the same cores, and
 //! the spinning thread takes one of them from the kernels: at L = 256 (ten launches a step)
 //! the host spins through most of every step. Waiting for the device (a blocking `sync`, which
-//! parks the thread) once [`CPU_LAUNCHES_AHEAD`] launches are queued keeps the host inside the
+//! parks the thread) once 56 launches are queued keeps the host inside the
 //! channel. Measured on the 2-core machine, `Simulation::advance` at T = 0.1 with a wait every
 //! `k` steps, alternated: L = 256, 3.6 to 4.3 ms per step without waits, 2.9 to 3.0 with a
 //! wait every 4 steps (40 launches), 2.8 to 2.9 every 6 or 8, 3.2 to 3.4 every 12 (the queue
 //! fills again); L = 512, 10.5 against 9.1 ms (every 4). Waiting costs the device the time the
 //! host takes to queue the next launch, so GPUs never wait here, and the whole-step kernel
-//! (one launch for many steps) rarely reaches the limit.
+//! (one launch for many steps) rarely reaches the limit. The limit is the profile's
+//! ([`crate::profile::Profile::launches_ahead`]).
 
 use cubecl::prelude::*;
 
 use crate::SimError;
 
-/// Launches a host may queue on a CPU adapter before it waits for the device: within the
-/// channel's two buffers of 32 tasks (the sweep above: waits every 60 to 80 launches best,
-/// every 120 too late).
-pub const CPU_LAUNCHES_AHEAD: usize = 56;
-
 /// Counts the launches queued since the host last waited for the device, and waits when they
-/// reach the adapter's limit (none on GPUs).
+/// reach the profile's limit (none in the GPU profile).
 #[derive(Debug, Clone)]
 pub(crate) struct Pacer {
     limit: Option<usize>,
@@ -32,12 +28,8 @@ pub(crate) struct Pacer {
 }
 
 impl Pacer {
-    /// [`CPU_LAUNCHES_AHEAD`] on CPU adapters, no limit on GPUs.
-    pub fn for_client(client: &Client) -> Self {
-        Self::with_limit(epm_fft::device::is_cpu_adapter(client).then_some(CPU_LAUNCHES_AHEAD))
-    }
-
-    fn with_limit(limit: Option<usize>) -> Self {
+    /// Waits once `limit` launches are queued; never with `None`.
+    pub fn with_limit(limit: Option<usize>) -> Self {
         Self { limit, queued: 0 }
     }
 

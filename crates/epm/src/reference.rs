@@ -3,8 +3,8 @@
 //! Same state, same Philox draws, same order as [`crate::simulation`]; the activation and the
 //! tracer arithmetic are the kernels' CPU twins (the same `f32` operations), the transforms are
 //! rustfft in `f64`, the sparse update ([`crate::sparse`]) its CPU twins, chosen per window as
-//! the simulation chooses (the limit is `sparse_max_active`, absent meaning never: the
-//! reference has no adapter). Plain and slow (one thread): meant for tests and small lattices.
+//! the simulation chooses (the limit is [`CpuSimulation::with_sparse_limit`]'s, 0 unless set:
+//! the reference has no profile). Plain and slow (one thread): meant for tests and small lattices.
 
 use std::sync::Arc;
 
@@ -74,7 +74,7 @@ impl CpuSimulation {
         let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
         Ok(Self {
             real: RealSpaceTables::new(l, &tables),
-            sparse_limit: config.sparse_max_active.unwrap_or(0),
+            sparse_limit: 0,
             tables,
             fft: Fft2dCpu::new(l),
             rule,
@@ -84,6 +84,15 @@ impl CpuSimulation {
             last_count: 0,
             config,
         })
+    }
+
+    /// This reference with the sparse update taken for windows that start with at most
+    /// `limit` active sites, as a simulation whose profile has that limit set by hand.
+    pub fn with_sparse_limit(self, limit: u32) -> Self {
+        Self {
+            sparse_limit: limit,
+            ..self
+        }
     }
 
     /// One step, in the order of [`crate::simulation`]. Returns the active sites of the step.
@@ -187,18 +196,17 @@ mod tests {
     #[test]
     fn sparse_and_dense_references_agree() {
         // A few active sites per step: the sparse sums against the f64 transforms.
-        let config = |sparse| Config {
+        let c = Config {
             l: 16,
             seed: 5,
             resync_every: 100,
-            sparse_max_active: Some(sparse),
             activation: ActivationConfig::Random { activity: 0.02 },
             ..Config::default()
         };
         let run = |sparse| {
-            let c = config(sparse);
             let rule = Arc::new(Random::with_activity(0.02, 1.0));
-            CpuSimulation::new(c.clone(), rule, State::initial(&c)).unwrap()
+            let sim = CpuSimulation::new(c.clone(), rule, State::initial(&c)).unwrap();
+            sim.with_sparse_limit(sparse)
         };
         let (mut dense, mut sparse) = (run(0), run(u32::MAX));
         let mut active_steps = 0;

@@ -134,18 +134,11 @@ pub fn estimate(config: &Config, replicas: usize, observers: bool) -> Footprint 
     // Spectra of the strain rates (n/2 complex values) and of the resynchronisation (n), the
     // strain, the three plans' scratch (n/2, 3 n/2, n complex), filters and the stress table.
     let transforms = r * n * (4 + 8 + 4 + 4 + 4 * fields + 8) + n * (4 * fields + 4);
-    let sparse = if replicas <= 1 && config.sparse_max_active != Some(0) {
-        // Real-space kernels (three fields) and the active-site list.
-        n * 20
-    } else {
-        0
-    };
-    // The whole-step kernel's own scratch, where it may be chosen.
-    let whole = if config.whole_steps != Some(false) {
-        r * n * (4 + 4 * fields)
-    } else {
-        0
-    };
+    // The sparse update's real-space kernels (three fields) and active-site list, which a
+    // single run may take (the profile decides, after this check).
+    let sparse = if replicas <= 1 { n * 20 } else { 0 };
+    // The whole-step kernel's own scratch, where the profile may choose it.
+    let whole = r * n * (4 + 4 * fields);
     f.add("transforms (l)", transforms + sparse + whole, 0);
     f.buffer(r * n * 4 * fields);
     f.add("tracers (tracers)", r * tracers * 16, 0);
@@ -215,7 +208,7 @@ impl Limits {
             device: memory.max_memory(),
             buffer: Some(memory.max_page_size).filter(|&b| b > 0 && binds_whole_buffers),
             host: host_available(),
-            shared: epm_fft::device::is_cpu_adapter(client),
+            shared: crate::profile::memory_is_host(client),
         }
     }
 }

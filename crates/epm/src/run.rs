@@ -21,6 +21,7 @@ use crate::error::SimError;
 use crate::observables::measurements::Measurements;
 use crate::observer::Observer;
 use crate::output::{Manifest, RunDirectory};
+use crate::profile::RunOptions;
 use crate::simulation::{Checkpoint, Simulation};
 use crate::snapshots::{self, Snapshots};
 use crate::view::View;
@@ -130,6 +131,7 @@ impl Outputs {
             adapter: crate::device::describe(view.client()),
             rule: rule.into(),
             config: config.clone(),
+            profile: Some(*view.profile()),
             sparse_max_active,
             twin_temperature: self.twin_temperature,
             steps: view.step(),
@@ -167,19 +169,13 @@ fn read_saved(dir: &Path, config: Option<&Config>) -> Result<(SavedRun, Checkpoi
         message,
     };
     const WHAT: &str = "a run checkpoint";
-    let opened = crate::sealed::open(&bytes, FORMAT, 1..=1, WHAT).map_err(bad)?;
+    let opened = crate::sealed::open(&bytes, FORMAT..=FORMAT, 1..=1, WHAT).map_err(bad)?;
     let saved: SavedRun = crate::sealed::decode(opened.payload, WHAT).map_err(bad)?;
     let mut checkpoint =
         Simulation::decode_checkpoint(&saved.simulation).map_err(|e| bad(e.to_string()))?;
     if let Some(config) = config {
         let saved_config = &mut checkpoint.config;
-        // A replica of an ensemble records the dense update it took (`Some(0)`): the
-        // configuration it was made from, which leaves the choice to the adapter, is its own.
-        let mut config = config.clone();
-        if config.sparse_max_active.is_none() && saved_config.sparse_max_active == Some(0) {
-            config.sparse_max_active = Some(0);
-        }
-        let differences = differing_keys(saved_config, &config);
+        let differences = differing_keys(saved_config, config);
         if !differences.is_empty() {
             return Err(SimError::InvalidArgument {
                 argument: "config",
@@ -195,8 +191,8 @@ fn read_saved(dir: &Path, config: Option<&Config>) -> Result<(SavedRun, Checkpoi
     Ok((saved, checkpoint))
 }
 
-/// The simulation's checkpoint in `dir`, if it holds one (its configuration says whether it
-/// was made as a replica of an ensemble: `sparse_max_active = 0`).
+/// The simulation's checkpoint in `dir`, if it holds one ([`Checkpoint::dense_only`] says
+/// whether it can go on in an ensemble).
 pub fn saved_checkpoint(dir: &Path) -> Result<Option<Checkpoint>, SimError> {
     if !dir.join(CHECKPOINT).exists() {
         return Ok(None);
@@ -216,11 +212,24 @@ impl Run {
     /// A new run of `config` in `dir` (created if missing). Refuses a directory that already
     /// holds a checkpoint: resume it, or choose another.
     pub fn start(config: Config, dir: &Path, device: &cubecl::Device) -> Result<Self, SimError> {
+        Self::start_with(config, dir, device, &RunOptions::default())
+    }
+
+    /// [`Run::start`] with run options: the execution profile and the choices set by hand
+    /// ([`RunOptions::resolve`]).
+    pub fn start_with(
+        config: Config,
+        dir: &Path,
+        device: &cubecl::Device,
+        options: &RunOptions,
+    ) -> Result<Self, SimError> {
         config.validate()?;
         // Refused before any device work.
         refuse_existing(dir)?;
         crate::resources::ensure(&config, 1, true, device)?;
-        let sim = Simulation::new(config, device)?;
+        let profile = options.resolve(&device.client(), None)?;
+        let state = crate::simulation::State::initial(&config);
+        let sim = Simulation::from_state_with_profile(config, None, state, device, Some(profile))?;
         let out = Outputs::create(dir, &sim.view())?;
         Ok(Self {
             sim,
@@ -236,7 +245,21 @@ impl Run {
         config: Option<&Config>,
         device: &cubecl::Device,
     ) -> Result<Self, SimError> {
-        let (saved, checkpoint) = read_saved(dir, config)?;
+        Self::resume_with(dir, config, device, &RunOptions::default())
+    }
+
+    /// [`Run::resume`] with run options: without any, the profile the checkpoint records
+    /// (for a checkpoint older than profiles, [`crate::Profile::default_for`] the device);
+    /// what `options` asks replaces it ([`RunOptions::resolve`]). [`Run::simulation`] says which
+    /// profile it runs under.
+    pub fn resume_with(
+        dir: &Path,
+        config: Option<&Config>,
+        device: &cubecl::Device,
+        options: &RunOptions,
+    ) -> Result<Self, SimError> {
+        let (saved, mut checkpoint) = read_saved(dir, config)?;
+        checkpoint.resolve_profile(device, options)?;
         crate::resources::ensure(&checkpoint.config, 1, true, device)?;
         let sim = Simulation::from_checkpoint(checkpoint, None, device)
             .map_err(|e| e.in_checkpoint(&dir.join(CHECKPOINT)))?;
@@ -326,6 +349,19 @@ impl EnsembleRun {
         dirs: &[&Path],
         device: &cubecl::Device,
     ) -> Result<Self, SimError> {
+        Self::start_with(configs, dirs, device, &RunOptions::default())
+    }
+
+    /// [`EnsembleRun::start`] with run options (an ensemble's sparse limit is always 0).
+    pub fn start_with(
+        configs: Vec<Config>,
+        dirs: &[&Path],
+        device: &cubecl::Device,
+        options: &RunOptions,
+    ) -> Result<Self, SimError> {
+        let profile = options
+            .resolve(&device.client(), None)?
+            .with_sparse_max_active(0);
         Self::check_dirs(configs.len(), dirs)?;
         for dir in dirs {
             refuse_existing(dir)?;
@@ -333,7 +369,12 @@ impl EnsembleRun {
         if let Some(first) = configs.first() {
             crate::resources::ensure(first, configs.len(), true, device)?;
         }
-        let ensemble = Ensemble::new(configs, device)?;
+        let states = configs
+            .iter()
+            .map(crate::simulation::State::initial)
+            .collect();
+        let ensemble =
+            Ensemble::from_states_with_profile(configs, None, states, device, Some(profile))?;
         let outs = dirs
             .iter()
             .enumerate()
@@ -354,12 +395,26 @@ impl EnsembleRun {
         configs: Option<&[Config]>,
         device: &cubecl::Device,
     ) -> Result<Self, SimError> {
+        Self::resume_with(dirs, configs, device, &RunOptions::default())
+    }
+
+    /// [`EnsembleRun::resume`] with run options replacing what the checkpoints record, as
+    /// [`Run::resume_with`] does.
+    pub fn resume_with(
+        dirs: &[&Path],
+        configs: Option<&[Config]>,
+        device: &cubecl::Device,
+        options: &RunOptions,
+    ) -> Result<Self, SimError> {
         let saved = dirs
             .iter()
             .enumerate()
             .map(|(r, dir)| read_saved(dir, configs.map(|c| &c[r])))
             .collect::<Result<Vec<_>, _>>()?;
-        let (saved, checkpoints): (Vec<SavedRun>, Vec<Checkpoint>) = saved.into_iter().unzip();
+        let (saved, mut checkpoints): (Vec<SavedRun>, Vec<Checkpoint>) = saved.into_iter().unzip();
+        for c in &mut checkpoints {
+            c.resolve_profile(device, options)?;
+        }
         if let Some(first) = checkpoints.first() {
             crate::resources::ensure(&first.config, checkpoints.len(), true, device)?;
         }
@@ -533,7 +588,13 @@ mod tests {
         let state = crate::State::initial(&config);
         let saved = SavedRun {
             format: FORMAT,
-            simulation: crate::simulation::encode_checkpoint(&config, "Thermal", state).unwrap(),
+            simulation: crate::simulation::encode_checkpoint(
+                &config,
+                "Thermal",
+                &crate::Profile::cpu(),
+                state,
+            )
+            .unwrap(),
             measurements: vec![7; 300],
             wall_time_seconds: 12.5,
         };

@@ -35,23 +35,25 @@ pub(crate) struct Opened<'a> {
     pub payload: &'a [u8],
 }
 
-/// The checked contents of checkpoint bytes. `current` is the format written now, which
-/// carries a digest; formats in `unsealed` were written without one and are returned as they
-/// are. `what` names the kind of file in messages (`a checkpoint`, `a run checkpoint`).
+/// The checked contents of checkpoint bytes. `sealed`: the formats that carry a digest, the
+/// last of them the one written now; formats in `unsealed` were written without one and are
+/// returned as they are. `what` names the kind of file in messages (`a checkpoint`, `a run
+/// checkpoint`).
 pub(crate) fn open<'a>(
     bytes: &'a [u8],
-    current: u32,
+    sealed: RangeInclusive<u32>,
     unsealed: RangeInclusive<u32>,
     what: &str,
 ) -> Result<Opened<'a>, String> {
+    let current = *sealed.end();
     let reads = if unsealed.is_empty() {
-        format!("{current}")
+        format!("{} to {current}", sealed.start())
     } else {
         format!("{} to {current}", unsealed.start())
     };
     if let Some(payload) = verified(bytes) {
         let format = format_of(payload).ok_or_else(|| format!("not {what}"))?;
-        if format != current {
+        if !sealed.contains(&format) {
             return Err(format!("format {format} (this version reads {reads})"));
         }
         return Ok(Opened { format, payload });
@@ -64,7 +66,7 @@ pub(crate) fn open<'a>(
             payload: bytes,
         });
     }
-    if format == current {
+    if sealed.contains(&format) {
         return Err(format!(
             "damaged or truncated: the SHA-256 digest of its first {} bytes is not the one it \
              ends with (resume from a copy, or start the run again)",
@@ -117,7 +119,7 @@ mod tests {
     }
 
     fn read(bytes: &[u8]) -> Result<File, String> {
-        let opened = open(bytes, 3, 1..=2, "a test file")?;
+        let opened = open(bytes, 3..=3, 1..=2, "a test file")?;
         decode(opened.payload, "a test file")
     }
 

@@ -29,6 +29,7 @@ use crate::count_ring::{self, DENSE, RING};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
 use crate::pacing::Pacer;
+use crate::profile::{Profile, RunOptions};
 use crate::propagator::{INCREMENT_FIELDS, StepTables};
 use crate::sparse::WINDOW;
 use crate::tracers::TracerPositions;
@@ -36,8 +37,9 @@ use crate::view::View;
 
 /// Longest batch of steps run ahead while no site is active (see [`Simulation::advance`]).
 const MAX_BATCH: u64 = RING as u64;
-/// Checkpoint format version: 3 ends with a digest ([`crate::sealed`]); 1 and 2 are still read.
-const CHECKPOINT_FORMAT: u32 = 3;
+/// Checkpoint format version: 4 records the execution profile, 3 ends with a digest
+/// ([`crate::sealed`]); 1 to 3 are still read (3 and 2 without a profile).
+const CHECKPOINT_FORMAT: u32 = 4;
 
 /// Everything a run needs to continue: what a checkpoint holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,19 +139,77 @@ struct CheckpointFile {
     format: u32,
     config_toml: String,
     rule: String,
+    /// [`Profile::to_json`].
+    profile_json: String,
     state: State,
 }
 
-/// What a checkpoint holds: the configuration, the activation rule (its `Debug` text) and the
-/// state.
+/// Formats 2 and 3: no profile.
+#[derive(Deserialize)]
+struct CheckpointFileV3 {
+    #[allow(dead_code)]
+    format: u32,
+    config_toml: String,
+    rule: String,
+    state: State,
+}
+
+/// What a checkpoint holds: the configuration, the activation rule (its `Debug` text), the
+/// execution profile and the state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkpoint {
     /// The run's configuration.
     pub config: Config,
     /// The rule the run was made with, as [`Simulation::rule_name`] gives it.
     pub rule: String,
+    /// The execution profile the run was made with (`None` in checkpoints older than the
+    /// profile, format 4): a restored run keeps it unless it is replaced here.
+    pub profile: Option<Profile>,
     /// Everything the run needs to go on.
     pub state: State,
+    /// The run options an older checkpoint's configuration held (`sparse_max_active`,
+    /// `whole_steps`), applied where it records no profile.
+    pub(crate) legacy: RunOptions,
+}
+
+impl Checkpoint {
+    /// A checkpoint of `state`, made with `rule` (its `Debug` text) under `profile`.
+    pub fn new(config: Config, rule: String, profile: Option<Profile>, state: State) -> Self {
+        Self {
+            config,
+            rule,
+            profile,
+            state,
+            legacy: RunOptions::default(),
+        }
+    }
+
+    /// Resolves the profile the restored run takes on `device`: this checkpoint's (or, where it
+    /// records none, its older configuration's run options over [`Profile::default_for`]),
+    /// replaced by what `options` asks ([`RunOptions::resolve`]).
+    pub fn resolve_profile(
+        &mut self,
+        device: &cubecl::Device,
+        options: &RunOptions,
+    ) -> Result<(), SimError> {
+        let client = device.client();
+        let kept = match self.profile {
+            Some(p) => p,
+            None => self.legacy.resolve(&client, None)?,
+        };
+        self.profile = Some(options.resolve(&client, Some(kept))?);
+        Ok(())
+    }
+
+    /// Whether the run takes the dense update only (a sparse limit of 0 set by hand), as the
+    /// replicas of an ensemble do: such a run can go on as one.
+    pub fn dense_only(&self) -> bool {
+        let fixed_zero = crate::profile::SparseLimit::Fixed { active: 0 };
+        match self.profile {
+            Some(p) => p.sparse == fixed_zero,
+            None => self.legacy.sparse_max_active == Some(0),
+        }
+    }
 }
 
 /// A thermally activated elastoplastic model on one device.
@@ -169,6 +229,7 @@ pub struct Simulation {
     client: Client,
     rule: Arc<dyn DynActivation>,
     rule_name: String,
+    profile: Profile,
     propagation: Propagation,
     fields: Option<ModelFields<Dispatch>>,
     tracers: usize,
@@ -203,7 +264,7 @@ impl Simulation {
         config.validate()?;
         crate::resources::ensure(&config, 1, false, device)?;
         let state = State::initial(&config);
-        Self::from_checked_state(config, None, state, device)
+        Self::from_checked_state(config, None, state, device, None)
     }
 
     /// A new run with a rule of your own instead of `config.activation` (which is then unused).
@@ -215,7 +276,7 @@ impl Simulation {
         config.validate()?;
         crate::resources::ensure(&config, 1, false, device)?;
         let state = State::initial(&config);
-        Self::from_checked_state(config, Some(Arc::new(rule)), state, device)
+        Self::from_checked_state(config, Some(Arc::new(rule)), state, device, None)
     }
 
     /// A run that starts from `state` (for example a prepared stress field, or a single
@@ -226,17 +287,31 @@ impl Simulation {
         state: State,
         device: &cubecl::Device,
     ) -> Result<Self, SimError> {
-        config.validate()?;
-        crate::resources::ensure(&config, 1, false, device)?;
-        Self::from_checked_state(config, rule, state, device)
+        Self::from_state_with_profile(config, rule, state, device, None)
     }
 
-    /// [`Simulation::from_state`] of a configuration already validated and found to fit.
+    /// [`Simulation::from_state`] with the execution profile `profile` ([`crate::profile`]);
+    /// `None`: [`Profile::default_for`] the device (what the other constructors take).
+    pub fn from_state_with_profile(
+        config: Config,
+        rule: Option<Arc<dyn DynActivation>>,
+        state: State,
+        device: &cubecl::Device,
+        profile: Option<Profile>,
+    ) -> Result<Self, SimError> {
+        config.validate()?;
+        crate::resources::ensure(&config, 1, false, device)?;
+        Self::from_checked_state(config, rule, state, device, profile)
+    }
+
+    /// [`Simulation::from_state_with_profile`] of a configuration already validated and
+    /// found to fit.
     fn from_checked_state(
         config: Config,
         rule: Option<Arc<dyn DynActivation>>,
         state: State,
         device: &cubecl::Device,
+        profile: Option<Profile>,
     ) -> Result<Self, SimError> {
         state
             .check(&config)
@@ -249,29 +324,26 @@ impl Simulation {
         let rule_name = format!("{rule:?}");
         let l = config.l;
         let client = device.client();
+        let profile = match profile {
+            Some(p) => p,
+            None => Profile::default_for(&client)?,
+        };
+        profile.validate()?;
         let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
-        let sparse_limit = config.sparse_max_active.unwrap_or_else(|| {
-            crate::launch::sparse_limit_for_rate(
-                crate::launch::sparse_max_active(&client, config.sites()),
-                config.sites(),
-                f64::from(rule.rate_cpu(0.0)),
-                config.dt,
-            )
-        });
-        let whole = config
-            .whole_steps
-            .unwrap_or_else(|| crate::launch::whole_steps_for(&client, l, 1));
-        let propagation = Propagation::new(&client, l, 1, &tables, sparse_limit > 0, whole)?;
+        let sparse_limit =
+            profile.sparse_limit(config.sites(), f64::from(rule.rate_cpu(0.0)), config.dt);
+        let propagation = Propagation::new(&client, l, 1, &tables, profile, sparse_limit > 0)?;
         let burn_device = BurnDevice::new(device.clone());
         let tracers = state.tracers.len();
         let last_count = state.active.iter().sum::<u32>();
-        let pacer = Pacer::for_client(&client);
+        let pacer = Pacer::with_limit(profile.launches_ahead);
         let mut sim = Self {
             config,
             device: burn_device,
             client,
             rule,
             rule_name,
+            profile,
             propagation,
             fields: None,
             tracers,
@@ -323,8 +395,14 @@ impl Simulation {
         let Checkpoint {
             config,
             rule: saved,
+            profile,
             state,
+            legacy,
         } = checkpoint;
+        let profile = match profile {
+            Some(p) => p,
+            None => legacy.resolve(&device.client(), None)?,
+        };
         let rule = rule.unwrap_or_else(|| configured_rule(&config));
         let name = format!("{rule:?}");
         if name != saved {
@@ -335,7 +413,7 @@ impl Simulation {
                 ),
             });
         }
-        Self::from_state(config, Some(rule), state, device)
+        Self::from_state_with_profile(config, Some(rule), state, device, Some(profile))
     }
 
     /// What a checkpoint file holds.
@@ -352,7 +430,7 @@ impl Simulation {
             message,
         };
         const WHAT: &str = "a checkpoint";
-        let opened = crate::sealed::open(bytes, CHECKPOINT_FORMAT, 1..=2, WHAT).map_err(bad)?;
+        let opened = crate::sealed::open(bytes, 3..=CHECKPOINT_FORMAT, 1..=2, WHAT).map_err(bad)?;
         let file: CheckpointFile = if opened.format == 1 {
             // Format 1 had no window count: the window restarts from the current activity.
             let (_, old): (u32, CheckpointFileV1) =
@@ -362,6 +440,7 @@ impl Simulation {
                 format: CHECKPOINT_FORMAT,
                 config_toml: old.config_toml,
                 rule: old.rule,
+                profile_json: String::new(),
                 state: State {
                     window_active: s.active.iter().sum(),
                     step: s.step,
@@ -373,15 +452,37 @@ impl Simulation {
                     tracers: s.tracers,
                 },
             }
+        } else if opened.format < CHECKPOINT_FORMAT {
+            let old: CheckpointFileV3 = crate::sealed::decode(opened.payload, WHAT).map_err(bad)?;
+            CheckpointFile {
+                format: CHECKPOINT_FORMAT,
+                config_toml: old.config_toml,
+                rule: old.rule,
+                profile_json: String::new(),
+                state: old.state,
+            }
         } else {
             crate::sealed::decode(opened.payload, WHAT).map_err(bad)?
         };
-        let config = Config::from_toml(&file.config_toml)?;
+        // Before format 4 the configuration held two run options.
+        let (config, legacy) = if opened.format < CHECKPOINT_FORMAT {
+            Config::from_toml_with_run_options(&file.config_toml)?
+        } else {
+            (Config::from_toml(&file.config_toml)?, RunOptions::default())
+        };
         file.state.check(&config).map_err(bad)?;
+        let profile = if file.profile_json.is_empty() {
+            None
+        } else {
+            let p = Profile::from_json(&file.profile_json).map_err(|e| bad(e.to_string()))?;
+            Some(p)
+        };
         Ok(Checkpoint {
             config,
             rule: file.rule,
+            profile,
             state: file.state,
+            legacy,
         })
     }
 
@@ -393,7 +494,7 @@ impl Simulation {
 
     /// The whole state as bytes (what [`Simulation::checkpoint`] writes).
     pub fn checkpoint_bytes(&self) -> Result<Vec<u8>, SimError> {
-        encode_checkpoint(&self.config, &self.rule_name, self.state()?)
+        encode_checkpoint(&self.config, &self.rule_name, &self.profile, self.state()?)
     }
 
     /// The whole state, read back from the device.
@@ -413,6 +514,7 @@ impl Simulation {
             config: &self.config,
             device: &self.device,
             client: &self.client,
+            profile: &self.profile,
             fields: self.fields(),
             replica: 0,
             tracers: self.tracers,
@@ -487,7 +589,8 @@ impl Simulation {
         let params = self.config.step_params(step);
         let slot = (step % RING as u64) as u32;
         let fields = self.take_fields();
-        self.fields = Some(self.rule.activate(fields, params, slot, batch_start));
+        let p = &self.propagation;
+        self.fields = Some(self.rule.activate(fields, p, params, slot, batch_start));
         self.pacer.count(1);
     }
 
@@ -748,9 +851,14 @@ impl Simulation {
         &self.rule_name
     }
 
+    /// The execution profile the run follows ([`crate::profile`]).
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
     /// The most active sites at a window's start for which steps take the sparse update
-    /// ([`crate::sparse`]): `sparse_max_active` of the configuration, or the adapter's choice
-    /// less what a window activates at zero stress ([`crate::launch::sparse_limit_for_rate`]).
+    /// ([`crate::sparse`]): the profile's ([`Profile::sparse_limit`]): measured or set by hand,
+    /// less what a window activates at zero stress unless set by hand.
     pub fn sparse_max_active(&self) -> u32 {
         self.sparse_limit
     }
@@ -934,12 +1042,14 @@ pub(crate) fn upload_replicas(
 pub(crate) fn encode_checkpoint(
     config: &Config,
     rule: &str,
+    profile: &Profile,
     state: State,
 ) -> Result<Vec<u8>, SimError> {
     let file = CheckpointFile {
         format: CHECKPOINT_FORMAT,
         config_toml: config.to_toml(),
         rule: rule.to_string(),
+        profile_json: profile.to_json(),
         state,
     };
     crate::sealed::encode(&file).map_err(|message| SimError::Checkpoint {
@@ -1010,9 +1120,9 @@ mod tests {
             }
         );
         // A format this version does not know is refused by number.
-        let v4 = (4u32, config.to_toml());
-        let err = Simulation::decode_checkpoint(&postcard::to_stdvec(&v4).unwrap()).unwrap_err();
-        assert!(err.to_string().contains("format 4"), "{err}");
+        let v9 = (9u32, config.to_toml());
+        let err = Simulation::decode_checkpoint(&postcard::to_stdvec(&v9).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("format 9"), "{err}");
     }
 
     fn small_checkpoint() -> (Config, State, Vec<u8>) {
@@ -1024,14 +1134,54 @@ mod tests {
         state.active[5] = 1;
         state.stress[5] = 0.75;
         state.window_active = 1;
-        let bytes = encode_checkpoint(&config, "Thermal", state.clone()).unwrap();
+        let profile = Profile::gpu().with_sparse_max_active(3);
+        let bytes = encode_checkpoint(&config, "Thermal", &profile, state.clone()).unwrap();
         (config, state, bytes)
+    }
+
+    #[test]
+    fn a_checkpoint_records_its_profile_and_a_format_3_one_is_read_without() {
+        let (config, state, bytes) = small_checkpoint();
+        let back = Simulation::decode_checkpoint(&bytes).unwrap();
+        assert_eq!(back.profile, Some(Profile::gpu().with_sparse_max_active(3)));
+        let v3 = CheckpointFileV3Out {
+            format: 3,
+            config_toml: config.to_toml(),
+            rule: "Thermal".into(),
+            state: state.clone(),
+        };
+        let sealed = crate::sealed::encode(&v3).unwrap();
+        let back = Simulation::decode_checkpoint(&sealed).unwrap();
+        assert_eq!(
+            (back.config.clone(), back.state.clone(), back.profile),
+            (config.clone(), state.clone(), None)
+        );
+        assert!(!back.dense_only());
+        // Its configuration then held the run options: a replica of an ensemble said
+        // `sparse_max_active = 0`, which still makes it a dense-only run.
+        let replica = CheckpointFileV3Out {
+            config_toml: format!("sparse_max_active = 0\n{}", config.to_toml()),
+            ..v3
+        };
+        let sealed = crate::sealed::encode(&replica).unwrap();
+        let back = Simulation::decode_checkpoint(&sealed).unwrap();
+        assert_eq!(back.config, config);
+        assert!(back.dense_only());
+    }
+
+    /// Format 3 as it was written.
+    #[derive(serde::Serialize)]
+    struct CheckpointFileV3Out {
+        format: u32,
+        config_toml: String,
+        rule: String,
+        state: State,
     }
 
     #[test]
     fn a_format_2_checkpoint_without_a_digest_is_still_read() {
         let (config, state, _) = small_checkpoint();
-        let v2 = CheckpointFile {
+        let v2 = CheckpointFileV3Out {
             format: 2,
             config_toml: config.to_toml(),
             rule: "Thermal".into(),

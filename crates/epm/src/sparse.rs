@@ -15,7 +15,7 @@
 //! stress increment, [`sparse_advect()`] moves the tracers by the displacement interpolated
 //! from the same sums. Nothing is read back per step: the host picks this path or the dense
 //! one for each window of [`WINDOW`] steps from the active-site count at the window's start,
-//! which it reads anyway (see [`crate::launch::sparse_max_active`] and the
+//! which it reads anyway (see [`crate::profile::Profile::sparse_limit`] and the
 //! `sparse_max_active` key of [`crate::Config`]). The choice is a function of the run's own
 //! history, so a run, its checkpointed continuation and a run cut into other `advance` calls
 //! take the same path at every step.

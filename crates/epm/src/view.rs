@@ -9,6 +9,7 @@ use cubecl::prelude::*;
 use crate::backend::ModelFields;
 use crate::config::Config;
 use crate::error::SimError;
+use crate::profile::Profile;
 use crate::simulation::State;
 use crate::tracers::TracerPositions;
 
@@ -17,6 +18,7 @@ pub struct View<'a> {
     pub(crate) config: &'a Config,
     pub(crate) device: &'a BurnDevice,
     pub(crate) client: &'a Client,
+    pub(crate) profile: &'a Profile,
     pub(crate) fields: &'a ModelFields<Dispatch>,
     /// Which replica of the fields (0 for a single run).
     pub(crate) replica: usize,
@@ -60,6 +62,11 @@ impl View<'_> {
     /// The CubeCL client of the fields (for observers' own kernels).
     pub fn client(&self) -> &Client {
         self.client
+    }
+
+    /// The run's execution profile (for observers' own kernels: sites per unit and the like).
+    pub fn profile(&self) -> &Profile {
+        self.profile
     }
 
     /// This lattice's part of a per-site (or per-tracer, `width` words each) field: the whole

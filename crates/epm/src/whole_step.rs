@@ -48,7 +48,7 @@ fn slot_count(active_count: &[Atomic<u32>], replica: usize, slot: u32) -> u32 {
 pub struct WholeStep {
     /// Sites per replica, `L^2`.
     pub sites: usize,
-    /// Sites per activation unit ([`crate::launch::sites_per_unit`]).
+    /// Sites per activation unit ([`crate::profile::Profile::sites_per_unit`]).
     pub per_unit: usize,
     /// Tracers per replica.
     pub tracers: usize,

@@ -30,8 +30,9 @@
 //! - [`kernels::fused`]: a filter on the first load and an accumulation on the last store
 //!   ([`Fft2d::inverse_filtered`]): a convolution without passes of its own.
 //!
-//! [`Strategy::Auto`] takes `SharedLines` on GPUs when a line fits the shared-memory budget and
-//! `RadixPasses` otherwise (always on CPU adapters such as lavapipe, where it is faster).
+//! [`Strategy::Auto`] takes `SharedLines` when a line fits the shared-memory budget and
+//! `RadixPasses` otherwise: GPUs' choice. On CPU adapters such as lavapipe `RadixPasses` is
+//! faster; ask for it there (`epm` chooses per adapter in one place, its execution profile).
 
 pub use cubecl;
 

@@ -7,7 +7,6 @@ use cubecl::prelude::*;
 use cubecl::server::Handle;
 
 use crate::buffer;
-use crate::device::is_cpu_adapter;
 use crate::error::FftError;
 use crate::field::ComplexField;
 use crate::kernels::LineLayout;
@@ -48,8 +47,9 @@ impl FftFloat for f64 {
 /// How lines are transformed on the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Strategy {
-    /// Per axis: on a GPU `SharedLines` when a line fits in shared memory, else `RadixPasses`;
-    /// on a CPU adapter (lavapipe) always `RadixPasses`, measured faster there.
+    /// Per axis: `SharedLines` when a line fits in the device's shared memory, else
+    /// `RadixPasses`. The choice for GPUs: on CPU adapters (lavapipe) `RadixPasses` is faster,
+    /// and the caller asks for it (`epm`'s execution profile does).
     #[default]
     Auto,
     /// Fused radix-2^k passes through global memory, one launch per pass (any length).
@@ -379,7 +379,6 @@ impl<F: FftFloat> Fft2d<F> {
         let props = client.properties();
         let budget = props.hardware.max_shared_memory_size;
         let max_units = props.hardware.max_units_per_cube as usize;
-        let cpu_adapter = is_cpu_adapter(client);
         let axis = |n: usize, layout: LineLayout, lines_cap_log2: usize| {
             let log2_n = n.trailing_zeros() as usize;
             let shared = shared_plan(
@@ -391,13 +390,7 @@ impl<F: FftFloat> Fft2d<F> {
                 max_units,
                 size_of::<F>(),
             );
-            // Measured on lavapipe: shared memory and barriers cost more there than extra
-            // passes through memory, so on CPU adapters Auto keeps the global passes.
-            let wants_shared = match options.strategy {
-                Strategy::SharedLines => true,
-                Strategy::Auto => !cpu_adapter,
-                Strategy::RadixPasses => false,
-            };
+            let wants_shared = options.strategy != Strategy::RadixPasses;
             let kind = match shared {
                 Some(plan) if wants_shared => AxisKind::Shared(plan),
                 None if options.strategy == Strategy::SharedLines => {

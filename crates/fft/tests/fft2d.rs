@@ -23,6 +23,21 @@ fn client() -> Client {
         .clone()
 }
 
+/// The options of the execution profile this run of the tests stands for: `EPM_PROFILE=gpu`
+/// takes `Auto` (lines in shared memory where they fit, the GPU profile's choice), anything
+/// else radix passes (the CPU profile's). CI runs the tests once under each.
+fn profile_options() -> PlanOptions {
+    let gpu = std::env::var("EPM_PROFILE").is_ok_and(|p| p.trim().eq_ignore_ascii_case("gpu"));
+    PlanOptions {
+        strategy: if gpu {
+            Strategy::Auto
+        } else {
+            Strategy::RadixPasses
+        },
+        ..PlanOptions::default()
+    }
+}
+
 fn plan<F: epm_fft::FftFloat>(
     batch: usize,
     ly: usize,
@@ -58,7 +73,7 @@ fn matches_rustfft_for_every_shape_up_to_1024() {
     let mut inverses = 0;
     for &ly in &POWERS {
         for &lx in &POWERS {
-            let fft = plan::<f32>(1, ly, lx, PlanOptions::default());
+            let fft = plan::<f32>(1, ly, lx, profile_options());
             let x = random_field(&mut rng, ly, lx);
             let truth = rustfft2d(&x.to_f64(), false);
             let ours = fft.forward_host(std::slice::from_ref(&x)).unwrap();
@@ -151,7 +166,7 @@ fn shared_line_matches_rustfft_at_large_sizes() {
 fn longest_lines_4096() {
     let mut rng = StdRng::seed_from_u64(4);
     for (ly, lx) in [(4, 4096), (4096, 2)] {
-        let fft = plan::<f32>(1, ly, lx, PlanOptions::default());
+        let fft = plan::<f32>(1, ly, lx, profile_options());
         let x = random_field(&mut rng, ly, lx);
         let err = error_vs(
             &fft.forward_host(std::slice::from_ref(&x)).unwrap()[0],
@@ -165,7 +180,7 @@ fn longest_lines_4096() {
 fn round_trip_and_parseval() {
     let mut rng = StdRng::seed_from_u64(5);
     for (ly, lx) in [(64, 64), (128, 32), (256, 256)] {
-        let fft = plan::<f32>(1, ly, lx, PlanOptions::default());
+        let fft = plan::<f32>(1, ly, lx, profile_options());
         let x = random_field(&mut rng, ly, lx);
         let spec = fft.forward_host(std::slice::from_ref(&x)).unwrap();
         let back = fft.inverse_host(&spec).unwrap();
@@ -189,7 +204,7 @@ fn round_trip_and_parseval() {
 #[test]
 fn impulse_gives_flat_spectrum_and_plane_wave_one_bin() {
     let (ly, lx) = (32, 64);
-    let fft = plan::<f32>(1, ly, lx, PlanOptions::default());
+    let fft = plan::<f32>(1, ly, lx, profile_options());
     // Impulse at (y0, x0): X(k) = exp(-i q.r0), modulus 1 everywhere.
     let (y0, x0) = (3, 5);
     let mut impulse = ComplexField::zeros(ly, lx);
@@ -241,10 +256,10 @@ fn linearity_and_batch_independence() {
     let mut rng = StdRng::seed_from_u64(6);
     let (ly, lx, batch) = (64, 128, 3);
     let fields: Vec<_> = (0..batch).map(|_| random_field(&mut rng, ly, lx)).collect();
-    let batched = plan::<f32>(batch, ly, lx, PlanOptions::default())
+    let batched = plan::<f32>(batch, ly, lx, profile_options())
         .forward_host(&fields)
         .unwrap();
-    let single = plan::<f32>(1, ly, lx, PlanOptions::default());
+    let single = plan::<f32>(1, ly, lx, profile_options());
     for (b, f) in fields.iter().enumerate() {
         let alone = &single.forward_host(std::slice::from_ref(f)).unwrap()[0];
         assert_eq!(
@@ -291,7 +306,7 @@ fn linearity_and_batch_independence() {
 fn real_pair_spectra_match_rustfft_of_each_field() {
     let mut rng = StdRng::seed_from_u64(7);
     for (ly, lx, batch) in [(64, 64, 1), (16, 256, 2), (2, 2, 1)] {
-        let fft = plan::<f32>(batch, ly, lx, PlanOptions::default());
+        let fft = plan::<f32>(batch, ly, lx, profile_options());
         let client = client();
         let len = batch * ly * lx;
         let a: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -442,7 +457,7 @@ fn filtered_inverse_with_accumulation_matches_separate_steps() {
         assert_eq!(recorded, [4, bad_at as u32], "{options:?}");
     }
     // Lengths are checked and named.
-    let fft = plan::<f32>(2, 8, 16, PlanOptions::default());
+    let fft = plan::<f32>(2, 8, 16, profile_options());
     let field = ComplexBuffers::empty::<f32>(&client, 8 * 16);
     let batch = ComplexBuffers::empty::<f32>(&client, 2 * 8 * 16);
     let status = client.empty(8);
@@ -656,7 +671,7 @@ fn real_fields_in_row_pairs_match_full_transforms() {
     }
     // Lengths are checked and named: the input holds two rows per row of the plan, the target
     // too, the filters two tables each.
-    let fft = plan::<f32>(1, 8, 16, PlanOptions::default());
+    let fft = plan::<f32>(1, 8, 16, profile_options());
     let half = ComplexBuffers::empty::<f32>(&client, 8 * 16);
     let named = |r: Result<(), FftError>| match r {
         Err(FftError::BufferLength { buffer, .. }) => buffer,
@@ -838,7 +853,7 @@ fn separate_launches_compile_once_for_every_batch() {
 fn f64_matches_the_naive_dft() {
     let mut rng = StdRng::seed_from_u64(8);
     for (ly, lx) in [(8, 16), (64, 32)] {
-        let fft = plan::<f64>(1, ly, lx, PlanOptions::default());
+        let fft = plan::<f64>(1, ly, lx, profile_options());
         let x = random_field(&mut rng, ly, lx).to_f64();
         let ours = &fft.forward_host(std::slice::from_ref(&x)).unwrap()[0];
         let truth = dft2d(&x, false);
@@ -850,7 +865,7 @@ fn f64_matches_the_naive_dft() {
 #[test]
 fn bad_buffers_and_batches_are_typed_errors() {
     let client = client();
-    let fft = plan::<f32>(2, 8, 16, PlanOptions::default());
+    let fft = plan::<f32>(2, 8, 16, profile_options());
     let good = ComplexBuffers::empty::<f32>(&client, 2 * 8 * 16);
     let short = ComplexBuffers {
         re: client.empty(100 * 4),
@@ -882,7 +897,7 @@ fn bad_buffers_and_batches_are_typed_errors() {
                 ly: 8,
                 lx: 24
             },
-            PlanOptions::default()
+            profile_options()
         ),
         Err(FftError::InvalidLength {
             axis: "lx",

@@ -115,7 +115,7 @@ fn step_replicas_on_device<A: Activation>(
     };
     let slot = (p.step % SLOTS as u64) as u32;
     let layout = (sites, per_unit, replicas.len());
-    launch::activation_with_layout(client, layout, &buffers, rule, p, slot, None);
+    launch::activation(client, layout, &buffers, rule, p, slot, None);
 }
 
 /// A stress field in [-1.3, 1.3] and a start with about 10 % of sites active, from Philox.

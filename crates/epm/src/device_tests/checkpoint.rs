@@ -9,8 +9,6 @@ fn config() -> Config {
         l: 32,
         seed: 77,
         resync_every: 60,
-        // Both updates: sparse while few sites are active, dense after.
-        sparse_max_active: Some(12),
         activation: ActivationConfig::Thermal { temperature: 0.12 },
         ..Config::default()
     }
@@ -22,7 +20,8 @@ fn a_restored_run_continues_bit_for_bit() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("run.ckpt");
 
-    let mut original = Simulation::new(config(), &device()).unwrap();
+    // Both updates: sparse while few sites are active, dense after.
+    let mut original = super::simulation(&config(), super::sparse(12));
     // 40 steps: mid-way through a count ring, a sparse window (the windows from step 16 on
     // start with 9, 11, 20, 19, ... active sites) and before the first resynchronisation.
     original.advance(40, &mut []).unwrap();

@@ -28,11 +28,7 @@ fn replicas() -> Vec<Config> {
 
 /// The single run of `config` with the dense update, and its counts.
 fn single(config: &Config, steps: u64) -> (State, Vec<u32>) {
-    let config = Config {
-        sparse_max_active: Some(0),
-        ..config.clone()
-    };
-    let mut sim = Simulation::new(config, &device()).unwrap();
+    let mut sim = super::simulation(config, super::sparse(0));
     let mut counts = Counts::default();
     sim.advance(steps, &mut [&mut counts]).unwrap();
     (sim.state().unwrap(), counts.counts)
@@ -96,11 +92,12 @@ impl Observer for Unmoved {
 fn cold_replicas_skip_their_empty_steps_and_stay_their_single_runs() {
     let steps = 500;
     for whole_steps in [Some(false), None] {
-        let configs: Vec<Config> = thermal(&[(0.07, 21), (0.08, 22)])
-            .into_iter()
-            .map(|c| Config { whole_steps, ..c })
-            .collect();
-        let mut ensemble = Ensemble::new(configs.clone(), &device()).unwrap();
+        let configs: Vec<Config> = thermal(&[(0.07, 21), (0.08, 22)]);
+        let options = epm::RunOptions {
+            whole_steps,
+            ..Default::default()
+        };
+        let mut ensemble = super::ensemble(&configs, options);
         let mut counts: Vec<Counts> = configs.iter().map(|_| Counts::default()).collect();
         let mut unmoved = Unmoved::default();
         {
@@ -184,7 +181,10 @@ fn an_ensemble_resumes_exactly_and_a_replica_resumes_as_a_single_run() {
     }
     // Replica 1's checkpoint is a single run's, and goes on as the replica did.
     let checkpoint = Simulation::decode_checkpoint(&replica_bytes).unwrap();
-    assert_eq!(checkpoint.config.sparse_max_active, Some(0));
+    assert!(
+        checkpoint.dense_only(),
+        "a replica's checkpoint takes the dense update"
+    );
     let mut alone = Simulation::from_checkpoint(checkpoint, None, &device()).unwrap();
     alone.advance(55, &mut []).unwrap();
     assert_eq!(alone.state().unwrap(), whole.view(1).state().unwrap());
@@ -247,15 +247,20 @@ fn replicas_differing_in_more_than_seed_and_parameter_are_refused() {
         ..base.clone()
     };
     assert!(named(vec![base.clone(), random]).starts_with("configs: replica 1: activation."));
-    let sparse = Config {
-        sparse_max_active: Some(5),
-        ..base.clone()
-    };
-    assert_eq!(
-        named(vec![sparse]),
-        "configs: replica 0: sparse_max_active = 5"
-    );
     assert_eq!(named(vec![]), "configs: []");
+    // A profile with a sparse limit: an ensemble takes the dense update only.
+    let states = vec![epm::State::initial(&base)];
+    let sparse = Some(super::profile().with_sparse_max_active(5));
+    match Ensemble::from_states_with_profile(vec![base.clone()], None, states, &device(), sparse) {
+        Err(SimError::InvalidArgument {
+            argument, reason, ..
+        }) => assert!(
+            argument == "profile" && reason.contains("dense update"),
+            "{reason}"
+        ),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a sparse limit accepted"),
+    }
     // Seeds and temperatures may differ.
     let warm = Config {
         seed: 9,
@@ -297,11 +302,8 @@ fn ensemble_runs_write_the_tables_of_their_single_runs() {
     for (r, config) in configs.iter().enumerate() {
         assert!(Run::is_complete(&dirs[r]), "replica {r} finished");
         let alone = root.join(format!("single{r}"));
-        let single = Config {
-            sparse_max_active: Some(0),
-            ..config.clone()
-        };
-        let mut run = Run::start(single, &alone, &device()).unwrap();
+        let dense = super::sparse(0);
+        let mut run = Run::start_with(config.clone(), &alone, &device(), &dense).unwrap();
         run.advance(config.steps).unwrap();
         run.write_outputs().unwrap();
         let mut tables = 0;
@@ -334,7 +336,8 @@ fn every_ensemble_size_runs_the_same_compiled_kernels() {
     let config = Config::default();
     let propagation = |l: usize, replicas: usize| {
         let tables = StepTables::new(l, &config.propagator, config.mu, config.dt);
-        Propagation::new(&client, l, replicas, &tables, false, true).unwrap()
+        let profile = super::profile().with_whole_steps(true);
+        Propagation::new(&client, l, replicas, &tables, profile, false).unwrap()
     };
     // The separate launches' transforms (GPUs; CPU adapters past the whole step's size).
     let kernels = |l, replicas| propagation(l, replicas).step_kernels();
@@ -344,12 +347,12 @@ fn every_ensemble_size_runs_the_same_compiled_kernels() {
     }
     assert_ne!(kernels(32, 4), separate, "another lattice");
     // The whole-step kernel.
-    let shape = |l, replicas, tracers| propagation(l, replicas).whole_step(&client, tracers);
+    let shape = |l, replicas, tracers| propagation(l, replicas).whole_step(tracers);
     let one = shape(64, 1, 32);
     assert_eq!(
         one.is_some(),
-        epm::launch::whole_steps_for(&client, 64, 1),
-        "whole steps where the adapter takes them"
+        super::profile().fft_lines == epm::profile::FftLines::Radix,
+        "whole steps where the plans are radix passes"
     );
     for replicas in [2, 3, 6, 16] {
         assert_eq!(shape(64, replicas, 32), one, "{replicas} replicas");

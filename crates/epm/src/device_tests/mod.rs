@@ -6,6 +6,7 @@ mod activation;
 mod checkpoint;
 mod ensemble;
 mod observables;
+mod profile;
 mod propagator;
 mod rng;
 mod simulation;
@@ -24,7 +25,11 @@ pub fn device() -> cubecl::Device {
         .get_or_init(|| {
             let device = epm::device::default_device()
                 .expect("no device: on Linux install mesa-vulkan-drivers (see README)");
-            eprintln!("{}", epm::device::describe(&device.client()));
+            let client = device.client();
+            eprintln!("{}", epm::device::describe(&client));
+            let profile =
+                epm::Profile::default_for(&client).expect("EPM_PROFILE is auto, gpu or cpu");
+            eprintln!("execution profile {profile}");
             device
         })
         .clone()
@@ -33,6 +38,56 @@ pub fn device() -> cubecl::Device {
 /// Its client.
 pub fn client() -> Client {
     device().client()
+}
+
+/// The execution profile these tests run under: `EPM_PROFILE` (CI runs them under `cpu` and
+/// under `gpu`), else the adapter's.
+pub fn profile() -> epm::Profile {
+    epm::Profile::default_for(&client()).expect("EPM_PROFILE is auto, gpu or cpu")
+}
+
+/// A run of `config` from its start under the tests' profile with `options` set by hand.
+pub fn simulation(config: &epm::Config, options: epm::RunOptions) -> epm::Simulation {
+    from_state(config, &epm::State::initial(config), options)
+}
+
+/// [`simulation`] from `state`.
+pub fn from_state(
+    config: &epm::Config,
+    state: &epm::State,
+    options: epm::RunOptions,
+) -> epm::Simulation {
+    let profile = Some(options.apply(profile()));
+    epm::Simulation::from_state_with_profile(
+        config.clone(),
+        None,
+        state.clone(),
+        &device(),
+        profile,
+    )
+    .unwrap()
+}
+
+/// An ensemble of `configs` from their starts under the tests' profile with `options` set by
+/// hand (an ensemble's sparse limit is 0 whatever they say).
+pub fn ensemble(configs: &[epm::Config], options: epm::RunOptions) -> epm::Ensemble {
+    let profile = Some(options.apply(profile()).with_sparse_max_active(0));
+    let states = configs.iter().map(epm::State::initial).collect();
+    epm::Ensemble::from_states_with_profile(configs.to_vec(), None, states, &device(), profile)
+        .unwrap()
+}
+
+/// Run options that set only the sparse limit (`0`: the transforms at every step).
+pub fn sparse(limit: u32) -> epm::RunOptions {
+    epm::RunOptions::sparse_max_active(limit)
+}
+
+/// Run options with the transforms at every step and whole steps on or off.
+pub fn dense_whole(whole: bool) -> epm::RunOptions {
+    epm::RunOptions {
+        whole_steps: Some(whole),
+        ..sparse(0)
+    }
 }
 
 /// An observer collecting the per-step active-site counts it is handed, checking that every

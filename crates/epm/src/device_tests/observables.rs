@@ -467,7 +467,14 @@ fn stress_correlation_of_an_ar1_signal() {
     for step in 0..steps {
         let f: Vec<f32> = sigma.iter().map(|&s| s as f32).collect();
         let h = client.create_from_slice(f32::as_bytes(&f));
-        c.record(&client, &h, sites, step as u64).unwrap();
+        c.record(
+            &client,
+            super::profile().correlator_chunk,
+            &h,
+            sites,
+            step as u64,
+        )
+        .unwrap();
         for s in &mut sigma {
             *s = rho * *s + (1.0 - rho * rho).sqrt() * normal.sample(&mut rng);
         }
@@ -526,7 +533,14 @@ fn stress_correlation_against_cpu(sites: usize, stride: usize) {
             sampled.push(f.iter().step_by(stride).copied().collect::<Vec<_>>());
         }
         let h = client.create_from_slice(f32::as_bytes(&f));
-        c.record(&client, &h, sites, step as u64).unwrap();
+        c.record(
+            &client,
+            super::profile().correlator_chunk,
+            &h,
+            sites,
+            step as u64,
+        )
+        .unwrap();
         if step == 400 {
             let saved = c.save().unwrap();
             c = StressCorrelation::new(options, 0.1).unwrap();
@@ -639,6 +653,7 @@ fn a_run_directory_holds_the_manifest_and_every_table() {
         adapter: epm::device::describe(sim.client()),
         rule: sim.rule_name().into(),
         config: config.clone(),
+        profile: Some(*sim.profile()),
         sparse_max_active: sim.sparse_max_active(),
         twin_temperature: None,
         steps: sim.step(),

@@ -30,8 +30,6 @@ fn frozen_with(l: usize, propagator: PropagatorSpec) -> Config {
         tracers: Some(0),
         tau_res: 1e9,
         propagator,
-        // Through the transforms: the sparse update is checked against them (`sparse.rs`).
-        sparse_max_active: Some(0),
         ..Config::default()
     }
 }
@@ -44,11 +42,14 @@ fn one_step(config: &Config, events: &[(usize, f32)]) -> (Vec<f32>, Vec<f32>) {
         state.active[site] = 1;
         state.sign[site] = sign;
     }
-    let mut sim = Simulation::from_state(
+    // Through the transforms: the sparse update is checked against them (`sparse.rs`).
+    let profile = super::profile().with_sparse_max_active(0);
+    let mut sim = Simulation::from_state_with_profile(
         config.clone(),
         Some(Arc::new(Random { rate: 0.0 })), // only the prepared events
         state,
         &device(),
+        Some(profile),
     )
     .unwrap();
     sim.advance(1, &mut []).unwrap();

@@ -6,7 +6,12 @@ use epm::backend::DynActivation;
 use epm::reference::CpuSimulation;
 use epm::{ActivationConfig, Config, Observer, SimError, Simulation, State};
 
-use super::{Counts, device};
+use super::{Counts, dense_whole, device, simulation, sparse};
+
+/// The transforms at every step, as the reference (the sparse update: `sparse.rs`).
+fn dense(config: &Config) -> Simulation {
+    simulation(config, sparse(0))
+}
 
 fn config(l: usize, activation: ActivationConfig, seed: u64) -> Config {
     Config {
@@ -14,8 +19,6 @@ fn config(l: usize, activation: ActivationConfig, seed: u64) -> Config {
         seed,
         activation,
         resync_every: 100,
-        // The transforms at every step, as the reference (the sparse update: `sparse.rs`).
-        sparse_max_active: Some(0),
         ..Config::default()
     }
 }
@@ -34,7 +37,7 @@ fn rule_of(config: &Config) -> Arc<dyn DynActivation> {
 }
 
 fn compare_with_reference(config: Config, steps: u64) {
-    let mut sim = Simulation::new(config.clone(), &device()).unwrap();
+    let mut sim = dense(&config);
     let mut cpu =
         CpuSimulation::new(config.clone(), rule_of(&config), State::initial(&config)).unwrap();
     let mut counts = Counts::default();
@@ -146,7 +149,7 @@ impl Observer for Activity {
 }
 
 fn measure_activity(config: Config, warm_up: u64, steps: u64) -> (f64, f64) {
-    let mut sim = Simulation::new(config, &device()).unwrap();
+    let mut sim = dense(&config);
     let mut activity = Activity::new(warm_up, 200);
     sim.advance(warm_up + steps, &mut [&mut activity]).unwrap();
     activity.mean_and_error()
@@ -211,7 +214,7 @@ fn mean_stress_is_conserved_between_resynchronisations() {
         ..config(16, ActivationConfig::Thermal { temperature: 0.15 }, 5)
     };
     let period = config.resync_every;
-    let mut sim = Simulation::new(config, &device()).unwrap();
+    let mut sim = dense(&config);
     let mut worst = 0.0f64;
     sim.advance(period - 1, &mut []).unwrap();
     for _ in 0..20 {
@@ -234,13 +237,12 @@ fn mean_stress_is_conserved_between_resynchronisations() {
 #[test]
 fn a_non_finite_stress_stops_the_run_naming_the_step() {
     // Through the transforms, and through the sparse update.
-    for sparse_max_active in [Some(0), Some(u32::MAX)] {
+    for limit in [0, u32::MAX] {
         let config = Config {
             tracers: Some(0),
-            sparse_max_active,
             ..config(16, ActivationConfig::Random { activity: 0.3 }, 6)
         };
-        let mut sim = Simulation::new(config, &device()).unwrap();
+        let mut sim = simulation(&config, sparse(limit));
         sim.advance(10, &mut []).unwrap();
         // Poison one site: the first stress update after it (step 10, there are events in
         // every step at this activity) keeps it NaN.
@@ -317,22 +319,16 @@ fn invalid_configurations_are_refused_before_device_work() {
 /// whole-step kernel makes it one launch.
 #[test]
 fn step_traffic_counts_the_fused_launches_and_bytes() {
-    let cfg = Config {
-        whole_steps: Some(false),
-        ..config(64, ActivationConfig::Thermal { temperature: 0.1 }, 1)
-    };
-    let sim = Simulation::new(cfg.clone(), &device()).unwrap();
+    let cfg = config(64, ActivationConfig::Thermal { temperature: 0.1 }, 1);
+    let sim = simulation(&cfg, dense_whole(false));
     let traffic = sim.step_traffic();
     let (n, tracers) = (64u64 * 64, sim.tracer_count() as u64);
     assert_eq!(tracers, n / 16);
     // Half-size fields of 32 x 64 (row pairs): rows of 64 in two radix-8 passes through global
-    // memory on a CPU adapter, columns of 32 in one radix-32 pass; one shared-lines launch
-    // per axis on a GPU.
-    let passes: u64 = if epm::device::is_cpu_adapter(sim.client()) {
-        3
-    } else {
-        2
-    };
+    // memory in the CPU profile, columns of 32 in one radix-32 pass; one shared-lines launch
+    // per axis in the GPU profile.
+    let radix = sim.profile().fft_lines == epm::profile::FftLines::Radix;
+    let passes: u64 = if radix { 3 } else { 2 };
     assert_eq!(traffic.launches as u64, 1 + passes + passes + 1);
     // Forward: each launch moves two planes of n / 2 f32 in and two out (the first reads the
     // n real values of the strain rate as its two planes).
@@ -343,14 +339,10 @@ fn step_traffic_counts_the_fused_launches_and_bytes() {
     let inverse = passes * 24 * n - 12 * n + 4 * n + 24 * n + 8 * n;
     assert_eq!(traffic.bytes, 8 * n + forward + inverse + 80 * tracers);
     assert_eq!(traffic.minimum_bytes, 42 * n + 80 * tracers);
-    // The whole-step kernel (CPU adapters) moves the same bytes in one launch.
-    let whole = Config {
-        whole_steps: Some(true),
-        ..cfg
-    };
-    let whole = Simulation::new(whole, &device()).unwrap().step_traffic();
-    let cpu = epm::device::is_cpu_adapter(sim.client());
-    assert_eq!(whole.launches, if cpu { 1 } else { traffic.launches });
+    // The whole-step kernel (radix plans only: the CPU profile's) moves the same bytes in one
+    // launch.
+    let whole = simulation(&cfg, dense_whole(true)).step_traffic();
+    assert_eq!(whole.launches, if radix { 1 } else { traffic.launches });
     assert_eq!(whole.bytes, traffic.bytes);
 }
 
@@ -392,11 +384,10 @@ impl Observer for Looking {
 fn an_observer_is_called_at_the_multiples_of_its_period_and_sees_the_same_state() {
     let config = Config {
         resync_every: 50,
-        whole_steps: Some(true),
         ..config(32, ActivationConfig::Thermal { temperature: 0.1 }, 41)
     };
     let run = |every: u64| {
-        let mut sim = Simulation::new(config.clone(), &device()).unwrap();
+        let mut sim = simulation(&config, dense_whole(true));
         let mut looking = Looking {
             every,
             seen: vec![],
@@ -419,7 +410,7 @@ fn an_observer_is_called_at_the_multiples_of_its_period_and_sees_the_same_state(
             "the state after step {step}"
         );
     }
-    let mut ensemble = epm::Ensemble::new(vec![config.clone(), config.clone()], &device()).unwrap();
+    let mut ensemble = super::ensemble(&[config.clone(), config.clone()], dense_whole(true));
     let (mut a, mut b) = (
         Looking {
             every: 5,
@@ -447,7 +438,6 @@ fn an_observer_is_called_at_the_multiples_of_its_period_and_sees_the_same_state(
 /// of whole steps is its replicas' single runs made of separate launches.
 #[test]
 fn whole_steps_are_the_separate_launches_bit_for_bit() {
-    let client = super::client();
     let rules = [
         ActivationConfig::Thermal { temperature: 0.1 },
         ActivationConfig::Random { activity: 0.05 },
@@ -458,11 +448,7 @@ fn whole_steps_are_the_separate_launches_bit_for_bit() {
             ..config(32, activation, 30 + i as u64)
         };
         let run = |whole: bool, observed: bool| {
-            let config = Config {
-                whole_steps: Some(whole),
-                ..base.clone()
-            };
-            let mut sim = Simulation::new(config, &device()).unwrap();
+            let mut sim = simulation(&base, dense_whole(whole));
             let mut counts = Counts::default();
             let mut every = EveryStep;
             for piece in [37, 100, 63] {
@@ -479,10 +465,13 @@ fn whole_steps_are_the_separate_launches_bit_for_bit() {
         assert!(!whole_ran);
         let busy = counts.iter().filter(|&&c| c >= 3).count();
         assert!(busy > 100, "{activation:?}: {busy} dense steps");
-        let cpu = epm::device::is_cpu_adapter(&client);
+        let radix = super::profile().fft_lines == epm::profile::FftLines::Radix;
         for observed in [true, false] {
             let (whole, whole_counts, whole_ran) = run(true, observed);
-            assert_eq!(whole_ran, cpu, "whole steps run on CPU adapters");
+            assert_eq!(
+                whole_ran, radix,
+                "whole steps run where the plans are radix passes"
+            );
             assert_eq!(whole, launches, "{activation:?}, observed {observed}");
             if observed {
                 assert_eq!(whole_counts, counts, "{activation:?}: counts");
@@ -492,12 +481,12 @@ fn whole_steps_are_the_separate_launches_bit_for_bit() {
     // A sparse limit near the activity: windows switch between the updates, and a launch of
     // whole steps stops at a window start whose count chooses the sparse update.
     let switching = |whole: bool| {
-        let config = Config {
+        let config = config(32, ActivationConfig::Thermal { temperature: 0.1 }, 34);
+        let options = epm::RunOptions {
             whole_steps: Some(whole),
-            sparse_max_active: Some(14),
-            ..config(32, ActivationConfig::Thermal { temperature: 0.1 }, 34)
+            ..sparse(14)
         };
-        let mut sim = Simulation::new(config, &device()).unwrap();
+        let mut sim = simulation(&config, options);
         let mut counts = Counts::default();
         sim.advance(100, &mut [&mut counts]).unwrap();
         sim.advance(300, &mut []).unwrap();
@@ -508,37 +497,34 @@ fn whole_steps_are_the_separate_launches_bit_for_bit() {
     // vectors of four (at L = 32 and 16, of one), across a resynchronisation.
     let at_64 = |whole: bool| {
         let config = Config {
-            whole_steps: Some(whole),
             resync_every: 40,
             ..config(64, ActivationConfig::Thermal { temperature: 0.1 }, 33)
         };
-        let mut sim = Simulation::new(config, &device()).unwrap();
+        let mut sim = simulation(&config, dense_whole(whole));
         sim.advance(60, &mut []).unwrap();
         let whole_ran = sim.step_traffic().launches == 1;
         (sim.state().unwrap(), whole_ran)
     };
     let (launches, _) = at_64(false);
     let (whole, whole_ran) = at_64(true);
-    assert_eq!(whole_ran, epm::device::is_cpu_adapter(&client));
+    assert_eq!(
+        whole_ran,
+        super::profile().fft_lines == epm::profile::FftLines::Radix
+    );
     assert!(launches.active.iter().filter(|&&a| a == 1).count() > 3);
     assert_eq!(whole, launches, "L = 64");
     // An ensemble of whole steps against single runs of separate launches.
     let configs: Vec<Config> = [(0.1, 41), (0.3, 42)]
         .into_iter()
         .map(|(temperature, seed)| Config {
-            whole_steps: Some(true),
             resync_every: 50,
             ..config(16, ActivationConfig::Thermal { temperature }, seed)
         })
         .collect();
-    let mut ensemble = epm::Ensemble::new(configs.clone(), &device()).unwrap();
+    let mut ensemble = super::ensemble(&configs, dense_whole(true));
     ensemble.advance(120, &mut [vec![], vec![]]).unwrap();
     for (r, c) in configs.iter().enumerate() {
-        let single = Config {
-            whole_steps: Some(false),
-            ..c.clone()
-        };
-        let mut sim = Simulation::new(single, &device()).unwrap();
+        let mut sim = simulation(c, dense_whole(false));
         sim.advance(120, &mut []).unwrap();
         let state = sim.state().unwrap();
         assert_eq!(ensemble.view(r).state().unwrap(), state, "replica {r}");

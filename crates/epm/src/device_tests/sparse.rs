@@ -16,7 +16,7 @@ use epm::tracers::TracerPositions;
 use epm::{ActivationConfig, Config, Simulation, State};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use super::{client, device};
+use super::client;
 
 fn read_f32(client: &Client, h: &cubecl::server::Handle) -> Vec<f32> {
     f32::from_bytes(&client.read_one(h.clone()).unwrap()).to_vec()
@@ -70,7 +70,8 @@ fn sparse_kernels_equal_their_cpu_twins() {
 
             let mut stress: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
             let (stress_dev, status) = (f32s(&stress), u32s(&[u32::MAX, 0]));
-            sparse_launch::stress(&client, n, &b, &stress_dev, &status, 3);
+            let per_unit = super::profile().sites_per_unit(n);
+            sparse_launch::stress(&client, (n, per_unit), &b, &stress_dev, &status, 3);
             sparse_stress_cpu((&sites, &rates), &tables.stress, &mut stress, l);
             for (a, c) in read_f32(&client, &stress_dev).iter().zip(&stress) {
                 assert!(
@@ -130,19 +131,23 @@ fn sparse_kernels_equal_their_cpu_twins() {
     }
 }
 
-fn thermal(l: usize, temperature: f64, sparse: u32) -> Config {
+fn thermal(l: usize, temperature: f64) -> Config {
     Config {
         l,
         seed: 21,
         resync_every: 100,
-        sparse_max_active: Some(sparse),
         activation: ActivationConfig::Thermal { temperature },
         ..Config::default()
     }
 }
 
-fn run_from(config: &Config, state: &State) -> Simulation {
-    Simulation::from_state(config.clone(), None, state.clone(), &device()).unwrap()
+/// A run of `config` with the sparse limit `limit` (0: the transforms only).
+fn run(config: &Config, limit: u32) -> Simulation {
+    super::simulation(config, super::sparse(limit))
+}
+
+fn run_from(config: &Config, state: &State, limit: u32) -> Simulation {
+    super::from_state(config, state, super::sparse(limit))
 }
 
 #[test]
@@ -150,11 +155,11 @@ fn sparse_and_dense_runs_agree_at_low_temperature() {
     // A state with stress built up at T = 0.1, then 1000 steps at T = 0.05 both ways: with
     // the transforms only, and with the sparse update only.
     let l = 64;
-    let mut warm = Simulation::new(thermal(l, 0.1, 0), &device()).unwrap();
+    let mut warm = run(&thermal(l, 0.1), 0);
     warm.advance(1500, &mut []).unwrap();
     let state = warm.state().unwrap();
-    let mut dense = run_from(&thermal(l, 0.05, 0), &state);
-    let mut sparse = run_from(&thermal(l, 0.05, u32::MAX), &state);
+    let mut dense = run_from(&thermal(l, 0.05), &state, 0);
+    let mut sparse = run_from(&thermal(l, 0.05), &state, u32::MAX);
     let (mut worst_stress, mut worst_tracer) = (0.0f64, 0.0f64);
     let mut active_steps = 0u64;
     // Both runs `steps` further; the same activation decisions.
@@ -216,11 +221,12 @@ fn a_run_switching_between_updates_equals_the_cpu_reference() {
     // to 20-28 (dense ones).
     let config = Config {
         resync_every: 64,
-        ..thermal(32, 0.1, 15)
+        ..thermal(32, 0.1)
     };
-    let mut sim = Simulation::new(config.clone(), &device()).unwrap();
-    let mut cpu =
-        CpuSimulation::new(config.clone(), rule_of(&config), State::initial(&config)).unwrap();
+    let mut sim = run(&config, 15);
+    let mut cpu = CpuSimulation::new(config.clone(), rule_of(&config), State::initial(&config))
+        .unwrap()
+        .with_sparse_limit(15);
     let (mut sparse_windows, mut dense_windows) = (0, 0);
     let mut worst = 0.0f32;
     for _ in 0..40 {
@@ -261,11 +267,11 @@ fn the_update_chosen_does_not_depend_on_how_a_run_is_cut() {
     let config = Config {
         seed: 77,
         resync_every: 60,
-        ..thermal(32, 0.12, 12)
+        ..thermal(32, 0.12)
     };
-    let mut whole = Simulation::new(config.clone(), &device()).unwrap();
+    let mut whole = run(&config, 12);
     whole.advance(300, &mut []).unwrap();
-    let mut cut = Simulation::new(config, &device()).unwrap();
+    let mut cut = run(&config, 12);
     for length in [7, 1, 16, 33, 5].into_iter().cycle().take(30) {
         cut.advance(length.min(300 - cut.step()), &mut []).unwrap();
     }

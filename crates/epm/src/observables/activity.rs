@@ -281,7 +281,7 @@ impl Activity {
         let sites = sim.config().sites();
         if self.client.is_none() {
             let client = sim.client().clone();
-            self.per_unit = crate::launch::sites_per_unit(&client, sites);
+            self.per_unit = sim.profile().sites_per_unit(sites);
             self.units = sites / self.per_unit;
             self.counts =
                 Some(client.create_from_slice(u32::as_bytes(&vec![0; LANES * (bins + 2)])));

@@ -20,24 +20,6 @@ use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
 use crate::view::View;
 
-/// Sites per unit of the correlator kernel on CPU adapters: a unit runs every lag of its level
-/// over its sites, so each site's value is made once per level and update, not once per lag.
-pub const CHUNK: usize = 64;
-
-/// Sites per unit on GPUs: four sites through the 17 passes of a level (the new value and 16
-/// lags) are about the 64 sites one unit of one lag took before (2026-12-03), so a GPU keeps its
-/// units' depth and their number.
-pub const GPU_CHUNK: usize = 4;
-
-/// Sites per unit of [`correlate_stress()`] on this adapter.
-pub fn chunk_sites(client: &Client) -> usize {
-    if epm_fft::device::is_cpu_adapter(client) {
-        CHUNK
-    } else {
-        GPU_CHUNK
-    }
-}
-
 /// One update of every level that takes a value, levels `0 ..= top` (`levels = top + 1`), in
 /// one launch. Unit `(k, c)` works on chunk `c` (sites `c, c + chunks, ...`) of level `k`: it
 /// stores the level's new value in its ring slot `count % p` (adding the sum of squares and of
@@ -226,10 +208,13 @@ impl StressCorrelation {
         Ok(())
     }
 
-    /// Records the stress field `stress` (`sites` values) after `step` steps.
+    /// Records the stress field `stress` (`sites` values) after `step` steps; the kernel's
+    /// units take `chunk` sampled sites each
+    /// ([`crate::profile::Profile::correlator_chunk`]; the first record's holds).
     pub fn record(
         &mut self,
         client: &Client,
+        chunk: usize,
         stress: &Handle,
         sites: usize,
         step: u64,
@@ -245,7 +230,7 @@ impl StressCorrelation {
                 self.options.site_stride
             };
             self.samples = sites.div_ceil(self.stride);
-            self.chunks = self.samples.div_ceil(chunk_sites(client));
+            self.chunks = self.samples.div_ceil(chunk.max(1));
         }
         let start = *self.start.get_or_insert(step);
         // Level k takes a new value once 2^k new values of level 0 are in: the averages sit at
@@ -426,7 +411,14 @@ impl Observer for StressCorrelation {
 
     fn on_step(&mut self, sim: &View<'_>, info: &StepInfo) -> Result<(), SimError> {
         let stress = float_buffer(sim.stress())?;
-        self.record(sim.client(), &stress, sim.config().sites(), info.step)
+        let chunk = sim.profile().correlator_chunk;
+        self.record(
+            sim.client(),
+            chunk,
+            &stress,
+            sim.config().sites(),
+            info.step,
+        )
     }
 }
 

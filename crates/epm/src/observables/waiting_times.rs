@@ -203,7 +203,7 @@ impl Observer for WaitingTimes {
             let client = sim.client().clone();
             let sites = sim.config().sites();
             self.sites = sites;
-            self.per_unit = crate::launch::sites_per_unit(&client, sites);
+            self.per_unit = sim.profile().sites_per_unit(sites);
             self.previous = Some(client.create_from_slice(u32::as_bytes(&vec![0; sites])));
             self.last = Some(client.create_from_slice(u32::as_bytes(&vec![NEVER; sites])));
             self.counts = Some(client.create_from_slice(u32::as_bytes(&vec![
