@@ -39,9 +39,7 @@ use crate::pacing::Pacer;
 use crate::profile::{Profile, SparseLimit};
 use crate::propagator::StepTables;
 use crate::run::differing_keys;
-use crate::simulation::{
-    Checkpoint, Simulation, State, configured_rule, encode_checkpoint, upload_replicas,
-};
+use crate::simulation::{Checkpoint, Simulation, State, configured_rule, upload_replicas};
 use crate::view::{View, read_i32};
 
 /// The keys in which the replicas of one ensemble may differ: the seed, the rule's parameter,
@@ -341,7 +339,7 @@ impl Ensemble {
     /// [`Simulation::decode_checkpoint`] read them.
     pub fn replica_checkpoint_bytes(&self, r: usize) -> Result<Vec<u8>, SimError> {
         let (config, rule) = (&self.configs[r], &self.rule_names[r]);
-        encode_checkpoint(config, rule, &self.profile, self.view(r).state()?)
+        crate::checkpoint::encode(config, rule, &self.profile, self.view(r).state()?)
     }
 
     /// Runs `steps` steps of every replica, calling replica `r`'s `observers[r]` after each

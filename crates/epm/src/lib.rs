@@ -9,6 +9,7 @@
 //! - [`sparse`]: the same stress update and advection in real space, for steps with few
 //!   active sites;
 //! - [`Simulation`]: one step, in order (model notes, section 1), and the run of many;
+//! - [`State`] and [`Checkpoint`]: what a run needs to go on, and its file;
 //! - [`launch`]: the step's kernel launches, written once;
 //! - [`profile`]: every choice that changes only speed (GPU or CPU adapter), made once;
 //! - [`observables`]: what the paper measures, computed while the simulation runs;
@@ -31,6 +32,7 @@ extern crate self as epm;
 pub mod activation;
 pub mod analysis;
 mod backend;
+mod checkpoint;
 pub mod config;
 mod count_ring;
 #[cfg(test)]
@@ -62,10 +64,11 @@ pub mod whole_step;
 
 pub use activation::{Activation, ActivationRule, Random, Thermal};
 pub use backend::StepTraffic;
+pub use checkpoint::{Checkpoint, State};
 pub use config::{ActivationConfig, Config, ConfigError};
 pub use ensemble::Ensemble;
 pub use error::SimError;
 pub use observer::{Observer, StepInfo};
 pub use profile::{Profile, ProfileChoice, ProfileName, RunOptions};
-pub use simulation::{Checkpoint, Simulation, State};
+pub use simulation::Simulation;
 pub use view::View;

@@ -10,10 +10,11 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
+use crate::checkpoint::{State, encode as encode_checkpoint};
 use crate::config::Config;
 use crate::observables::Table;
 use crate::output::{Manifest, RunDirectory};
-use crate::simulation::{Simulation, State, encode_checkpoint};
+use crate::simulation::Simulation;
 
 /// xorshift64*: a fixed sequence, so every failure repeats.
 struct Rng(u64);

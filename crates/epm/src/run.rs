@@ -588,7 +588,7 @@ mod tests {
         let state = crate::State::initial(&config);
         let saved = SavedRun {
             format: FORMAT,
-            simulation: crate::simulation::encode_checkpoint(
+            simulation: crate::checkpoint::encode(
                 &config,
                 "Thermal",
                 &crate::Profile::cpu(),
