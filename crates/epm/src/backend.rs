@@ -20,6 +20,7 @@ use epm_fft::{Accumulate, ComplexBuffers, Fft2d, FftError, Input, Kernel, Shape2
 
 use crate::activation::{Activation, StepParams};
 use crate::launch;
+use crate::pacing::Pacer;
 use crate::profile::Profile;
 use crate::propagator::{INCREMENT_FIELDS, StepTables};
 use crate::sparse::RealSpaceTables;
@@ -85,6 +86,9 @@ pub struct Propagation {
     replicas: usize,
     /// The speed choices every launch of the step follows.
     profile: Profile,
+    /// Launches queued since the host last waited ([`crate::pacing`]): each operation below
+    /// counts its own.
+    pacer: Pacer,
     /// The strain rates in row pairs ([`epm_fft::real_rows`]): `B` fields of `L / 2 x L`.
     forward: Arc<Fft2d<f32>>,
     /// The increments in row pairs: `3 B` fields of `L / 2 x L`.
@@ -201,6 +205,7 @@ impl Propagation {
             l,
             replicas,
             profile,
+            pacer: Pacer::with_limit(profile.launches_ahead),
             forward,
             inverse,
             spectrum: ComplexBuffers::empty::<f32>(client, replicas * n / 2),
@@ -223,6 +228,22 @@ impl Propagation {
     /// The profile these plans follow.
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// Counts `launches` queued outside the step's operations (observers' kernels).
+    pub fn queued(&self, launches: usize) {
+        self.pacer.count(launches);
+    }
+
+    /// Waits for the device where the profile paces the host and enough launches are queued
+    /// ([`crate::pacing`]); nothing in the GPU profile.
+    pub fn pace(&self, client: &Client) -> Result<(), crate::SimError> {
+        self.pacer.wait_if_due(client)
+    }
+
+    /// The host has just waited for the device (a read-back): nothing is queued.
+    pub fn waited(&self) {
+        self.pacer.waited();
     }
 
     /// Whether dense steps run as one launch of the whole-step kernel ([`crate::whole_step`]):
@@ -476,6 +497,7 @@ impl ModelBackend for CubeBackend {
             slot,
             batch_start,
         );
+        propagation.pacer.count(1);
         fields
     }
 
@@ -500,6 +522,7 @@ impl ModelBackend for CubeBackend {
             let (stress, status) = (&fields.stress.handle, &fields.status.handle);
             let per_unit = p.profile.sites_per_unit(n);
             launch::sparse::stress(client, (n, per_unit), &sparse, stress, status, step);
+            p.pacer.count(p.update_launches(update, 0));
             return fields;
         }
         let fields = ModelFields {
@@ -523,6 +546,7 @@ impl ModelBackend for CubeBackend {
         p.inverse
             .inverse_filtered_rows(&p.spectrum, &p.filters, &increments, Some(stress))
             .expect("the plans and buffers were made for this lattice");
+        p.pacer.count(p.update_launches(update, 0));
         fields
     }
 
@@ -553,6 +577,7 @@ impl ModelBackend for CubeBackend {
                 launch::sparse::advection(client, n, tracers, cells, fractions, &sparse)
             }
         }
+        propagation.pacer.count(1);
         fields
     }
 
@@ -607,6 +632,7 @@ impl ModelBackend for CubeBackend {
         launch::whole_steps(
             client, plan, p.replicas, units, &buffers, &rule, &params, run,
         );
+        p.pacer.count(1);
         fields
     }
 

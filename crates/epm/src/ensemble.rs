@@ -35,7 +35,6 @@ use crate::config::Config;
 use crate::count_ring::{self, DENSE, RING};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
-use crate::pacing::Pacer;
 use crate::profile::{Profile, SparseLimit};
 use crate::propagator::StepTables;
 use crate::run::differing_keys;
@@ -108,8 +107,6 @@ pub struct Ensemble {
     last_counts: Vec<u32>,
     /// Set once a stress went non-finite: `(replica, step, site)`.
     failed: Option<(usize, u64, usize)>,
-    /// Launches queued since the host last waited for the device ([`crate::pacing`]).
-    pacer: Pacer,
     /// The speed choices of every launch ([`crate::profile`]).
     profile: Profile,
 }
@@ -239,7 +236,6 @@ impl Ensemble {
         let parameters: Vec<f32> = rules.iter().map(|r| r.parameter()).collect();
         let fields = upload_replicas(&burn_device, config, &states, &seeds, &parameters);
         let step = states[0].step;
-        let pacer = Pacer::with_limit(profile.launches_ahead);
         Ok(Self {
             profile,
             rule_names: rules.iter().map(|r| format!("{r:?}")).collect(),
@@ -256,7 +252,6 @@ impl Ensemble {
             delivered: step,
             cleared: step,
             failed: None,
-            pacer,
         })
     }
 
@@ -399,13 +394,11 @@ impl Ensemble {
                     0,
                     self.tracers,
                 ));
-                self.pacer.count(1);
                 (true, steps)
             } else {
                 let low = self.last_counts.iter().all(|&c| c < DENSE);
                 let p = &self.propagation;
                 self.fields = Some(self.rules[0].activate(fields, p, params, slot, None));
-                self.pacer.count(1);
                 // Few active sites in every replica: this step's counts are read, and when no
                 // replica has any, the transforms and the advection are skipped (as a single
                 // run skips them: they would add zeros, the same numbers bit for bit).
@@ -425,15 +418,13 @@ impl Ensemble {
                     fields =
                         <Dispatch as ModelBackend>::advect(fields, p, Update::Dense, self.tracers);
                     self.fields = Some(fields);
-                    self.pacer
-                        .count(p.update_launches(Update::Dense, self.tracers));
                 }
                 (moved, 1)
             };
             for _ in 0..steps {
                 self.end_step(moved, unit, observers)?;
             }
-            self.pacer.wait_if_due(&self.client)?;
+            self.propagation.pace(&self.client)?;
         }
         self.collect(self.step, observers)
     }
@@ -481,7 +472,7 @@ impl Ensemble {
                 looked += 1;
             }
         }
-        self.pacer.count(looked);
+        self.propagation.queued(looked);
         if self.step.is_multiple_of(RING as u64) {
             self.collect(self.step, observers)?;
         }
@@ -505,7 +496,7 @@ impl Ensemble {
             }
             let ring = read_i32(Tensor::<1, Int>::from_dispatch(fields.active_count.clone()))?;
             // A read-back waits for every launch before it.
-            self.pacer.waited();
+            self.propagation.waited();
             for (r, list) in observers.iter_mut().enumerate() {
                 let counts = count_ring::step_counts(&ring, r, self.delivered, upto);
                 self.last_counts[r] = *counts.last().expect("at least one step");

@@ -15,40 +15,48 @@
 //! (one launch for many steps) rarely reaches the limit. The limit is the profile's
 //! ([`crate::profile::Profile::launches_ahead`]).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use cubecl::prelude::*;
 
 use crate::SimError;
 
 /// Counts the launches queued since the host last waited for the device, and waits when they
-/// reach the profile's limit (none in the GPU profile).
-#[derive(Debug, Clone)]
+/// reach the profile's limit (none in the GPU profile). The step's launches count themselves
+/// where they are made ([`crate::backend`]), through a shared reference.
+#[derive(Debug)]
 pub(crate) struct Pacer {
     limit: Option<usize>,
-    queued: usize,
+    queued: AtomicUsize,
 }
 
 impl Pacer {
     /// Waits once `limit` launches are queued; never with `None`.
     pub fn with_limit(limit: Option<usize>) -> Self {
-        Self { limit, queued: 0 }
+        Self {
+            limit,
+            queued: AtomicUsize::new(0),
+        }
     }
 
     /// Counts `launches` more queued.
-    pub fn count(&mut self, launches: usize) {
-        self.queued += launches;
+    pub fn count(&self, launches: usize) {
+        self.queued.fetch_add(launches, Ordering::Relaxed);
     }
 
     /// Whether the queued launches reached the limit; the count starts again when they did.
-    fn due(&mut self) -> bool {
-        let due = self.limit.is_some_and(|limit| self.queued >= limit);
+    fn due(&self) -> bool {
+        let due = self
+            .limit
+            .is_some_and(|limit| self.queued.load(Ordering::Relaxed) >= limit);
         if due {
-            self.queued = 0;
+            self.waited();
         }
         due
     }
 
     /// Waits for the device when the queued launches reached the limit.
-    pub fn wait_if_due(&mut self, client: &Client) -> Result<(), SimError> {
+    pub fn wait_if_due(&self, client: &Client) -> Result<(), SimError> {
         if self.due() {
             settle(client)?;
         }
@@ -56,8 +64,8 @@ impl Pacer {
     }
 
     /// The host has just waited for the device (a read-back): nothing is queued.
-    pub fn waited(&mut self) {
-        self.queued = 0;
+    pub fn waited(&self) {
+        self.queued.store(0, Ordering::Relaxed);
     }
 }
 
@@ -73,7 +81,7 @@ mod tests {
 
     #[test]
     fn the_host_waits_each_time_the_queued_launches_reach_the_limit() {
-        let mut p = Pacer::with_limit(Some(56));
+        let p = Pacer::with_limit(Some(56));
         let waits: Vec<bool> = (0..12)
             .map(|_| {
                 p.count(10);
@@ -93,7 +101,7 @@ mod tests {
 
     #[test]
     fn a_gpu_never_waits() {
-        let mut p = Pacer::with_limit(None);
+        let p = Pacer::with_limit(None);
         assert!((0..100).all(|_| {
             p.count(1000);
             !p.due()

@@ -27,7 +27,6 @@ use crate::config::{ActivationConfig, Config};
 use crate::count_ring::{self, DENSE, RING};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
-use crate::pacing::Pacer;
 use crate::profile::Profile;
 use crate::propagator::{INCREMENT_FIELDS, StepTables};
 use crate::sparse::WINDOW;
@@ -79,8 +78,6 @@ pub struct Simulation {
     window_counts: Vec<(u64, u32)>,
     /// The last step with events was sparse and its increments are not written yet.
     increments_stale: bool,
-    /// Launches queued since the host last waited for the device ([`crate::pacing`]).
-    pacer: Pacer,
 }
 
 impl Simulation {
@@ -162,7 +159,6 @@ impl Simulation {
         let burn_device = BurnDevice::new(device.clone());
         let tracers = state.tracers.len();
         let last_count = state.active.iter().sum::<u32>();
-        let pacer = Pacer::with_limit(profile.launches_ahead);
         let mut sim = Self {
             config,
             device: burn_device,
@@ -183,7 +179,6 @@ impl Simulation {
             window_active: state.window_active,
             window_counts: Vec::new(),
             increments_stale: false,
-            pacer,
         };
         let (seeds, parameters) = ([sim.config.seed], [sim.rule.parameter()]);
         let fields = upload_replicas(&sim.device, &sim.config, &[state], &seeds, &parameters);
@@ -347,7 +342,7 @@ impl Simulation {
                 };
                 self.finish_step(moved, observers)?;
             }
-            self.pacer.wait_if_due(&self.client)?;
+            self.propagation.pace(&self.client)?;
         }
         self.collect(self.step, observers)
     }
@@ -359,7 +354,6 @@ impl Simulation {
         let fields = self.take_fields();
         let p = &self.propagation;
         self.fields = Some(self.rule.activate(fields, p, params, slot, batch_start));
-        self.pacer.count(1);
     }
 
     /// `steps` dense steps from `step` in one launch ([`crate::whole_step`]), stopping before a
@@ -378,7 +372,6 @@ impl Simulation {
             self.tracers,
         ));
         self.increments_stale = false;
-        self.pacer.count(1);
     }
 
     /// After a launch of `steps` whole steps from `step`: reads their counts and hands over
@@ -452,7 +445,6 @@ impl Simulation {
             let fields = <Dispatch as ModelBackend>::advect(fields, p, update, self.tracers);
             self.fields = Some(fields);
             self.increments_stale = update == Update::Sparse;
-            self.pacer.count(p.update_launches(update, self.tracers));
         }
         self.end_step(moved, observers)
     }
@@ -491,7 +483,7 @@ impl Simulation {
             }
         }
         // Most observers launch one kernel when they look (the built-in correlators do).
-        self.pacer.count(looked);
+        self.propagation.queued(looked);
         if self.step.is_multiple_of(RING as u64) {
             self.collect(self.step, observers)?;
         }
@@ -546,7 +538,7 @@ impl Simulation {
     fn read_counts(&mut self, from: u64, to: u64) -> Result<Vec<u32>, SimError> {
         let status = read_i32(&self.fields().status)?;
         // A read-back waits for every launch before it.
-        self.pacer.waited();
+        self.propagation.waited();
         if let Some((step, site)) = count_ring::fault(&status, self.delivered, to) {
             self.failed = Some((step, site));
             return Err(self.non_finite(step, site));
