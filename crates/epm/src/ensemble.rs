@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use burn::backend::Dispatch;
-use burn::tensor::{DType, Device as BurnDevice, Int, Tensor, TensorData};
+use burn::tensor::{DType, Device as BurnDevice, Tensor, TensorData};
 use cubecl::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -33,13 +33,14 @@ use crate::activation::Activation;
 use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation, StepTraffic, Update};
 use crate::config::Config;
 use crate::count_ring::{self, DENSE, RING};
+use crate::driver::{self, Ledger};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
 use crate::profile::{Profile, SparseLimit};
 use crate::propagator::StepTables;
 use crate::run::differing_keys;
 use crate::simulation::{Checkpoint, Simulation, State, configured_rule, upload_replicas};
-use crate::view::{View, read_i32};
+use crate::view::View;
 
 /// The keys in which the replicas of one ensemble may differ: the seed, the rule's parameter,
 /// and (prefixes ending in `.`, and `steps`) what only the replica's observers and its run read.
@@ -98,15 +99,10 @@ pub struct Ensemble {
     fields: Option<ModelFields<Dispatch>>,
     /// Tracers per replica.
     tracers: usize,
-    step: u64,
-    /// First step whose counts were not yet handed to observers.
-    delivered: u64,
-    /// The ring was last cleared when this many steps were complete.
-    cleared: u64,
+    /// Steps done, counts handed over, the ring's clearing, a fault found.
+    ledger: Ledger,
     /// Active sites of each replica at the last step whose counts were read.
     last_counts: Vec<u32>,
-    /// Set once a stress went non-finite: `(replica, step, site)`.
-    failed: Option<(usize, u64, usize)>,
     /// The speed choices of every launch ([`crate::profile`]).
     profile: Profile,
 }
@@ -248,10 +244,7 @@ impl Ensemble {
             client,
             propagation,
             fields: Some(fields),
-            step,
-            delivered: step,
-            cleared: step,
-            failed: None,
+            ledger: Ledger::at(step),
         })
     }
 
@@ -358,14 +351,13 @@ impl Ensemble {
                 reason: format!("one list per replica, and there are {}", self.replicas()),
             });
         }
-        if let Some((replica, step, site)) = self.failed {
-            return Err(self.non_finite(replica, step, site));
+        if let Some(fault) = self.ledger.failed {
+            return Err(fault.error(self.configs[0].l, true));
         }
-        let end = self.step + steps;
-        let unit = self.configs[0].plastic_strain_unit() as f32;
+        let end = self.ledger.step + steps;
         let resync = self.configs[0].resync_every;
-        while self.step < end {
-            let step = self.step;
+        while self.ledger.step < end {
+            let step = self.ledger.step;
             let params = self.configs[0].step_params(step);
             let slot = (step % RING as u64) as u32;
             let fields = self
@@ -422,11 +414,11 @@ impl Ensemble {
                 (moved, 1)
             };
             for _ in 0..steps {
-                self.end_step(moved, unit, observers)?;
+                self.end_step(moved, observers)?;
             }
             self.propagation.pace(&self.client)?;
         }
-        self.collect(self.step, observers)
+        self.collect(self.ledger.step, observers)
     }
 
     /// The end of a step whose fields are made: the resynchronisation when due, the observers,
@@ -434,47 +426,27 @@ impl Ensemble {
     fn end_step(
         &mut self,
         moved: bool,
-        unit: f32,
         observers: &mut [Vec<&mut dyn Observer>],
     ) -> Result<(), SimError> {
-        self.step += 1;
-        if self.step.is_multiple_of(self.configs[0].resync_every) {
-            let fields = self
-                .fields
-                .take()
-                .expect("fields are present between steps");
-            self.fields = Some(<Dispatch as ModelBackend>::resynchronise(
-                fields,
-                &self.propagation,
-                unit,
-            ));
-        }
+        self.ledger.step += 1;
+        let step = self.ledger.step;
+        let fields = self
+            .fields
+            .take()
+            .expect("fields are present between steps");
+        let fields = driver::resynchronised(fields, &self.propagation, &self.configs[0], step);
+        self.fields = Some(fields);
         let info = StepInfo {
-            step: self.step,
+            step,
             time: self.time(),
             moved,
         };
-        let mut looked = 0;
-        for (r, list) in observers.iter_mut().enumerate() {
-            if list.is_empty() {
-                continue;
-            }
-            let view = self.view(r);
-            for o in list
-                .iter_mut()
-                .filter(|o| crate::observer::looks_at(&***o, self.step))
-            {
-                o.on_step(&view, &info).map_err(|e| SimError::InReplica {
-                    replica: r,
-                    source: Box::new(e),
-                })?;
-                // Most observers launch one kernel when they look (the built-in ones do).
-                looked += 1;
-            }
-        }
+        let mut lists: Vec<&mut [&mut dyn Observer]> =
+            observers.iter_mut().map(|l| l.as_mut_slice()).collect();
+        let looked = driver::notify(&mut lists, |r| self.view(r), &info, true)?;
         self.propagation.queued(looked);
-        if self.step.is_multiple_of(RING as u64) {
-            self.collect(self.step, observers)?;
+        if step.is_multiple_of(RING as u64) {
+            self.collect(step, observers)?;
         }
         Ok(())
     }
@@ -486,53 +458,34 @@ impl Ensemble {
         upto: u64,
         observers: &mut [Vec<&mut dyn Observer>],
     ) -> Result<(), SimError> {
-        let fields = self.fields.as_ref().expect("fields are present");
-        if upto > self.delivered {
-            let status = read_i32(Tensor::<1, Int>::from_dispatch(fields.status.clone()))?;
+        if upto > self.ledger.delivered {
+            let fields = self.fields.as_ref().expect("fields are present");
             let sites = self.configs[0].sites();
-            if let Some((step, at)) = count_ring::fault(&status, self.delivered, upto) {
-                self.failed = Some((at / sites, step, at % sites));
-                return Err(self.non_finite(at / sites, step, at % sites));
-            }
-            let ring = read_i32(Tensor::<1, Int>::from_dispatch(fields.active_count.clone()))?;
-            // A read-back waits for every launch before it.
-            self.propagation.waited();
-            for (r, list) in observers.iter_mut().enumerate() {
-                let counts = count_ring::step_counts(&ring, r, self.delivered, upto);
+            let shape = (self.replicas(), sites);
+            let counts = match self
+                .ledger
+                .read_counts(fields, &self.propagation, shape, upto)?
+            {
+                Ok(counts) => counts,
+                Err(fault) => return Err(fault.error(self.configs[0].l, true)),
+            };
+            for (r, (list, counts)) in observers.iter_mut().zip(counts).enumerate() {
                 self.last_counts[r] = *counts.last().expect("at least one step");
                 for o in list.iter_mut() {
-                    o.on_activity(self.delivered, &counts, sites).map_err(|e| {
-                        SimError::InReplica {
+                    o.on_activity(self.ledger.delivered, &counts, sites)
+                        .map_err(|e| SimError::InReplica {
                             replica: r,
                             source: Box::new(e),
-                        }
-                    })?;
+                        })?;
                 }
             }
-            self.delivered = upto;
+            self.ledger.delivered = upto;
         }
-        if count_ring::clear_due(upto, self.delivered, self.cleared) {
-            let zeroed = count_ring::zeroed(self.replicas(), &self.device);
-            self.fields
-                .as_mut()
-                .expect("fields are present")
-                .active_count = zeroed;
-            self.cleared = upto;
-        }
+        let replicas = self.replicas();
+        let fields = self.fields.as_mut().expect("fields are present");
+        self.ledger
+            .clear_if_due(fields, replicas, &self.device, upto);
         Ok(())
-    }
-
-    fn non_finite(&self, replica: usize, step: u64, site: usize) -> SimError {
-        let l = self.configs[0].l;
-        SimError::InReplica {
-            replica,
-            source: Box::new(SimError::NonFiniteStress {
-                step,
-                site,
-                x: site % l,
-                y: site / l,
-            }),
-        }
     }
 
     /// Keeps the replicas `keep` (indices, in order) and lets the others go: the ensemble goes
@@ -552,7 +505,14 @@ impl Ensemble {
             .collect::<Result<Vec<_>, _>>()?;
         let configs = keep.iter().map(|&r| self.configs[r].clone()).collect();
         let rules = keep.iter().map(|&r| self.rules[r].clone()).collect();
-        *self = Self::from_states(configs, Some(rules), states, &self.cube_device)?;
+        let profile = Some(self.profile);
+        *self = Self::from_states_with_profile(
+            configs,
+            Some(rules),
+            states,
+            &self.cube_device,
+            profile,
+        )?;
         Ok(())
     }
 
@@ -593,7 +553,7 @@ impl Ensemble {
             fields: self.fields.as_ref().expect("fields are present"),
             replica: r,
             tracers: self.tracers,
-            step: self.step,
+            step: self.ledger.step,
             window_active: 0,
         }
     }
@@ -620,12 +580,12 @@ impl Ensemble {
 
     /// Steps completed (by every replica).
     pub fn step(&self) -> u64 {
-        self.step
+        self.ledger.step
     }
 
     /// Time `step * dt`.
     pub fn time(&self) -> f64 {
-        self.step as f64 * self.configs[0].dt
+        self.ledger.step as f64 * self.configs[0].dt
     }
 
     /// Active sites of each replica at the last step whose counts were read (all steps, after

@@ -37,6 +37,7 @@ pub mod config;
 mod count_ring;
 #[cfg(test)]
 mod device_tests;
+mod driver;
 pub mod ensemble;
 mod error;
 pub mod fit;

@@ -25,6 +25,7 @@ use crate::activation::{Activation, Random, Thermal, replica_keys};
 use crate::backend::{DynActivation, ModelBackend, ModelFields, Propagation, StepTraffic, Update};
 use crate::config::{ActivationConfig, Config};
 use crate::count_ring::{self, DENSE, RING};
+use crate::driver::{self, Ledger};
 use crate::error::SimError;
 use crate::observer::{Observer, StepInfo};
 use crate::profile::Profile;
@@ -58,15 +59,10 @@ pub struct Simulation {
     propagation: Propagation,
     fields: Option<ModelFields<Dispatch>>,
     tracers: usize,
-    step: u64,
-    /// First step whose active-site count was not yet handed to observers.
-    delivered: u64,
-    /// The ring was last cleared when this many steps were complete.
-    cleared: u64,
+    /// Steps done, counts handed over, the ring's clearing, a fault found.
+    ledger: Ledger,
     /// Active sites at the last step whose count was read.
     last_count: u32,
-    /// Set once the stress went non-finite: the run cannot go on.
-    failed: Option<(u64, usize)>,
     /// Length of the next batch of steps run ahead without active sites.
     batch: u64,
     /// The most active sites at a window's start for the sparse update (0: never).
@@ -169,11 +165,8 @@ impl Simulation {
             propagation,
             fields: None,
             tracers,
-            step: state.step,
-            delivered: state.step,
-            cleared: state.step,
+            ledger: Ledger::at(state.step),
             last_count,
-            failed: None,
             batch: 4,
             sparse_limit,
             window_active: state.window_active,
@@ -281,7 +274,7 @@ impl Simulation {
             fields: self.fields(),
             replica: 0,
             tracers: self.tracers,
-            step: self.step,
+            step: self.ledger.step,
             window_active: self.window_active,
         }
     }
@@ -299,15 +292,15 @@ impl Simulation {
         steps: u64,
         observers: &mut [&mut dyn Observer],
     ) -> Result<(), SimError> {
-        if let Some((step, site)) = self.failed {
-            return Err(self.non_finite(step, site));
+        if let Some(fault) = self.ledger.failed {
+            return Err(fault.error(self.config.l, false));
         }
-        let end = self.step + steps;
-        while self.step < end {
-            let step = self.step;
+        let end = self.ledger.step + steps;
+        while self.ledger.step < end {
+            let step = self.ledger.step;
             let boundary = count_ring::steps_to_boundary(step, end, self.config.resync_every);
             let batch = boundary.min(self.batch);
-            if self.last_count == 0 && self.delivered == step && batch >= 2 {
+            if self.last_count == 0 && self.ledger.delivered == step && batch >= 2 {
                 self.empty_batch(batch, observers)?;
             } else if self.last_count >= DENSE
                 && self.update() == Update::Dense
@@ -344,7 +337,7 @@ impl Simulation {
             }
             self.propagation.pace(&self.client)?;
         }
-        self.collect(self.step, observers)
+        self.collect(self.ledger.step, observers)
     }
 
     /// The activation (model notes steps 1 to 3) of `step`.
@@ -385,8 +378,8 @@ impl Simulation {
         steps: u64,
         observers: &mut [&mut dyn Observer],
     ) -> Result<u64, SimError> {
-        let first = self.delivered;
-        let counts = self.read_counts(first, step + steps)?;
+        let first = self.ledger.delivered;
+        let counts = self.read_counts(step + steps)?;
         let mut end = step + steps;
         let mut w = (step / WINDOW + 1) * WINDOW;
         while w < end {
@@ -406,11 +399,11 @@ impl Simulation {
         batch: u64,
         observers: &mut [&mut dyn Observer],
     ) -> Result<(), SimError> {
-        let start = self.step;
+        let start = self.ledger.step;
         for step in start..start + batch {
             self.activate(step, Some(start));
         }
-        let counts = self.read_counts(start, start + batch)?;
+        let counts = self.read_counts(start + batch)?;
         // Steps after the first event did nothing on the device: they are run again later.
         let ran = counts
             .iter()
@@ -436,7 +429,7 @@ impl Simulation {
         moved: bool,
         observers: &mut [&mut dyn Observer],
     ) -> Result<(), SimError> {
-        let step = self.step;
+        let step = self.ledger.step;
         if moved {
             let update = self.update();
             let fields = self.take_fields();
@@ -456,36 +449,23 @@ impl Simulation {
         moved: bool,
         observers: &mut [&mut dyn Observer],
     ) -> Result<(), SimError> {
-        self.step += 1;
-        if self.sparse_limit > 0 && self.step.is_multiple_of(WINDOW) {
+        self.ledger.step += 1;
+        if self.sparse_limit > 0 && self.ledger.step.is_multiple_of(WINDOW) {
             self.start_window(observers)?;
         }
-        if self.step.is_multiple_of(self.config.resync_every) {
-            let unit = self.config.plastic_strain_unit() as f32;
-            let fields = self.take_fields();
-            self.fields = Some(<Dispatch as ModelBackend>::resynchronise(
-                fields,
-                &self.propagation,
-                unit,
-            ));
-        }
+        let fields = self.take_fields();
+        let step = self.ledger.step;
+        let fields = driver::resynchronised(fields, &self.propagation, &self.config, step);
+        self.fields = Some(fields);
         let info = StepInfo {
-            step: self.step,
+            step,
             time: self.time(),
             moved,
         };
-        let view = self.view();
-        let mut looked = 0;
-        for o in observers.iter_mut() {
-            if crate::observer::looks_at(&**o, self.step) {
-                o.on_step(&view, &info)?;
-                looked += 1;
-            }
-        }
-        // Most observers launch one kernel when they look (the built-in correlators do).
+        let looked = driver::notify(&mut [observers], |_| self.view(), &info, false)?;
         self.propagation.queued(looked);
-        if self.step.is_multiple_of(RING as u64) {
-            self.collect(self.step, observers)?;
+        if self.ledger.step.is_multiple_of(RING as u64) {
+            self.collect(self.ledger.step, observers)?;
         }
         Ok(())
     }
@@ -499,11 +479,11 @@ impl Simulation {
         }
     }
 
-    /// At a window's start (`self.step` a multiple of [`WINDOW`]): its count, the active sites
-    /// after the step before, read back if it was not yet.
+    /// At a window's start (the step count a multiple of [`WINDOW`]): its count, the active
+    /// sites after the step before, read back if it was not yet.
     fn start_window(&mut self, observers: &mut [&mut dyn Observer]) -> Result<(), SimError> {
-        let start = self.step;
-        if self.delivered < start {
+        let start = self.ledger.step;
+        if self.ledger.delivered < start {
             self.collect(start, observers)?;
         }
         let (_, count) = self
@@ -520,38 +500,31 @@ impl Simulation {
     /// Hands the active-site counts of steps up to `upto` (exclusive) to the observers, and
     /// clears the ring once all its slots are read.
     fn collect(&mut self, upto: u64, observers: &mut [&mut dyn Observer]) -> Result<(), SimError> {
-        if upto > self.delivered {
-            let counts = self.read_counts(self.delivered, upto)?;
+        if upto > self.ledger.delivered {
+            let counts = self.read_counts(upto)?;
             self.deliver(&counts, observers)?;
         }
-        if count_ring::clear_due(upto, self.delivered, self.cleared) {
-            let mut fields = self.take_fields();
-            fields.active_count = count_ring::zeroed(1, &self.device);
-            self.fields = Some(fields);
-            self.cleared = upto;
-        }
+        let fields = self.fields.as_mut().expect("fields are present");
+        self.ledger.clear_if_due(fields, 1, &self.device, upto);
         Ok(())
     }
 
-    /// The active-site counts of steps `from..to` (within one ring), after checking the
-    /// fault status: a non-finite stress is an error naming its step.
-    fn read_counts(&mut self, from: u64, to: u64) -> Result<Vec<u32>, SimError> {
-        let status = read_i32(&self.fields().status)?;
-        // A read-back waits for every launch before it.
-        self.propagation.waited();
-        if let Some((step, site)) = count_ring::fault(&status, self.delivered, to) {
-            self.failed = Some((step, site));
-            return Err(self.non_finite(step, site));
+    /// The active-site counts of the steps from the first not handed over to `to` (within
+    /// one ring), after checking the fault status: a non-finite stress is an error naming its
+    /// step.
+    fn read_counts(&mut self, to: u64) -> Result<Vec<u32>, SimError> {
+        let fields = self.fields.as_ref().expect("fields are present");
+        let sites = self.config.sites();
+        match self
+            .ledger
+            .read_counts(fields, &self.propagation, (1, sites), to)?
+        {
+            Ok(mut counts) => Ok(counts.swap_remove(0)),
+            Err(fault) => Err(fault.error(self.config.l, false)),
         }
-        Ok(count_ring::step_counts(
-            &read_i32(&self.fields().active_count)?,
-            0,
-            from,
-            to,
-        ))
     }
 
-    /// Hands `counts`, of the steps from `self.delivered` on, to the observers.
+    /// Hands `counts`, of the steps from the first not handed over on, to the observers.
     fn deliver(
         &mut self,
         counts: &[u32],
@@ -560,13 +533,13 @@ impl Simulation {
         let Some(&last) = counts.last() else {
             return Ok(());
         };
-        let first = self.delivered;
-        self.delivered += counts.len() as u64;
+        let first = self.ledger.delivered;
+        self.ledger.delivered += counts.len() as u64;
         self.last_count = last;
         if self.sparse_limit > 0 {
             // Window starts w in (first, delivered]: the count of step w - 1.
             let mut w = (first / WINDOW + 1) * WINDOW;
-            while w <= self.delivered {
+            while w <= self.ledger.delivered {
                 self.window_counts
                     .push((w, counts[(w - 1 - first) as usize]));
                 w += WINDOW;
@@ -577,16 +550,6 @@ impl Simulation {
             o.on_activity(first, counts, sites)?;
         }
         Ok(())
-    }
-
-    fn non_finite(&self, step: u64, site: usize) -> SimError {
-        let l = self.config.l;
-        SimError::NonFiniteStress {
-            step,
-            site,
-            x: site % l,
-            y: site / l,
-        }
     }
 
     fn take_fields(&mut self) -> ModelFields<Dispatch> {
@@ -631,12 +594,12 @@ impl Simulation {
 
     /// Steps completed.
     pub fn step(&self) -> u64 {
-        self.step
+        self.ledger.step
     }
 
     /// Time `step * dt`, in units of `tau`.
     pub fn time(&self) -> f64 {
-        self.step as f64 * self.config.dt
+        self.ledger.step as f64 * self.config.dt
     }
 
     /// Number of tracers.
@@ -812,8 +775,4 @@ pub(crate) fn configured_rule(config: &Config) -> Arc<dyn DynActivation> {
 
 fn read_f32(t: &DispatchTensor) -> Result<Vec<f32>, SimError> {
     crate::view::read_f32(Tensor::<1>::from_dispatch(t.clone()))
-}
-
-fn read_i32(t: &DispatchTensor) -> Result<Vec<i32>, SimError> {
-    crate::view::read_i32(Tensor::<1, Int>::from_dispatch(t.clone()))
 }
