@@ -307,6 +307,8 @@ fn run(
     let device = device()?;
     let interrupt = interrupt_flag();
     let resuming = resume && out.join(epm::run::CHECKPOINT).exists();
+    // Whether the checkpoint records a profile (those written before profiles do not).
+    let kept = resuming && epm::run::saved_checkpoint(out)?.is_some_and(|c| c.profile.is_some());
     let mut run = if resuming {
         Run::resume_with(out, Some(&config), &device, &options)?
     } else {
@@ -323,7 +325,7 @@ fn run(
         run.simulation().config().to_toml().as_bytes(),
     )?;
     eprintln!("epm: {}", epm::device::describe(run.simulation().client()));
-    let whence = match (options.profile.is_some(), resuming) {
+    let whence = match (options.profile.is_some(), kept) {
         (true, _) => "asked for",
         (false, true) => "the checkpoint's",
         (false, false) => "EPM_PROFILE or the adapter's",
