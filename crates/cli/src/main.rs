@@ -307,8 +307,6 @@ fn run(
     let device = device()?;
     let interrupt = interrupt_flag();
     let resuming = resume && out.join(epm::run::CHECKPOINT).exists();
-    // Whether the checkpoint records a profile (those written before profiles do not).
-    let kept = resuming && epm::run::saved_checkpoint(out)?.is_some_and(|c| c.profile.is_some());
     let mut run = if resuming {
         Run::resume_with(out, Some(&config), &device, &options)?
     } else {
@@ -325,14 +323,10 @@ fn run(
         run.simulation().config().to_toml().as_bytes(),
     )?;
     eprintln!("epm: {}", epm::device::describe(run.simulation().client()));
-    let whence = match (options.profile.is_some(), kept) {
-        (true, _) => "asked for",
-        (false, true) => "the checkpoint's",
-        (false, false) => "EPM_PROFILE or the adapter's",
-    };
     eprintln!(
-        "epm: execution profile {} ({whence})",
-        run.simulation().profile()
+        "epm: execution profile {} ({})",
+        run.simulation().profile(),
+        run.profile_source()
     );
     let options = DriveOptions {
         checkpoint_every: Duration::from_secs_f64(minutes * 60.0),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::SimError;
-use crate::profile::{Profile, RunOptions};
+use crate::profile::{Profile, ProfileSource, RunOptions};
 use crate::tracers::TracerPositions;
 
 /// Checkpoint format version: 4 records the execution profile, 3 ends with a digest
@@ -158,19 +158,20 @@ impl Checkpoint {
 
     /// Resolves the profile the restored run takes on `device`: this checkpoint's (or, where it
     /// records none, its older configuration's run options over [`Profile::default_for`]),
-    /// replaced by what `options` asks ([`RunOptions::resolve`]).
+    /// replaced by what `options` asks ([`RunOptions::resolve`]). Returns where it came from.
     pub fn resolve_profile(
         &mut self,
         device: &cubecl::Device,
         options: &RunOptions,
-    ) -> Result<(), SimError> {
+    ) -> Result<ProfileSource, SimError> {
         let client = device.client();
+        let source = options.source(self.profile.is_some());
         let kept = match self.profile {
             Some(p) => p,
             None => self.legacy.resolve(&client, None)?,
         };
         self.profile = Some(options.resolve(&client, Some(kept))?);
-        Ok(())
+        Ok(source)
     }
 
     /// Whether the run takes the dense update only (a sparse limit of 0 set by hand), as the

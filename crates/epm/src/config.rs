@@ -197,8 +197,8 @@ impl Default for Config {
     }
 }
 
-/// The keys of [`MOVED_KEYS`] a configuration held, with their values as written.
-type MovedKeys = Vec<(&'static str, String)>;
+/// The keys of [`MOVED_KEYS`] a configuration held, with their values.
+type MovedKeys = Vec<(&'static str, toml::Value)>;
 
 /// Keys a configuration held until they became run options ([`crate::RunOptions`]): speed
 /// choices, not parameters of the model.
@@ -269,7 +269,7 @@ impl Config {
             };
             return Err(ConfigError::Invalid {
                 field: key,
-                value: value.clone(),
+                value: value.to_string(),
                 reason: format!(
                     "a speed choice, not a parameter of the model: it is a run option now \
                      ({instead}); remove it here"
@@ -289,16 +289,19 @@ impl Config {
         for (key, value) in moved {
             let bad = |reason: &str| ConfigError::Invalid {
                 field: key,
-                value: value.clone(),
+                value: value.to_string(),
                 reason: reason.into(),
             };
             match key {
                 "sparse_max_active" => {
-                    let v = value.parse().map_err(|_| bad("must be a count of sites"))?;
-                    options.sparse_max_active = Some(v);
+                    let v = value.as_integer().and_then(|v| u32::try_from(v).ok());
+                    options.sparse_max_active =
+                        Some(v.ok_or_else(|| bad("must be a count of sites"))?);
                 }
                 _ => {
-                    let v = value.parse().map_err(|_| bad("must be true or false"))?;
+                    let v = value
+                        .as_bool()
+                        .ok_or_else(|| bad("must be true or false"))?;
                     options.whole_steps = Some(v);
                 }
             }
@@ -318,7 +321,7 @@ impl Config {
         let mut table: toml::Table = toml::from_str(text).map_err(parse_error)?;
         let moved: Vec<_> = MOVED_KEYS
             .iter()
-            .filter_map(|&key| table.remove(key).map(|v| (key, v.to_string())))
+            .filter_map(|&key| table.remove(key).map(|v| (key, v)))
             .collect();
         // From the text where it can be: its errors point at the line.
         let config: Config = if moved.is_empty() {

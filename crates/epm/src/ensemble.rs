@@ -103,8 +103,6 @@ pub struct Ensemble {
     ledger: Ledger,
     /// Active sites of each replica at the last step whose counts were read.
     last_counts: Vec<u32>,
-    /// The speed choices of every launch ([`crate::profile`]).
-    profile: Profile,
 }
 
 impl Ensemble {
@@ -233,7 +231,6 @@ impl Ensemble {
         let fields = upload_replicas(&burn_device, config, &states, &seeds, &parameters);
         let step = states[0].step;
         Ok(Self {
-            profile,
             rule_names: rules.iter().map(|r| format!("{r:?}")).collect(),
             rules,
             cube_device: device.clone(),
@@ -327,7 +324,7 @@ impl Ensemble {
     /// [`Simulation::decode_checkpoint`] read them.
     pub fn replica_checkpoint_bytes(&self, r: usize) -> Result<Vec<u8>, SimError> {
         let (config, rule) = (&self.configs[r], &self.rule_names[r]);
-        crate::checkpoint::encode(config, rule, &self.profile, self.view(r).state()?)
+        crate::checkpoint::encode(config, rule, self.profile(), self.view(r).state()?)
     }
 
     /// Runs `steps` steps of every replica, calling replica `r`'s `observers[r]` after each
@@ -505,7 +502,7 @@ impl Ensemble {
             .collect::<Result<Vec<_>, _>>()?;
         let configs = keep.iter().map(|&r| self.configs[r].clone()).collect();
         let rules = keep.iter().map(|&r| self.rules[r].clone()).collect();
-        let profile = Some(self.profile);
+        let profile = Some(*self.profile());
         *self = Self::from_states_with_profile(
             configs,
             Some(rules),
@@ -549,7 +546,7 @@ impl Ensemble {
             config: &self.configs[r],
             device: &self.device,
             client: &self.client,
-            profile: &self.profile,
+            profile: self.propagation.profile(),
             fields: self.fields.as_ref().expect("fields are present"),
             replica: r,
             tracers: self.tracers,
@@ -560,7 +557,7 @@ impl Ensemble {
 
     /// The execution profile the ensemble follows ([`crate::profile`]).
     pub fn profile(&self) -> &Profile {
-        &self.profile
+        self.propagation.profile()
     }
 
     /// Number of replicas `B`.

@@ -70,6 +70,6 @@ pub use config::{ActivationConfig, Config, ConfigError};
 pub use ensemble::Ensemble;
 pub use error::SimError;
 pub use observer::{Observer, StepInfo};
-pub use profile::{Profile, ProfileChoice, ProfileName, RunOptions};
+pub use profile::{Profile, ProfileChoice, ProfileName, ProfileSource, RunOptions};
 pub use simulation::Simulation;
 pub use view::View;

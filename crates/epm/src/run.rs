@@ -21,7 +21,7 @@ use crate::error::SimError;
 use crate::observables::measurements::Measurements;
 use crate::observer::Observer;
 use crate::output::{Manifest, RunDirectory};
-use crate::profile::RunOptions;
+use crate::profile::{ProfileSource, RunOptions};
 use crate::simulation::{Checkpoint, Simulation};
 use crate::snapshots::{self, Snapshots};
 use crate::view::View;
@@ -206,6 +206,8 @@ pub struct Run {
     sim: Simulation,
     out: Outputs,
     session: Instant,
+    /// Where the simulation's profile came from.
+    profile_source: ProfileSource,
 }
 
 impl Run {
@@ -235,6 +237,7 @@ impl Run {
             sim,
             out,
             session: Instant::now(),
+            profile_source: options.source(false),
         })
     }
 
@@ -259,7 +262,7 @@ impl Run {
         options: &RunOptions,
     ) -> Result<Self, SimError> {
         let (saved, mut checkpoint) = read_saved(dir, config)?;
-        checkpoint.resolve_profile(device, options)?;
+        let profile_source = checkpoint.resolve_profile(device, options)?;
         crate::resources::ensure(&checkpoint.config, 1, true, device)?;
         let sim = Simulation::from_checkpoint(checkpoint, None, device)
             .map_err(|e| e.in_checkpoint(&dir.join(CHECKPOINT)))?;
@@ -268,6 +271,7 @@ impl Run {
             sim,
             out,
             session: Instant::now(),
+            profile_source,
         })
     }
 
@@ -284,6 +288,12 @@ impl Run {
     /// checkpoint: whoever resumes the run says it again.
     pub fn set_twin_temperature(&mut self, temperature: Option<f64>) {
         self.out.twin_temperature = temperature;
+    }
+
+    /// Where the simulation's profile came from: asked for, kept from the checkpoint, or the
+    /// default.
+    pub fn profile_source(&self) -> ProfileSource {
+        self.profile_source
     }
 
     /// The simulation.

@@ -55,7 +55,7 @@ pub struct Simulation {
     client: Client,
     rule: Arc<dyn DynActivation>,
     rule_name: String,
-    profile: Profile,
+    /// The step's plans and launches, under the run's profile.
     propagation: Propagation,
     fields: Option<ModelFields<Dispatch>>,
     tracers: usize,
@@ -161,7 +161,6 @@ impl Simulation {
             client,
             rule,
             rule_name,
-            profile,
             propagation,
             fields: None,
             tracers,
@@ -250,7 +249,7 @@ impl Simulation {
 
     /// The whole state as bytes (what [`Simulation::checkpoint`] writes).
     pub fn checkpoint_bytes(&self) -> Result<Vec<u8>, SimError> {
-        crate::checkpoint::encode(&self.config, &self.rule_name, &self.profile, self.state()?)
+        crate::checkpoint::encode(&self.config, &self.rule_name, self.profile(), self.state()?)
     }
 
     /// The whole state, read back from the device.
@@ -270,7 +269,7 @@ impl Simulation {
             config: &self.config,
             device: &self.device,
             client: &self.client,
-            profile: &self.profile,
+            profile: self.propagation.profile(),
             fields: self.fields(),
             replica: 0,
             tracers: self.tracers,
@@ -576,7 +575,7 @@ impl Simulation {
 
     /// The execution profile the run follows ([`crate::profile`]).
     pub fn profile(&self) -> &Profile {
-        &self.profile
+        self.propagation.profile()
     }
 
     /// The most active sites at a window's start for which steps take the sparse update

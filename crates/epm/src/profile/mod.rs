@@ -336,6 +336,28 @@ pub struct RunOptions {
     pub whole_steps: Option<bool>,
 }
 
+/// Where a run's profile came from ([`RunOptions::source`]); its `Display` is what `epm run`
+/// says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProfileSource {
+    /// Asked for in the run options.
+    Asked,
+    /// Kept from the checkpoint the run resumed from.
+    Checkpoint,
+    /// [`ENV`], else the adapter's ([`Profile::default_for`]).
+    Default,
+}
+
+impl fmt::Display for ProfileSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProfileSource::Asked => "asked for",
+            ProfileSource::Checkpoint => "the checkpoint's",
+            ProfileSource::Default => "EPM_PROFILE or the adapter's",
+        })
+    }
+}
+
 impl RunOptions {
     /// Options that set only the sparse limit.
     pub fn sparse_max_active(active: u32) -> Self {
@@ -354,6 +376,16 @@ impl RunOptions {
             (None, None) => Profile::default_for(client)?,
         };
         Ok(self.apply(base))
+    }
+
+    /// Where [`RunOptions::resolve`] takes the profile from, `kept`: whether a profile was
+    /// kept (a checkpoint's).
+    pub fn source(&self, kept: bool) -> ProfileSource {
+        match (self.profile, kept) {
+            (Some(_), _) => ProfileSource::Asked,
+            (None, true) => ProfileSource::Checkpoint,
+            (None, false) => ProfileSource::Default,
+        }
     }
 
     /// `profile` with the choices set by hand.
@@ -546,6 +578,16 @@ mod tests {
             Ok(ProfileChoice::Named(ProfileName::Gpu))
         );
         assert!("fast".parse::<ProfileChoice>().is_err());
+        let asked = RunOptions {
+            profile: Some(ProfileChoice::Auto),
+            ..RunOptions::sparse_max_active(0)
+        };
+        assert_eq!(asked.source(true), ProfileSource::Asked);
+        assert_eq!(
+            RunOptions::sparse_max_active(0).source(true),
+            ProfileSource::Checkpoint
+        );
+        assert_eq!(RunOptions::default().source(false), ProfileSource::Default);
         assert_eq!(Profile::cpu().to_string(), "cpu");
         assert_eq!(
             Profile::cpu().with_sparse_max_active(0).to_string(),
